@@ -1,0 +1,158 @@
+"""Mesa agents of the sales organisation.
+
+Customers keep their state in ``model.customers`` (a column store) so monthly population-wide
+updates are numpy operations; each Customer agent is a view on its row. Staff agents each own a
+station of the request network (``model.stations``); their queue, load and utilisation are read
+from it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mesa import Agent
+
+from salesim.population import CHANNELS, SEGMENTS
+
+if TYPE_CHECKING:
+    from salesim.model import SalesModel
+
+
+class Customer(Agent):
+    """A buying organisation: region, segment, lines, volume, channel, satisfaction."""
+
+    def __init__(self, model: SalesModel, slot: int) -> None:
+        super().__init__(model)
+        self.slot = slot
+
+    @property
+    def _book(self):
+        return self.model.customers
+
+    @property
+    def region(self) -> int:
+        return int(self._book.region[self.slot])
+
+    @property
+    def segment(self) -> str:
+        return SEGMENTS[self._book.segment[self.slot]]
+
+    @property
+    def lines(self) -> list[str]:
+        names = self.model.config.population.lines
+        return [names[i] for i, buys in enumerate(self._book.buys[self.slot]) if buys]
+
+    @property
+    def channel(self) -> str:
+        return CHANNELS[self._book.channel[self.slot]]
+
+    @property
+    def active(self) -> bool:
+        return bool(self._book.channel[self.slot] <= 1)
+
+    @property
+    def satisfaction(self) -> float:
+        return float(self._book.satisfaction[self.slot])
+
+    @property
+    def relationship(self) -> float:
+        return float(self._book.relationship[self.slot])
+
+    @property
+    def share_of_wallet(self) -> float:
+        return float(self._book.wallet[self.slot])
+
+    @property
+    def owners(self) -> set[int]:
+        """Stations of the staff who own this customer's lines."""
+        row = self.model.owner[self.slot]
+        return {
+            int(s)
+            for s, buys in zip(row, self._book.buys[self.slot], strict=True)
+            if buys and s >= 0
+        }
+
+
+class StationAgent(Agent):
+    """A staff agent that serves requests at one station of the request network."""
+
+    role = "staff"
+
+    def __init__(self, model: SalesModel, station: int) -> None:
+        super().__init__(model)
+        self.station = station
+
+    @property
+    def queue_length(self) -> int:
+        """Requests waiting or in service at this station now."""
+        return int(self.model.queue_lengths()[self.station])
+
+    @property
+    def utilisation(self) -> float:
+        """Work done / hours available for requests so far."""
+        return float(self.model.station_utilisation()[self.station])
+
+
+class SalesStaff(StationAgent):
+    """A product rep (one line, all regions) or a customer manager (one region, all lines)."""
+
+    def __init__(
+        self,
+        model: SalesModel,
+        station: int,
+        role: str,
+        group: int,
+        regions: tuple[int, ...],
+        lines: tuple[int, ...],
+    ) -> None:
+        super().__init__(model, station)
+        self.role = role
+        self.group = group
+        self.regions = regions
+        self.lines = lines
+
+    @property
+    def portfolio(self) -> int:
+        """Customer-lines this person owns among active customers."""
+        return int(self.model.portfolio_sizes()[self.station])
+
+
+class ProductManager(StationAgent):
+    """Product manager of one line (a pooled team if several): prices, scarce volume, technical."""
+
+    role = "product_manager"
+
+    def __init__(self, model: SalesModel, station: int, line: int) -> None:
+        super().__init__(model, station)
+        self.line = line
+
+
+class RegionalManager(StationAgent):
+    """Takes escalations from the customer managers of a region."""
+
+    role = "regional_manager"
+
+    def __init__(self, model: SalesModel, station: int, region: int) -> None:
+        super().__init__(model, station)
+        self.region = region
+
+
+class ServiceOutlet(StationAgent):
+    """A regional outlet (three-in-one) taking settlement and logistics requests locally."""
+
+    role = "service_outlet"
+
+    def __init__(self, model: SalesModel, station: int, region: int, servers: int) -> None:
+        super().__init__(model, station)
+        self.region = region
+        self.servers = servers
+
+
+class Planner(Agent):
+    """Planning & information staff: consolidates the demand records sales staff hold."""
+
+    role = "planner"
+
+    def __init__(self, model: SalesModel, records_per_month: float) -> None:
+        super().__init__(model)
+        self.records_per_month = records_per_month

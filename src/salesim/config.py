@@ -1,0 +1,624 @@
+"""Configuration: every parameter, its default, unit and allowed range, in one place.
+
+A config file is YAML with a ``model:`` section (and, later, ``experiment:``). It is read with
+``yaml.safe_load`` (no Python object tags) and validated by pydantic with ``extra="forbid"``, so
+a misspelt key is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KINDS = ("order", "price_enquiry", "technical", "logistics")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, described in one line that names the field or file and line."""
+
+
+def F(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
+    """Field with a description and a unit shown in the JSON schema."""
+    extra = {"unit": unit} if unit else None
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ServiceTime(Section):
+    """Distribution of the work a request needs at one stage, in business hours."""
+
+    distribution: Literal["exponential", "lognormal", "fixed"] = F(
+        "exponential", "shape of the service-time distribution"
+    )
+    mean_hours: float = F(0.5, "mean work per request", "business hours", gt=0, le=80)
+    cv: float = F(1.0, "coefficient of variation (lognormal only)", "ratio", gt=0, le=5)
+
+
+class Calendar(Section):
+    hours_per_day: float = F(8.0, "business hours in a business day", "hours", gt=0, le=24)
+    days_per_month: int = F(21, "business days in a month", "days", ge=1, le=31)
+    months_per_year: int = F(12, "months in a business year", "months", ge=1, le=12)
+
+
+class Population(Section):
+    customers: int = F(
+        1500, "customers at the start of the horizon", "customers", ge=1, le=1_000_000
+    )
+    regions: int = F(3, "sales regions", "regions", ge=1, le=50)
+    lines: list[str] = F(
+        ["HDPE", "LDPE", "LLDPE", "PP", "PS"], "product lines sold", min_length=1, max_length=20
+    )
+    line_weights: list[float] | None = F(
+        None, "relative popularity of each line (default: equal)", "weight"
+    )
+    multi_line_share: float = F(
+        0.4, "share of customers buying two or more lines", "share", ge=0, le=1
+    )
+    max_lines_per_customer: int = F(3, "most lines one customer buys", "lines", ge=1, le=20)
+    volume_pareto_shape: float = F(
+        1.4, "Pareto tail index of annual volume per line (smaller = heavier tail)", "", gt=1, le=10
+    )
+    volume_min_tonnes: float = F(50.0, "smallest annual volume per line", "tonnes", gt=0)
+    key_share: float = F(
+        0.1, "share of customers (largest volume) in the key segment", "share", ge=0, le=1
+    )
+    medium_share: float = F(0.3, "share of customers in the medium segment", "share", ge=0, le=1)
+    direct_share: float = F(
+        0.4,
+        "probability an initial customer buys direct rather than via a distributor",
+        "share",
+        ge=0,
+        le=1,
+    )
+    new_customers_per_year: float = F(
+        0.08,
+        "new potential customers appearing per year, as a share of the initial count",
+        "share/year",
+        ge=0,
+        le=2,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Population:
+        if self.line_weights is not None and len(self.line_weights) != len(self.lines):
+            raise ValueError(
+                f"line_weights: needs one weight per line ({len(self.lines)}), got {len(self.line_weights)}"
+            )
+        if self.line_weights is not None and (min(self.line_weights) <= 0):
+            raise ValueError("line_weights: every weight must be > 0")
+        if self.key_share + self.medium_share > 1:
+            raise ValueError("key_share + medium_share: must be at most 1")
+        if len(set(self.lines)) != len(self.lines):
+            raise ValueError("lines: names must be distinct")
+        return self
+
+
+class Staff(Section):
+    sales_staff: int = F(
+        30,
+        "head-count of front-line sales staff (reps or CMs, plus outlet staff under three_in_one)",
+        "people",
+        ge=1,
+        le=100_000,
+    )
+    desk_hours_per_day: float = F(
+        6.0,
+        "hours a day a sales person gives to requests; the rest is field time",
+        "hours",
+        gt=0,
+        le=24,
+    )
+    rep_line_skill: float = F(1.0, "skill of a product rep on its own line", "0-1", gt=0, le=1)
+    cm_line_skill: float = F(0.75, "skill of a customer manager on any one line", "0-1", gt=0, le=1)
+    expert_resolution: float = F(
+        0.6,
+        "share of PM-bound requests a fully skilled person settles without the PM",
+        "share",
+        ge=0,
+        le=1,
+    )
+    portfolio_target: float = F(
+        60.0,
+        "customer-lines one person can look after before service degrades",
+        "customer-lines",
+        gt=0,
+    )
+    overload_slope: float = F(
+        0.5, "service-time increase per 100% of portfolio above target", "ratio", ge=0, le=10
+    )
+    product_managers_per_line: int = F(
+        1, "product managers per line (pooled)", "people", ge=1, le=100
+    )
+    pm_hours_per_day: float = F(6.0, "hours a day a PM gives to requests", "hours", gt=0, le=24)
+    regional_managers_per_region: int = F(1, "regional managers per region", "people", ge=1, le=100)
+    rm_hours_per_day: float = F(
+        3.0, "hours a day a regional manager gives to escalations", "hours", gt=0, le=24
+    )
+    planners: int = F(
+        3, "planners in the planning & information department", "people", ge=1, le=1000
+    )
+    planner_hours_per_day: float = F(
+        4.0, "hours a day a planner spends consolidating demand records", "hours", gt=0, le=24
+    )
+    planner_minutes_per_record: float = F(
+        5.0,
+        "planner time to consolidate one (customer, informant) budget record per month",
+        "minutes",
+        gt=0,
+    )
+    outlet_staff_per_region: int = F(
+        1,
+        "service-outlet staff per region under three_in_one, taken from sales_staff",
+        "people",
+        ge=0,
+        le=1000,
+    )
+    outlet_hours_per_day: float = F(
+        7.0, "hours a day outlet staff give to requests", "hours", gt=0, le=24
+    )
+    visit_hours: float = F(2.0, "time at the customer per visit", "hours", gt=0)
+    travel_hours_per_region: float = F(
+        1.0,
+        "travel per visit for someone covering one region; grows with regions covered",
+        "hours",
+        ge=0,
+    )
+    travel_region_exponent: float = F(
+        1.0,
+        "travel per visit = travel_hours_per_region * regions_covered ** exponent",
+        "",
+        ge=0,
+        le=3,
+    )
+
+
+class Requests(Section):
+    needs_per_customer_year: float = F(
+        24.0,
+        "needs a median-volume customer raises per year at neutral satisfaction",
+        "needs/year",
+        gt=0,
+    )
+    volume_elasticity: float = F(
+        0.35, "need rate grows as (volume / median) ** elasticity", "", ge=0, le=2
+    )
+    distributor_need_share: float = F(
+        0.3,
+        "need rate of a distributor-served customer relative to a direct one",
+        "ratio",
+        ge=0,
+        le=1,
+    )
+    satisfaction_effect: float = F(
+        0.5,
+        "need rate multiplier 1 + effect * (satisfaction - 0.5) (Ho, Park & Zhou 2006)",
+        "",
+        ge=0,
+        le=2,
+    )
+    kind_mix: dict[str, float] = F(
+        {"order": 0.45, "price_enquiry": 0.25, "technical": 0.15, "logistics": 0.15},
+        "share of needs of each kind",
+    )
+    service: dict[str, ServiceTime] = F(
+        {
+            "order": ServiceTime(mean_hours=0.5),
+            "price_enquiry": ServiceTime(mean_hours=0.4),
+            "technical": ServiceTime(distribution="lognormal", mean_hours=1.2, cv=1.0),
+            "logistics": ServiceTime(mean_hours=0.5),
+        },
+        "front-line work per line of a need, by kind",
+    )
+    pm_bound: dict[str, float] = F(
+        {"order": 0.1, "price_enquiry": 0.5, "technical": 0.4, "logistics": 0.0},
+        "probability a line of a need requires the product manager, by kind",
+    )
+    pm_service: ServiceTime = F(
+        ServiceTime(mean_hours=0.6), "product-manager work per forwarded line"
+    )
+    escalation_prob: float = F(
+        0.08,
+        "probability a technical complaint is escalated after front-line handling",
+        "share",
+        ge=0,
+        le=1,
+    )
+    escalation_service: ServiceTime = F(ServiceTime(mean_hours=1.0), "work per escalation")
+    multi_line_need_prob: float = F(
+        0.5,
+        "probability a need of a multi-line customer spans all the lines it buys",
+        "share",
+        ge=0,
+        le=1,
+    )
+    extra_line_work: float = F(
+        0.5,
+        "front-line work for each extra line handled in one contact, as a share of a line's work",
+        "share",
+        ge=0,
+        le=1,
+    )
+    handoff_delay: ServiceTime = F(
+        ServiceTime(distribution="fixed", mean_hours=1.0), "delay each internal handoff adds"
+    )
+    coordination_delay: ServiceTime = F(
+        ServiceTime(distribution="fixed", mean_hours=4.0),
+        "delay before a second team picks up its part of a need another team received",
+    )
+
+    @field_validator("kind_mix", "pm_bound")
+    @classmethod
+    def _kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, share in value.items():
+            if key not in KINDS:
+                raise ValueError(f"unknown request kind {key!r}; allowed: {', '.join(KINDS)}")
+            if not 0 <= share <= 1:
+                raise ValueError(f"{key}: must be between 0 and 1, got {share}")
+        return value
+
+    @field_validator("service")
+    @classmethod
+    def _service_kinds(cls, value: dict[str, ServiceTime]) -> dict[str, ServiceTime]:
+        for key in value:
+            if key not in KINDS:
+                raise ValueError(f"unknown request kind {key!r}; allowed: {', '.join(KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Requests:
+        if sum(self.kind_mix.values()) <= 0:
+            raise ValueError("kind_mix: at least one kind needs a positive share")
+        missing = [k for k in self.kind_mix if self.kind_mix[k] > 0 and k not in self.service]
+        if missing:
+            raise ValueError(f"service: no service time for kind(s) {', '.join(missing)}")
+        return self
+
+
+class Satisfaction(Section):
+    enabled: bool = F(
+        True, "update satisfaction from experience (off: satisfaction stays at its start)"
+    )
+    initial: float = F(0.5, "mean satisfaction at the start", "0-1", ge=0, le=1)
+    memory: float = F(0.7, "weight a of last month's satisfaction (anchoring)", "", ge=0, le=1)
+    expectation_memory: float = F(0.8, "weight g of last month's expectation", "", ge=0, le=1)
+    disconfirmation: float = F(0.5, "effect of performance minus expectation", "", ge=0, le=5)
+    response_scale_hours: float = F(
+        24.0, "response time at which the response component falls to 1/e", "business hours", gt=0
+    )
+    weight_response: float = F(0.5, "weight of response time in perceived performance", "", ge=0)
+    weight_contacts: float = F(0.2, "weight of one-stop service (1 / contacts per need)", "", ge=0)
+    weight_fulfilment: float = F(0.3, "weight of order fill rate", "", ge=0)
+
+
+class Relationship(Section):
+    initial: float = F(0.4, "mean relationship strength at the start", "0-1", ge=0, le=1)
+    decay: float = F(
+        0.08, "share of relationship lost each month without visits", "share/month", ge=0, le=1
+    )
+    gain_per_visit: float = F(
+        0.12, "relationship gained per whole-customer visit", "0-1", ge=0, le=1
+    )
+    visits_per_month: dict[str, float] = F(
+        {"key": 2.0, "medium": 1.0, "small": 0.25},
+        "target visits per customer per month by segment",
+    )
+
+    @field_validator("visits_per_month")
+    @classmethod
+    def _segments(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != {"key", "medium", "small"}:
+            raise ValueError("needs exactly the segments key, medium, small")
+        if min(value.values()) < 0:
+            raise ValueError("visits must be >= 0")
+        return value
+
+
+class Churn(Section):
+    enabled: bool = F(True, "customers may leave for a competitor")
+    intercept: float = F(-4.6, "logit of the monthly hazard at neutral state", "logit")
+    satisfaction: float = F(4.0, "hazard falls with satisfaction above 0.5", "logit/unit", ge=0)
+    relationship: float = F(
+        1.5, "hazard falls with relationship strength above 0.5", "logit/unit", ge=0
+    )
+    failed_orders: float = F(
+        3.0, "hazard rises with the share of ordered volume not delivered", "logit/unit", ge=0
+    )
+    competitor: float = F(1.0, "hazard rises with competitor pressure", "logit/unit", ge=0)
+    switching_cost: dict[str, float] = F(
+        {"key": 0.8, "medium": 0.4, "small": 0.0},
+        "switching cost by segment, subtracted from the logit",
+    )
+
+
+class Channel(Section):
+    enabled: bool = F(True, "customers may move between direct and distributor channels")
+    fallback_intercept: float = F(
+        -4.5, "logit of a direct customer falling back to a distributor", "logit"
+    )
+    fallback_satisfaction: float = F(
+        4.0, "fallback falls with satisfaction above 0.5", "logit/unit", ge=0
+    )
+    fallback_response: float = F(
+        1.0, "fallback rises with (mean response / response scale - 1)", "logit/unit", ge=0
+    )
+    fallback_log_volume: float = F(
+        0.5, "large customers fall back less (Taylor 2003)", "logit/log-unit", ge=0
+    )
+    convert_intercept: float = F(
+        -2.0, "logit of converting a distributor customer per prospecting visit", "logit"
+    )
+    convert_log_volume: float = F(
+        0.6, "large customers convert more readily (Anderson 1985)", "logit/log-unit", ge=0
+    )
+    convert_satisfaction: float = F(
+        2.0, "satisfied customers convert more readily", "logit/unit", ge=0
+    )
+
+
+class Prospecting(Section):
+    enabled: bool = F(True, "sales staff prospect with their spare field time")
+    window_months: int = F(
+        3, "months a new customer stays open before settling elsewhere", "months", ge=1
+    )
+    distributor_share: float = F(
+        0.5,
+        "share of unprospected new customers that end up buying our product via distributors",
+        "share",
+        ge=0,
+        le=1,
+    )
+    new_direct_prob: float = F(
+        0.35, "probability a prospecting visit wins a new customer direct", "share", ge=0, le=1
+    )
+
+
+class Market(Section):
+    growth_per_year: float = F(
+        0.05, "growth of customers' demand per year", "share/year", ge=-0.5, le=2
+    )
+    surge: bool = F(False, "apply the market surge scenario (2006-2007)")
+    surge_start_month: int = F(6, "first month of the surge", "month", ge=0)
+    surge_months: int = F(12, "length of the surge", "months", ge=1)
+    surge_factor: float = F(1.4, "demand multiplier during the surge", "ratio", gt=0, le=10)
+    demand_noise: float = F(
+        0.15, "month-to-month noise in a customer's demand (lognormal sigma)", "", ge=0, le=2
+    )
+    budget_noise: float = F(
+        0.1, "noise between a customer's annual budget and its demand", "", ge=0, le=2
+    )
+    supply_share: float = F(
+        0.6,
+        "supply the group allocates to us, as a share of initial market volume",
+        "share",
+        gt=0,
+        le=10,
+    )
+    supply_growth_per_year: float = F(
+        0.03, "growth of that allocation per year", "share/year", ge=-0.5, le=2
+    )
+    plan_safety: float = F(0.05, "supply ordered above plan", "share", ge=0, le=1)
+
+
+class Competition(Section):
+    enabled: bool = F(True, "competitors exert pressure on share of wallet, churn and price")
+    pressure: float = F(0.5, "competitor pressure (0 none, 1 strong)", "0-1", ge=0, le=1)
+    pressure_during_surge: float = F(
+        0.3, "pressure while the market surges (competitors are short too)", "0-1", ge=0, le=1
+    )
+
+
+class Wallet(Section):
+    initial: float = F(
+        0.3, "mean share of its demand a customer buys from us at the start", "share", ge=0, le=1
+    )
+    intercept: float = F(-0.2, "logit of target share of wallet at neutral state", "logit")
+    satisfaction: float = F(
+        4.0, "share of wallet rises with satisfaction above 0.5", "logit/unit", ge=0
+    )
+    relationship: float = F(
+        2.0, "share of wallet rises with relationship above 0.5", "logit/unit", ge=0
+    )
+    competitor: float = F(1.5, "share of wallet falls with competitor pressure", "logit/unit", ge=0)
+    adjustment: float = F(
+        0.15, "monthly speed of movement towards the target share", "share/month", ge=0, le=1
+    )
+
+
+class Planning(Section):
+    enabled: bool = F(
+        True, "plan from the information staff hold (off: plan equals what customers will order)"
+    )
+    forecast_noise: float = F(
+        0.25, "forecast error (lognormal sigma) with no customer information", "", ge=0, le=3
+    )
+
+
+class Value(Section):
+    price_per_tonne: float = F(10_000.0, "list price", "currency/tonne", gt=0)
+    cost_per_tonne: float = F(8_500.0, "unit cost", "currency/tonne", gt=0)
+    distributor_discount: float = F(0.04, "discount to distributors", "share of price", ge=0, le=1)
+    pressure_discount: float = F(
+        0.06, "price concession at full pressure from a dissatisfied customer", "share", ge=0, le=1
+    )
+    scarcity_premium: float = F(
+        0.1, "price rise per unit of excess demand over supply", "share", ge=0, le=2
+    )
+    discount_rate_per_year: float = F(
+        0.1, "discount rate for customer lifetime value", "share/year", ge=0, le=1
+    )
+
+
+class ModelConfig(Section):
+    """Everything one replication needs."""
+
+    design: str = F("customer_manager", "organisation design (a registered name)")
+    seed: int = F(2005, "seed of every random stream", "", ge=0, le=2**63 - 1)
+    horizon_days: int = F(
+        504, "simulated business days (504 = two business years)", "days", ge=1, le=100_000
+    )
+    calendar: Calendar = Field(default_factory=Calendar)
+    population: Population = Field(default_factory=Population)
+    staff: Staff = Field(default_factory=Staff)
+    requests: Requests = Field(default_factory=Requests)
+    satisfaction: Satisfaction = Field(default_factory=Satisfaction)
+    relationship: Relationship = Field(default_factory=Relationship)
+    churn: Churn = Field(default_factory=Churn)
+    channel: Channel = Field(default_factory=Channel)
+    prospecting: Prospecting = Field(default_factory=Prospecting)
+    market: Market = Field(default_factory=Market)
+    competition: Competition = Field(default_factory=Competition)
+    wallet: Wallet = Field(default_factory=Wallet)
+    planning: Planning = Field(default_factory=Planning)
+    value: Value = Field(default_factory=Value)
+
+    @field_validator("design")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        from salesim.designs import registered_designs
+
+        names = registered_designs()
+        if name not in names:
+            raise ValueError(f"unknown design {name!r}; allowed: {', '.join(names)}")
+        return name
+
+
+class SalesimConfig(Section):
+    """A config file: the model, and (for experiments) what to vary."""
+
+    name: str = F("salesim", "a name for this configuration")
+    model: ModelConfig = Field(default_factory=ModelConfig)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _error_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{loc}: unknown field"
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}"
+
+
+def _allowed_keys(section: type[BaseModel], loc: tuple) -> str:
+    """Names the fields allowed where an unknown key was found."""
+    model: Any = section
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None or not (
+            isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        ):
+            return ""
+        model = field.annotation
+    return ", ".join(model.model_fields)
+
+
+def validate_config(data: Any, source: str = "config") -> SalesimConfig:
+    """Validate a parsed mapping; raise ConfigError with one line on the first problem."""
+    if data is None:
+        raise ConfigError(
+            f"{source}: the file is empty; expected a mapping with a 'model:' section"
+        )
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
+        )
+    try:
+        return SalesimConfig.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        line = _error_line(err)
+        if first["type"] == "extra_forbidden":
+            allowed = _allowed_keys(SalesimConfig, first["loc"])
+            line += f"; allowed: {allowed}" if allowed else ""
+        raise ConfigError(f"{source}: {line}") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file safely, turning parser errors into one line with file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        tag = (exc.problem or "").split("tag")[-1].strip(" '")
+        raise ConfigError(f"{where}: YAML tag {tag!r} is not allowed; use plain values") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: malformed YAML: {problem}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b.c=VALUE`` -> (["a", "b", "c"], value parsed as YAML scalar or list)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. model.staff.sales_staff=40")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(f"--set {text!r}: empty part in the dotted key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
+    return parts, value
+
+
+def apply_overrides(data: dict, overrides: list[str] | dict[str, Any] | None) -> dict:
+    """Return a copy of ``data`` with dotted overrides applied (strings ``k=v`` or a dict)."""
+    import copy
+
+    data = copy.deepcopy(data) if data else {}
+    items = (
+        [parse_override(o) for o in overrides]
+        if isinstance(overrides, list)
+        else [(k.split("."), v) for k, v in (overrides or {}).items()]
+    )
+    for parts, value in items:
+        node = data
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {'.'.join(parts)}: {part} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None
+) -> SalesimConfig:
+    """Load, override and validate a config; ``path=None`` gives the defaults."""
+    data = read_yaml(path) if path is not None else {}
+    source = str(path) if path is not None else "defaults"
+    if data is None and path is not None:
+        raise ConfigError(
+            f"{source}: the file is empty; expected a mapping with a 'model:' section"
+        )
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
+        )
+    return validate_config(apply_overrides(data, overrides), source)

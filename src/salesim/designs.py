@@ -1,0 +1,197 @@
+"""Organisation designs as registered policy objects.
+
+A design decides three things and nothing else: which front-line people exist (and what they
+cover), who owns each (customer, line), and who takes each part of a need. Everything a
+comparison measures follows from the model's mechanisms acting on those choices: handoffs,
+contacts, travel per visit, information a planner gets, load on product managers.
+
+Add a design by subclassing ``OrganisationDesign`` and decorating it with ``@register``; the
+model and agents need no change.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from salesim.config import ConfigError
+
+if TYPE_CHECKING:
+    from salesim.model import SalesModel
+
+_REGISTRY: dict[str, type[OrganisationDesign]] = {}
+
+
+def register(cls: type[OrganisationDesign]) -> type[OrganisationDesign]:
+    """Class decorator: make a design available by its ``name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered_designs() -> list[str]:
+    """Names of the registered designs."""
+    return sorted(_REGISTRY)
+
+
+def make_design(name: str) -> OrganisationDesign:
+    """An instance of the design registered as ``name``."""
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise ConfigError(
+            f"model.design: unknown design {name!r}; allowed: {', '.join(registered_designs())}"
+        ) from None
+
+
+class OrganisationDesign:
+    """Base policy. Subclasses set ``name`` and implement ``build_staff`` and ``owner_group``."""
+
+    name: ClassVar[str] = ""
+    #: Request kinds a regional service outlet takes directly (none unless the design has outlets).
+    outlet_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def build_staff(self, model: SalesModel) -> None:
+        """Create the front-line staff agents via ``model.add_sales_staff``/``add_outlet``."""
+        raise NotImplementedError
+
+    def owner_group(self, model: SalesModel, customers: np.ndarray, line: int) -> np.ndarray:
+        """For each customer, the group of staff (``staff.group``) that may own its ``line``."""
+        raise NotImplementedError
+
+    def escalation_station(
+        self, model: SalesModel, customers: np.ndarray, lines: np.ndarray
+    ) -> np.ndarray:
+        """Station an escalated complaint goes to: the regional manager by default."""
+        return model.rm_station[model.customers.region[customers]]
+
+    def prospect_membership(self, model: SalesModel) -> tuple[np.ndarray, np.ndarray]:
+        """(group of each staff member, customers x groups bool: may that group prospect it)."""
+        book = model.customers
+        groups = model.staff_group
+        member = np.zeros((book.size, groups.max() + 1), dtype=bool)
+        for g in range(member.shape[1]):
+            member[:, g] = self.owner_group_all(model, g)
+        return groups, member
+
+    def owner_group_all(self, model: SalesModel, group: int) -> np.ndarray:
+        """Customers that ``group`` could own for at least one of their lines."""
+        book = model.customers
+        idx = np.arange(book.size)
+        hit = np.zeros(book.size, dtype=bool)
+        for line in range(book.buys.shape[1]):
+            hit |= book.buys[:, line] & (self.owner_group(model, idx, line) == group)
+        return hit
+
+    def assign(self, model: SalesModel, customers: np.ndarray) -> None:
+        """Give each (customer, line) an owner: the least-loaded member of its owner group.
+
+        Load is the expected hours of front-line work a year, so portfolios are balanced by
+        workload (largest customers placed first), not by head-count.
+        """
+        book = model.customers
+        load = model.staff_load
+        heaps: dict[int, list[tuple[float, int]]] = {}
+        for s, g in enumerate(model.staff_group.tolist()):
+            heaps.setdefault(g, []).append((load[s], s))
+        for heap in heaps.values():
+            heapq.heapify(heap)
+        hours = model.line_hours(customers)
+        n_lines = book.buys.shape[1]
+        groups = np.column_stack([self.owner_group(model, customers, li) for li in range(n_lines)])
+        for i in np.argsort(-hours.sum(axis=1), kind="stable").tolist():
+            c = int(customers[i])
+            chosen: dict[int, int] = {}
+            for line in np.flatnonzero(book.buys[c]).tolist():
+                g = int(groups[i, line])
+                if g not in chosen:
+                    if g not in heaps:
+                        raise ConfigError(
+                            f"model.design: {self.name} has no staff to own line "
+                            f"{model.config.population.lines[line]} in group {g}"
+                        )
+                    chosen[g] = heapq.heappop(heaps[g])[1]
+                model.owner[c, line] = chosen[g]
+                load[chosen[g]] += hours[i, line]
+            for g, s in chosen.items():
+                heapq.heappush(heaps[g], (load[s], s))
+
+
+@register
+class ProductDesign(OrganisationDesign):
+    """A rep per product line across all regions; one rep per (customer, line)."""
+
+    name = "product"
+
+    def build_staff(self, model: SalesModel) -> None:
+        cfg = model.config
+        n_lines = len(cfg.population.lines)
+        total = cfg.staff.sales_staff
+        if total < n_lines:
+            raise ConfigError(
+                f"model.staff.sales_staff: the product design needs at least one rep per line "
+                f"({n_lines}), got {total}"
+            )
+        regions = tuple(range(cfg.population.regions))
+        for i in range(total):
+            line = i % n_lines
+            model.add_sales_staff(role="product_rep", group=line, regions=regions, lines=(line,))
+
+    def owner_group(self, model: SalesModel, customers: np.ndarray, line: int) -> np.ndarray:
+        return np.full(len(customers), line)
+
+    def escalation_station(
+        self, model: SalesModel, customers: np.ndarray, lines: np.ndarray
+    ) -> np.ndarray:
+        """Reps report to the product manager of their line, so complaints escalate there."""
+        return model.pm_station[lines]
+
+
+@register
+class CustomerManagerDesign(OrganisationDesign):
+    """One customer manager per customer, by region; PM-bound lines go to the line's PM."""
+
+    name = "customer_manager"
+
+    def front_line_headcount(self, model: SalesModel) -> int:
+        return model.config.staff.sales_staff
+
+    def build_staff(self, model: SalesModel) -> None:
+        cfg = model.config
+        regions = cfg.population.regions
+        total = self.front_line_headcount(model)
+        if total < regions:
+            raise ConfigError(
+                f"model.staff.sales_staff: {self.name} needs at least one customer manager per "
+                f"region ({regions}) after outlet staff, got {total}"
+            )
+        lines = tuple(range(len(cfg.population.lines)))
+        for i in range(total):
+            region = i % regions
+            model.add_sales_staff(
+                role="customer_manager", group=region, regions=(region,), lines=lines
+            )
+
+    def owner_group(self, model: SalesModel, customers: np.ndarray, line: int) -> np.ndarray:
+        return model.customers.region[customers]
+
+
+@register
+class ThreeInOneDesign(CustomerManagerDesign):
+    """Customer managers plus a regional service outlet for settlement and logistics."""
+
+    name = "three_in_one"
+    outlet_kinds = ("logistics",)
+
+    def front_line_headcount(self, model: SalesModel) -> int:
+        cfg = model.config
+        return cfg.staff.sales_staff - cfg.staff.outlet_staff_per_region * cfg.population.regions
+
+    def build_staff(self, model: SalesModel) -> None:
+        super().build_staff(model)
+        cfg = model.config
+        if cfg.staff.outlet_staff_per_region < 1:
+            raise ConfigError("model.staff.outlet_staff_per_region: three_in_one needs at least 1")
+        for region in range(cfg.population.regions):
+            model.add_outlet(region=region, servers=cfg.staff.outlet_staff_per_region)

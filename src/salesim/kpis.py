@@ -1,0 +1,141 @@
+"""Key performance indicators (MODEL.md section 5): per run and per month."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from salesim.model import SalesModel
+
+ROLES = ("sales", "product_manager", "regional_manager", "service_outlet")
+
+#: Monthly series collected by the DataCollector.
+MONTHLY = (
+    "retention_rate",
+    "mean_response_hours",
+    "p90_response_hours",
+    "direct_sales_rate",
+    "plan_completion_rate",
+    "budget_fulfilment_rate",
+    "market_share",
+    "satisfaction",
+    "active_customers",
+    "direct_customers",
+    "requests",
+    "churned",
+    "queue_sales",
+    "queue_product_manager",
+)
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b > 0 else float("nan")
+
+
+def _role_mask(model: SalesModel, role: str) -> np.ndarray:
+    roles = model.station_role
+    if role == "sales":
+        return (roles == "product_rep") | (roles == "customer_manager")
+    return roles == role
+
+
+def _responses(
+    model: SalesModel, since: float = -np.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    v = model.log.view
+    done = (v("pending") == 0) & (v("arrival") >= since)
+    return (v("resolution") - v("arrival"))[done], v("contacts")[done], v("handoffs")[done]
+
+
+def run_kpis(model: SalesModel) -> dict[str, float]:
+    """KPIs over the time simulated so far."""
+    book = model.customers
+    acc = model.acc
+    t = acc.totals
+    hours, contacts, handoffs = _responses(model)
+    first = model.log.view("first_response")
+    first = first[np.isfinite(first)] - model.log.view("arrival")[np.isfinite(first)]
+    start = book.active_at_start
+    years = max(model.month, 1) / model.config.calendar.months_per_year
+    retention = _ratio((start & book.active).sum(), start.sum())
+    util = model.station_utilisation()
+    out = {
+        "retention_rate": retention,
+        "annual_churn_rate": 1 - retention ** (1 / years)
+        if retention == retention
+        else float("nan"),
+        "mean_response_hours": float(hours.mean()) if len(hours) else float("nan"),
+        "p90_response_hours": float(np.quantile(hours, 0.9)) if len(hours) else float("nan"),
+        "mean_first_response_hours": float(first.mean()) if len(first) else float("nan"),
+        "direct_sales_rate": _ratio(t["direct"], t["ours"]),
+        "plan_completion_rate": _ratio(t["realised"], t["plan"]),
+        "budget_fulfilment_rate": _ratio(t["delivered_budgeted"], t["budget"]),
+        "market_share": _ratio(t["ours"], t["market"]),
+        "contacts_per_need": float(contacts.mean()) if len(contacts) else float("nan"),
+        "handoffs_per_request": float(handoffs.mean()) if len(handoffs) else float("nan"),
+        "revenue": t["revenue"],
+        "gross_margin": t["margin"],
+        "price_index": _ratio(t["revenue"], t["list_value"]),
+        "customer_lifetime_value": customer_lifetime_value(model),
+        "satisfaction": float(book.satisfaction[book.active].mean())
+        if book.active.any()
+        else float("nan"),
+        "requests": float(model.log.n),
+        "new_customers_won": t["won_direct"],
+    }
+    for role in ROLES:
+        mask = _role_mask(model, role)
+        out[f"utilisation_{role}"] = float(util[mask].mean()) if mask.any() else float("nan")
+    return out
+
+
+def customer_lifetime_value(model: SalesModel) -> float:
+    """Mean CLV per customer ever ours (Gupta, Lehmann & Stuart 2004).
+
+    Discounted margins realised over the horizon plus, for customers still active, the
+    retention-adjusted perpetuity of their recent monthly margin: m r / (1 + i - r).
+    """
+    acc = model.acc
+    book = model.customers
+    if not acc.ever_ours.any():
+        return float("nan")
+    mpy = model.config.calendar.months_per_year
+    i = (1 + model.config.value.discount_rate_per_year) ** (1 / mpy) - 1
+    r = 1 - acc.hazard
+    disc = (1 + i) ** (-model.month)
+    future = np.where(book.active, acc.margin_recent * r / (1 + i - r) * disc, 0.0)
+    return float((acc.clv + future)[acc.ever_ours].mean())
+
+
+def monthly(model: SalesModel) -> dict[str, float]:
+    """The month just ended (ratios of volumes within the month, responses resolved in it)."""
+    book = model.customers
+    acc = model.acc
+    m = acc.month
+    month_hours = model.days_per_month * model.hours_per_day
+    now = model.time * model.hours_per_day
+    v = model.log.view
+    done = (v("pending") == 0) & (v("resolution") <= now) & (v("resolution") > now - month_hours)
+    hours = (v("resolution") - v("arrival"))[done]
+    start = book.active_at_start
+    queues = model.queue_lengths()
+    return {
+        "retention_rate": _ratio((start & book.active).sum(), start.sum()),
+        "mean_response_hours": float(hours.mean()) if len(hours) else float("nan"),
+        "p90_response_hours": float(np.quantile(hours, 0.9)) if len(hours) else float("nan"),
+        "direct_sales_rate": _ratio(m["direct"], m["ours"]),
+        "plan_completion_rate": _ratio(m["realised"], m["plan"]),
+        "budget_fulfilment_rate": _ratio(m["delivered_budgeted"], m["budget"]),
+        "market_share": _ratio(m["ours"], m["market"]),
+        "satisfaction": float(book.satisfaction[book.active].mean())
+        if book.active.any()
+        else float("nan"),
+        "active_customers": float(book.active.sum()),
+        "direct_customers": float((book.channel == 0).sum()),
+        "requests": float(done.sum()),
+        "churned": m["churned"],
+        "queue_sales": float(queues[_role_mask(model, "sales")].sum()),
+        "queue_product_manager": float(queues[_role_mask(model, "product_manager")].sum()),
+    }

@@ -1,0 +1,311 @@
+"""The sales organisation model: Mesa agents, the request network and the monthly cycle.
+
+One Mesa time unit is one business day. ``step()`` runs a day of requests; a recurring event at
+the end of each month runs the monthly cycle (volumes, satisfaction, visits and prospecting,
+churn and channel moves, planning) and collects the monthly KPIs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mesa import DataCollector, Model
+from mesa.time import Priority, Schedule
+
+from salesim import behaviour, kpis
+from salesim.agents import (
+    Customer,
+    Planner,
+    ProductManager,
+    RegionalManager,
+    SalesStaff,
+    ServiceOutlet,
+)
+from salesim.config import KINDS, ModelConfig, SalesimConfig, apply_overrides, validate_config
+from salesim.designs import make_design
+from salesim.market import Market
+from salesim.population import OPEN, CustomerBook
+from salesim.queueing import Stations
+from salesim.requests import NeedLog, NeedSource, Router
+from salesim.streams import RandomStreams
+
+
+def _model_config(
+    config: ModelConfig | SalesimConfig | None, overrides: dict | None
+) -> ModelConfig:
+    if isinstance(config, SalesimConfig):
+        config = config.model
+    config = config or ModelConfig()
+    if overrides:
+        dotted = {k if k.startswith("model.") else f"model.{k}": v for k, v in overrides.items()}
+        config = validate_config(
+            apply_overrides({"model": config.model_dump()}, dotted), "overrides"
+        ).model
+    return config
+
+
+class SalesModel(Model):
+    """A B2B sales organisation under one organisation design.
+
+    Args:
+        config: a ``ModelConfig`` (or a whole ``SalesimConfig``); defaults if omitted.
+        rng: the seed of every random stream; ``config.seed`` if omitted.
+        design: name of a registered design; ``config.design`` if omitted.
+        overrides: dotted overrides such as ``{"model.staff.sales_staff": 40}``.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig | SalesimConfig | None = None,
+        *,
+        rng: int | None = None,
+        design: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        cfg = _model_config(config, overrides)
+        seed = int(cfg.seed if rng is None else rng)
+        super().__init__(rng=seed)
+        self.config = cfg
+        self.seed = seed
+        self.streams = RandomStreams(seed)
+        self.design = make_design(design or cfg.design)
+        cal = cfg.calendar
+        self.hours_per_day = cal.hours_per_day
+        self.days_per_month = cal.days_per_month
+        self.month = 0
+        n_lines = len(cfg.population.lines)
+
+        self.customers = CustomerBook(cfg, self.streams["customers"])
+        book = self.customers
+        self.market = Market(cfg, book.volume[: book.n_initial].sum(axis=0))
+        self.source = NeedSource(self)
+
+        # Stations: front-line staff first (the design adds them), then PMs, RMs.
+        self._servers: list[int] = []
+        self._speed: list[float] = []
+        self._role: list[str] = []
+        self.sales_staff: list[SalesStaff] = []
+        self.outlets: list[ServiceOutlet] = []
+        self.outlet_station = np.full(cfg.population.regions, -1)
+        self._skill_rows: list[np.ndarray] = []
+        self.design.build_staff(self)
+        self.n_sales = len(self.sales_staff)
+        self.staff_group = np.array([s.group for s in self.sales_staff])
+        st = cfg.staff
+        self.pm_station = np.array(
+            [
+                self._add_station(
+                    st.product_managers_per_line, st.pm_hours_per_day, "product_manager"
+                )
+                for _ in range(n_lines)
+            ]
+        )
+        self.product_managers = [
+            ProductManager(self, s, line) for line, s in enumerate(self.pm_station)
+        ]
+        self.rm_station = np.array(
+            [
+                self._add_station(
+                    st.regional_managers_per_region, st.rm_hours_per_day, "regional_manager"
+                )
+                for _ in range(cfg.population.regions)
+            ]
+        )
+        self.regional_managers = [
+            RegionalManager(self, s, r) for r, s in enumerate(self.rm_station)
+        ]
+        minutes = st.planner_hours_per_day * cal.days_per_month * 60
+        self.planners = [
+            Planner(self, minutes / st.planner_minutes_per_record) for _ in range(st.planners)
+        ]
+        self.stations = Stations(np.array(self._servers), np.array(self._speed))
+        self.station_role = np.array(self._role)
+        self.station_skill = np.vstack(self._skill_rows)
+        self.station_overload = np.ones(len(self.stations))
+        self._out_station = np.zeros(0, dtype=np.int64)
+        self._out_depart = np.zeros(0)
+        self._deferred: dict[str, np.ndarray] | None = None
+        self.log = NeedLog()
+        self.router = Router(self)
+
+        self.owner = np.full((book.size, n_lines), -1, dtype=np.int64)
+        self.staff_load = np.zeros(self.n_sales)
+        self.design.assign(self, np.flatnonzero(book.active))
+        self.prospect_groups, self.prospect_member = self.design.prospect_membership(self)
+        self.customer_agents = [Customer(self, i) for i in range(book.size)]
+        self._appear_order = (
+            np.argsort(book.appear_day[book.n_initial :], kind="stable") + book.n_initial
+        )
+        self._appear_next = 0
+
+        self.acc = behaviour.Accumulators(book.size, n_lines)
+        behaviour.update_overload(self)
+        behaviour.start_year(self, 0)
+        behaviour.plan_month(self, 0)
+        self.monthly: dict[str, float] = {}
+        self.datacollector = DataCollector(
+            model_reporters={name: _reporter(name) for name in kpis.MONTHLY}
+        )
+        self.schedule_recurring(
+            self._month_end,
+            Schedule(interval=cal.days_per_month, start=cal.days_per_month),
+            priority=Priority.DEFAULT,
+        )
+
+    # --- construction helpers used by designs ---------------------------------------------
+
+    def _add_station(
+        self, servers: int, hours: float, role: str, skill: np.ndarray | None = None
+    ) -> int:
+        self._servers.append(int(servers))
+        self._speed.append(hours / self.hours_per_day)
+        self._role.append(role)
+        n_lines = len(self.config.population.lines)
+        self._skill_rows.append(np.ones(n_lines) if skill is None else skill)
+        return len(self._servers) - 1
+
+    def add_sales_staff(
+        self, role: str, group: int, regions: tuple[int, ...], lines: tuple[int, ...]
+    ) -> SalesStaff:
+        """Create a front-line sales person; designs call this from ``build_staff``."""
+        if self.outlets:
+            raise RuntimeError("add sales staff before outlets: their stations come first")
+        st = self.config.staff
+        skill_level = st.rep_line_skill if len(lines) == 1 else st.cm_line_skill
+        skill = np.full(len(self.config.population.lines), skill_level)
+        station = self._add_station(1, st.desk_hours_per_day, role, skill)
+        staff = SalesStaff(self, station, role, group, regions, lines)
+        self.sales_staff.append(staff)
+        return staff
+
+    def add_outlet(self, region: int, servers: int) -> ServiceOutlet:
+        """Create a regional service outlet (a pooled team)."""
+        station = self._add_station(
+            servers, self.config.staff.outlet_hours_per_day, "service_outlet"
+        )
+        self.outlet_station[region] = station
+        outlet = ServiceOutlet(self, station, region, servers)
+        self.outlets.append(outlet)
+        return outlet
+
+    # --- workload estimates ------------------------------------------------------------------
+
+    def line_hours(self, customers: np.ndarray) -> np.ndarray:
+        """Expected front-line hours a year per (customer, line) at neutral satisfaction."""
+        req = self.config.requests
+        mix = np.array([req.kind_mix.get(k, 0.0) for k in KINDS])
+        mean = np.array([req.service[k].mean_hours if k in req.service else 0.0 for k in KINDS])
+        per_need = float((mix / mix.sum()) @ mean)
+        days = self.days_per_month * self.config.calendar.months_per_year
+        book = self.customers
+        rate = self.source.max_rate[customers] / self.source.peak * days
+        share = book.volume[customers] / book.volume[customers].sum(axis=1, keepdims=True)
+        return rate[:, None] * share * per_need
+
+    # --- the daily step ------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One business day of requests."""
+        day = int(round(self.time)) - 1
+        t_end = (day + 1) * self.hours_per_day
+        self._appear(day)
+        needs = self.source.draw(day)
+        jobs = self.router.route(needs)
+        start, depart = self.stations.serve(jobs["station"], jobs["arrival"], jobs["work"])
+        self.log.add_jobs(jobs["need"], jobs["station"], 1, jobs["arrival"], start, depart)
+        cols = self.log.cols
+        np.minimum.at(cols["first_response"], jobs["need"], start)
+        self._finish(jobs["need"], depart)
+
+        follow = self.router.follow_ups(jobs, depart)
+        if self._deferred is not None:
+            follow = {k: np.concatenate([self._deferred[k], follow[k]]) for k in follow}
+        now = follow["arrival"] < t_end
+        self._deferred = {k: v[~now] for k, v in follow.items()}
+        f = {k: v[now] for k, v in follow.items()}
+        s2, d2 = self.stations.serve(f["station"], f["arrival"], f["work"])
+        self.log.add_jobs(f["need"], f["station"], 2, f["arrival"], s2, d2)
+        self._finish(f["need"], d2)
+
+        station = np.concatenate([self._out_station, jobs["station"], f["station"]])
+        dep = np.concatenate([self._out_depart, depart, d2])
+        keep = dep > t_end
+        self._out_station, self._out_depart = station[keep], dep[keep]
+
+    def _finish(self, need: np.ndarray, depart: np.ndarray) -> None:
+        cols = self.log.cols
+        np.maximum.at(cols["resolution"], need, depart)
+        np.subtract.at(cols["pending"], need, 1)
+
+    def _appear(self, day: int) -> None:
+        book = self.customers
+        order = self._appear_order
+        i = self._appear_next
+        j = i + int(np.searchsorted(book.appear_day[order[i:]], day, side="right"))
+        if j > i:
+            new = order[i:j]
+            book.channel[new] = OPEN
+            book.open_until_month[new] = self.month + self.config.prospecting.window_months
+            self._appear_next = j
+
+    def _month_end(self) -> None:
+        behaviour.month_end(self, self.month)
+        self.monthly = kpis.monthly(self)
+        self.datacollector.collect(self)
+        self.month += 1
+        months_per_year = self.config.calendar.months_per_year
+        if self.month % months_per_year == 0:
+            behaviour.start_year(self, self.month // months_per_year)
+        behaviour.plan_month(self, self.month)
+
+    # --- running and reading -----------------------------------------------------------------
+
+    def run(self, days: int | None = None) -> SalesModel:
+        """Run to the end of the horizon (or for ``days`` more business days)."""
+        end = self.config.horizon_days if days is None else self.time + days
+        self.run_until(end)
+        return self
+
+    def queue_lengths(self) -> np.ndarray:
+        """Requests waiting or in service at each station at the current time."""
+        now = self.time * self.hours_per_day
+        busy = self._out_depart > now
+        return np.bincount(self._out_station[busy], minlength=len(self.stations))
+
+    def station_utilisation(self) -> np.ndarray:
+        """Work done / request hours available, per station, so far."""
+        days = max(self.time, 1e-9)
+        available = self.stations.speed * self.stations.servers * self.hours_per_day * days
+        return self.stations.work_done / available
+
+    def portfolio_sizes(self) -> np.ndarray:
+        """Customer-lines each station owns among active customers."""
+        book = self.customers
+        mask = book.active[:, None] & book.buys & (self.owner >= 0)
+        return np.bincount(self.owner[mask], minlength=len(self.stations))
+
+    def kpis(self) -> dict[str, float]:
+        """Run-level KPIs (MODEL.md section 5) for the time simulated so far."""
+        return kpis.run_kpis(self)
+
+    def request_log(self) -> pd.DataFrame:
+        """One row per request (need): ids, kind, line, times, handoffs, contacts."""
+        return self.log.frame(KINDS, list(self.config.population.lines))
+
+    def job_log(self) -> pd.DataFrame:
+        """One row per job served at a station (stage 1 front line, stage 2 PM/escalation)."""
+        return self.log.job_frame()
+
+    def monthly_kpis(self) -> pd.DataFrame:
+        """The DataCollector's monthly KPI table."""
+        return self.datacollector.get_model_vars_dataframe()
+
+
+def _reporter(name: str):
+    def report(model: SalesModel) -> float:
+        return model.monthly.get(name, float("nan"))
+
+    report.__name__ = name
+    return report
