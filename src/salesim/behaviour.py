@@ -52,6 +52,7 @@ class Accumulators:
         self.plan = np.zeros(n_lines)
         self.supply = np.zeros(n_lines)
         self.work_at_month_start: np.ndarray | None = None
+        self.ledger: list[dict[str, np.ndarray | int]] = []  # per month: plan, supply, orders, sold by line
         self.totals: dict[str, float] = dict.fromkeys(
             [
                 "plan",
@@ -228,6 +229,8 @@ def volumes(model: SalesModel, month: int) -> None:
         ordered=float(line_orders.sum()),
     )
     acc.month = m
+    acc.ledger.append({"month": month, "plan": acc.plan.copy(), "supply": acc.supply.copy(),
+                       "orders": line_orders, "sold": delivered.sum(axis=0)})
 
 
 def satisfaction(model: SalesModel) -> None:

@@ -39,7 +39,7 @@ class ServiceTime(Section):
     distribution: Literal["exponential", "lognormal", "fixed"] = F(
         "exponential", "shape of the service-time distribution"
     )
-    mean_hours: float = F(0.5, "mean work per request", "business hours", gt=0, le=80)
+    mean_hours: float = F(0.5, "mean work (or delay) per request", "business hours", ge=0, le=80)
     cv: float = F(1.0, "coefficient of variation (lognormal only)", "ratio", gt=0, le=5)
 
 
@@ -292,7 +292,7 @@ class Satisfaction(Section):
     expectation_memory: float = F(0.8, "weight g of last month's expectation", "", ge=0, le=1)
     disconfirmation: float = F(0.5, "effect of performance minus expectation", "", ge=0, le=5)
     response_scale_hours: float = F(
-        24.0, "response time at which the response component falls to 1/e", "business hours", gt=0
+        8.0, "response time at which the response component falls to 1/e", "business hours", gt=0
     )
     weight_response: float = F(0.5, "weight of response time in perceived performance", "", ge=0)
     weight_contacts: float = F(0.2, "weight of one-stop service (1 / contacts per need)", "", ge=0)
@@ -324,7 +324,7 @@ class Relationship(Section):
 
 class Churn(Section):
     enabled: bool = F(True, "customers may leave for a competitor")
-    intercept: float = F(-4.6, "logit of the monthly hazard at neutral state", "logit")
+    intercept: float = F(-3.6, "logit of the monthly hazard at neutral state", "logit")
     satisfaction: float = F(4.0, "hazard falls with satisfaction above 0.5", "logit/unit", ge=0)
     relationship: float = F(
         1.5, "hazard falls with relationship strength above 0.5", "logit/unit", ge=0

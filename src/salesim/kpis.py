@@ -26,7 +26,7 @@ MONTHLY = (
     "requests",
     "churned",
     "queue_sales",
-    "queue_product_manager",
+    "queue_product_manager", "market_volume",
 )
 
 
@@ -138,4 +138,5 @@ def monthly(model: SalesModel) -> dict[str, float]:
         "churned": m["churned"],
         "queue_sales": float(queues[_role_mask(model, "sales")].sum()),
         "queue_product_manager": float(queues[_role_mask(model, "product_manager")].sum()),
+        "market_volume": m["market"],
     }

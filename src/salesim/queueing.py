@@ -95,7 +95,8 @@ class Stations:
         self.free_at[s[last]] = dep[last]
         start = np.empty(len(s))
         depart = np.empty(len(s))
-        start[order] = dep - w
+        # dep - w can round a hair below the arrival when the server was idle.
+        start[order] = np.maximum(dep - w, a)
         depart[order] = dep
         return start, depart
 
