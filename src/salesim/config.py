@@ -73,7 +73,7 @@ class Population(Section):
     )
     medium_share: float = F(0.3, "share of customers in the medium segment", "share", ge=0, le=1)
     direct_share: float = F(
-        0.4,
+        0.25,
         "probability an initial customer buys direct rather than via a distributor",
         "share",
         ge=0,
@@ -396,7 +396,7 @@ class Market(Section):
         0.1, "noise between a customer's annual budget and its demand", "", ge=0, le=2
     )
     supply_share: float = F(
-        0.6,
+        1.0,
         "supply the group allocates to us, as a share of initial market volume",
         "share",
         gt=0,

@@ -1,0 +1,30 @@
+# `make compare` and `make test` set up .venv themselves (Python 3.12, see .python-version).
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+CONFIG ?= configs/baseline.yaml
+SEEDS ?= 10
+OUT ?= results/compare_designs
+
+.PHONY: setup compare test lint bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+compare: setup
+	$(PY) experiments/compare_designs.py $(CONFIG) --seeds $(SEEDS) --out $(OUT)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests experiments benchmarks
+	$(VENV)/bin/ruff format --check src tests experiments benchmarks
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench_model.py
