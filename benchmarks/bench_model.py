@@ -24,7 +24,9 @@ def baseline(repeats: int) -> None:
 
     cfg = load_config("configs/baseline.yaml").model
     print(f"baseline: {cfg.population.customers} customers, {cfg.horizon_days} days, design x seed")
-    print(f"{'design':18s} {'wall s':>8s} {'requests':>9s} {'jobs':>8s} {'req/s':>9s} {'jobs/s':>9s}")
+    print(
+        f"{'design':18s} {'wall s':>8s} {'requests':>9s} {'jobs':>8s} {'req/s':>9s} {'jobs/s':>9s}"
+    )
     for design in ("product", "customer_manager", "three_in_one"):
         walls, reqs, jobs = [], 0, 0
         for seed in range(repeats):
@@ -56,20 +58,34 @@ def one_scale(customers: int, days: int) -> dict:
     m.run()
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"customers": customers, "build_s": built, "wall_s": wall, "requests": m.log.n, "peak_mib": peak}
+    return {
+        "customers": customers,
+        "build_s": built,
+        "wall_s": wall,
+        "requests": m.log.n,
+        "peak_mib": peak,
+    }
 
 
 def scaling(sizes: list[int], days: int) -> None:
     print(f"\nscaling: customer_manager, {days} days, staff in proportion")
-    print(f"{'customers':>9s} {'build s':>8s} {'wall s':>8s} {'requests':>9s} {'us/request':>10s} {'peak MiB':>9s}")
+    print(
+        f"{'customers':>9s} {'build s':>8s} {'wall s':>8s} {'requests':>9s} "
+        f"{'us/request':>10s} {'peak MiB':>9s}"
+    )
     for n in sizes:
         out = subprocess.run(
             [sys.executable, __file__, "--one", str(n), "--days", str(days)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         r = json.loads(out.stdout)
         us = 1e6 * r["wall_s"] / max(r["requests"], 1)
-        print(f"{n:9d} {r['build_s']:8.2f} {r['wall_s']:8.2f} {r['requests']:9d} {us:10.2f} {r['peak_mib']:9.0f}")
+        print(
+            f"{n:9d} {r['build_s']:8.2f} {r['wall_s']:8.2f} {r['requests']:9d} "
+            f"{us:10.2f} {r['peak_mib']:9.0f}"
+        )
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Compare the organisation designs on one config: same customers, same demand, paired seeds.
 
-    .venv/bin/python experiments/compare_designs.py configs/baseline.yaml --seeds 10 --out results/compare
+    .venv/bin/python experiments/compare_designs.py configs/baseline.yaml --seeds 10
 
 Writes ``runs.csv`` (one row per design x seed, with every KPI), ``summary.csv`` (mean and 95%
 CI per design, paired difference to the baseline design with its paired-t CI) and
@@ -22,9 +22,17 @@ from scipy import stats
 from salesim import ConfigError, SalesModel, load_config, registered_designs
 
 HEADLINE = [
-    "retention_rate", "mean_response_hours", "p90_response_hours", "direct_sales_rate",
-    "plan_completion_rate", "budget_fulfilment_rate", "market_share", "contacts_per_need",
-    "handoffs_per_request", "gross_margin", "customer_lifetime_value",
+    "retention_rate",
+    "mean_response_hours",
+    "p90_response_hours",
+    "direct_sales_rate",
+    "plan_completion_rate",
+    "budget_fulfilment_rate",
+    "market_share",
+    "contacts_per_need",
+    "handoffs_per_request",
+    "gross_margin",
+    "customer_lifetime_value",
 ]
 
 
@@ -40,7 +48,12 @@ def run_all(config_path: str, designs: list[str], seeds: int, overrides: list[st
             done = len(rows)
             eta = (time.perf_counter() - started) / done * (total - done)
             if sys.stderr.isatty():
-                print(f"\r  runs {done}/{total}  eta {eta:5.0f} s", end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r  runs {done}/{total}  eta {eta:5.0f} s",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
     if sys.stderr.isatty():
         print(file=sys.stderr)
     return pd.DataFrame(rows)
@@ -60,10 +73,17 @@ def summarise(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
         g = group.set_index("replication")
         for kpi in HEADLINE:
             diff = (g[kpi] - base[kpi]).dropna().to_numpy()
-            rows.append({
-                "design": design, "kpi": kpi, "mean": g[kpi].mean(), "ci95": half_width(g[kpi].to_numpy()),
-                "n": len(g), "diff_vs_" + baseline: diff.mean(), "diff_ci95": half_width(diff),
-            })
+            rows.append(
+                {
+                    "design": design,
+                    "kpi": kpi,
+                    "mean": g[kpi].mean(),
+                    "ci95": half_width(g[kpi].to_numpy()),
+                    "n": len(g),
+                    "diff_vs_" + baseline: diff.mean(),
+                    "diff_ci95": half_width(diff),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -87,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     designs = args.designs or ["product", "customer_manager", "three_in_one"]
     for name in [*designs, args.baseline]:
         if name not in registered_designs():
-            print(f"compare: error: --designs: unknown design {name!r}; allowed: "
-                  f"{', '.join(registered_designs())}", file=sys.stderr)
+            print(
+                f"compare: error: --designs: unknown design {name!r}; allowed: "
+                f"{', '.join(registered_designs())}",
+                file=sys.stderr,
+            )
             return 2
     if args.seeds < 1:
         print("compare: error: --seeds: must be at least 1", file=sys.stderr)

@@ -26,7 +26,12 @@ def queue_config(arrival_per_hour: float, *, customers: int = 200, days: int = 2
         "model.requests.needs_per_customer_year": per_customer_year,
         "model.requests.volume_elasticity": 0.0,
         "model.requests.satisfaction_effect": 0.0,
-        "model.requests.kind_mix": {"order": 1.0, "price_enquiry": 0.0, "technical": 0.0, "logistics": 0.0},
+        "model.requests.kind_mix": {
+            "order": 1.0,
+            "price_enquiry": 0.0,
+            "technical": 0.0,
+            "logistics": 0.0,
+        },
         "model.requests.pm_bound": {"order": 0.0},
         "model.requests.escalation_prob": 0.0,
         "model.requests.handoff_delay": {"distribution": "fixed", "mean_hours": 0.0},

@@ -22,7 +22,9 @@ def test_readme_opens_with_the_two_commands():
 
 def test_main_command_writes_a_report(tmp_path):
     config = tmp_path / "small.yaml"
-    config.write_text("model:\n  horizon_days: 42\n  population: {customers: 120}\n  staff: {sales_staff: 9}\n")
+    config.write_text(
+        "model:\n  horizon_days: 42\n  population: {customers: 120}\n  staff: {sales_staff: 9}\n"
+    )
     out = tmp_path / "out"
     cmd = readme_commands()[0].split() + [f"CONFIG={config}", "SEEDS=2", f"OUT={out}"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)

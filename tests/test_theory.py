@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 import pytest
-from queueing_configs import HOURS, queue_config
 
+from queueing_configs import HOURS, queue_config
 from salesim import SalesModel
 
 WARMUP_DAYS = 50

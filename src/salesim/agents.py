@@ -31,35 +31,43 @@ class Customer(Agent):
 
     @property
     def region(self) -> int:
+        """Region index."""
         return int(self._book.region[self.slot])
 
     @property
     def segment(self) -> str:
+        """key, medium or small."""
         return SEGMENTS[self._book.segment[self.slot]]
 
     @property
     def lines(self) -> list[str]:
+        """Product lines bought."""
         names = self.model.config.population.lines
         return [names[i] for i, buys in enumerate(self._book.buys[self.slot]) if buys]
 
     @property
     def channel(self) -> str:
+        """direct, distributor, lost, open, future or elsewhere."""
         return CHANNELS[self._book.channel[self.slot]]
 
     @property
     def active(self) -> bool:
+        """Buying from us, directly or via a distributor."""
         return bool(self._book.channel[self.slot] <= 1)
 
     @property
     def satisfaction(self) -> float:
+        """Satisfaction, 0-1."""
         return float(self._book.satisfaction[self.slot])
 
     @property
     def relationship(self) -> float:
+        """Relationship strength, 0-1."""
         return float(self._book.relationship[self.slot])
 
     @property
     def share_of_wallet(self) -> float:
+        """Share of its demand bought from us."""
         return float(self._book.wallet[self.slot])
 
     @property

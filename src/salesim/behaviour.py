@@ -1,4 +1,4 @@
-"""The monthly cycle: what customers experience, buy, feel and decide, and what staff do in the field.
+"""The monthly cycle: what customers experience, buy, feel and decide; what staff do outside.
 
 Functional forms follow MODEL.md section 4; each mechanism can be switched off in the config.
 
@@ -52,7 +52,9 @@ class Accumulators:
         self.plan = np.zeros(n_lines)
         self.supply = np.zeros(n_lines)
         self.work_at_month_start: np.ndarray | None = None
-        self.ledger: list[dict[str, np.ndarray | int]] = []  # per month: plan, supply, orders, sold by line
+        self.ledger: list[
+            dict[str, np.ndarray | int]
+        ] = []  # per month: plan, supply, orders, sold by line
         self.totals: dict[str, float] = dict.fromkeys(
             [
                 "plan",
@@ -229,8 +231,15 @@ def volumes(model: SalesModel, month: int) -> None:
         ordered=float(line_orders.sum()),
     )
     acc.month = m
-    acc.ledger.append({"month": month, "plan": acc.plan.copy(), "supply": acc.supply.copy(),
-                       "orders": line_orders, "sold": delivered.sum(axis=0)})
+    acc.ledger.append(
+        {
+            "month": month,
+            "plan": acc.plan.copy(),
+            "supply": acc.supply.copy(),
+            "orders": line_orders,
+            "sold": delivered.sum(axis=0),
+        }
+    )
 
 
 def satisfaction(model: SalesModel) -> None:

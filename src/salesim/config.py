@@ -27,6 +27,8 @@ def F(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
 
 
 class Section(BaseModel):
+    """Base of every config section: unknown keys are errors."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
@@ -44,12 +46,16 @@ class ServiceTime(Section):
 
 
 class Calendar(Section):
+    """The business calendar: the model clock runs in business days and hours."""
+
     hours_per_day: float = F(8.0, "business hours in a business day", "hours", gt=0, le=24)
     days_per_month: int = F(21, "business days in a month", "days", ge=1, le=31)
     months_per_year: int = F(12, "months in a business year", "months", ge=1, le=12)
 
 
 class Population(Section):
+    """Customers at the start and the new ones who appear later."""
+
     customers: int = F(
         1500, "customers at the start of the horizon", "customers", ge=1, le=1_000_000
     )
@@ -91,7 +97,8 @@ class Population(Section):
     def _check(self) -> Population:
         if self.line_weights is not None and len(self.line_weights) != len(self.lines):
             raise ValueError(
-                f"line_weights: needs one weight per line ({len(self.lines)}), got {len(self.line_weights)}"
+                f"line_weights: needs one weight per line ({len(self.lines)}), "
+                f"got {len(self.line_weights)}"
             )
         if self.line_weights is not None and (min(self.line_weights) <= 0):
             raise ValueError("line_weights: every weight must be > 0")
@@ -103,6 +110,8 @@ class Population(Section):
 
 
 class Staff(Section):
+    """Head-counts, hours and skills of every role; designs share one head-count budget."""
+
     sales_staff: int = F(
         30,
         "head-count of front-line sales staff (reps or CMs, plus outlet staff under three_in_one)",
@@ -182,6 +191,8 @@ class Staff(Section):
 
 
 class Requests(Section):
+    """How often customers need something, what kind, and how much work each stage takes."""
+
     needs_per_customer_year: float = F(
         24.0,
         "needs a median-volume customer raises per year at neutral satisfaction",
@@ -284,6 +295,8 @@ class Requests(Section):
 
 
 class Satisfaction(Section):
+    """Expectation-disconfirmation satisfaction with anchoring (Bolton 1998)."""
+
     enabled: bool = F(
         True, "update satisfaction from experience (off: satisfaction stays at its start)"
     )
@@ -300,6 +313,8 @@ class Satisfaction(Section):
 
 
 class Relationship(Section):
+    """Relationship strength built by visits, lost without them."""
+
     initial: float = F(0.4, "mean relationship strength at the start", "0-1", ge=0, le=1)
     decay: float = F(
         0.08, "share of relationship lost each month without visits", "share/month", ge=0, le=1
@@ -323,6 +338,8 @@ class Relationship(Section):
 
 
 class Churn(Section):
+    """Monthly hazard of leaving for a competitor (Rust, Lemon & Zeithaml 2004)."""
+
     enabled: bool = F(True, "customers may leave for a competitor")
     intercept: float = F(-3.6, "logit of the monthly hazard at neutral state", "logit")
     satisfaction: float = F(4.0, "hazard falls with satisfaction above 0.5", "logit/unit", ge=0)
@@ -340,6 +357,8 @@ class Churn(Section):
 
 
 class Channel(Section):
+    """Moves between buying direct and via distributors (Anderson 1985; Taylor 2003)."""
+
     enabled: bool = F(True, "customers may move between direct and distributor channels")
     fallback_intercept: float = F(
         -4.5, "logit of a direct customer falling back to a distributor", "logit"
@@ -365,6 +384,8 @@ class Channel(Section):
 
 
 class Prospecting(Section):
+    """New customers and who wins them."""
+
     enabled: bool = F(True, "sales staff prospect with their spare field time")
     window_months: int = F(
         3, "months a new customer stays open before settling elsewhere", "months", ge=1
@@ -382,6 +403,8 @@ class Prospecting(Section):
 
 
 class Market(Section):
+    """Demand growth, the surge scenario and the supply the group allocates."""
+
     growth_per_year: float = F(
         0.05, "growth of customers' demand per year", "share/year", ge=-0.5, le=2
     )
@@ -409,6 +432,8 @@ class Market(Section):
 
 
 class Competition(Section):
+    """Pressure from competitors (multinationals) on wallet, churn and price."""
+
     enabled: bool = F(True, "competitors exert pressure on share of wallet, churn and price")
     pressure: float = F(0.5, "competitor pressure (0 none, 1 strong)", "0-1", ge=0, le=1)
     pressure_during_surge: float = F(
@@ -417,6 +442,8 @@ class Competition(Section):
 
 
 class Wallet(Section):
+    """Share of its demand a customer buys from us."""
+
     initial: float = F(
         0.3, "mean share of its demand a customer buys from us at the start", "share", ge=0, le=1
     )
@@ -434,6 +461,8 @@ class Wallet(Section):
 
 
 class Planning(Section):
+    """Monthly plan per line from the budget information staff hold."""
+
     enabled: bool = F(
         True, "plan from the information staff hold (off: plan equals what customers will order)"
     )
@@ -443,6 +472,8 @@ class Planning(Section):
 
 
 class Value(Section):
+    """Prices, costs and discounting for revenue, margin and lifetime value."""
+
     price_per_tonne: float = F(10_000.0, "list price", "currency/tonne", gt=0)
     cost_per_tonne: float = F(8_500.0, "unit cost", "currency/tonne", gt=0)
     distributor_discount: float = F(0.04, "discount to distributors", "share of price", ge=0, le=1)

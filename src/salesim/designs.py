@@ -12,7 +12,7 @@ model and agents need no change.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, override
 
 import numpy as np
 
@@ -124,6 +124,7 @@ class ProductDesign(OrganisationDesign):
 
     name = "product"
 
+    @override
     def build_staff(self, model: SalesModel) -> None:
         cfg = model.config
         n_lines = len(cfg.population.lines)
@@ -138,6 +139,7 @@ class ProductDesign(OrganisationDesign):
             line = i % n_lines
             model.add_sales_staff(role="product_rep", group=line, regions=regions, lines=(line,))
 
+    @override
     def owner_group(self, model: SalesModel, customers: np.ndarray, line: int) -> np.ndarray:
         return np.full(len(customers), line)
 
@@ -155,8 +157,10 @@ class CustomerManagerDesign(OrganisationDesign):
     name = "customer_manager"
 
     def front_line_headcount(self, model: SalesModel) -> int:
+        """Customer managers to appoint from the sales head-count."""
         return model.config.staff.sales_staff
 
+    @override
     def build_staff(self, model: SalesModel) -> None:
         cfg = model.config
         regions = cfg.population.regions
@@ -173,6 +177,7 @@ class CustomerManagerDesign(OrganisationDesign):
                 role="customer_manager", group=region, regions=(region,), lines=lines
             )
 
+    @override
     def owner_group(self, model: SalesModel, customers: np.ndarray, line: int) -> np.ndarray:
         return model.customers.region[customers]
 
@@ -184,10 +189,12 @@ class ThreeInOneDesign(CustomerManagerDesign):
     name = "three_in_one"
     outlet_kinds = ("logistics",)
 
+    @override
     def front_line_headcount(self, model: SalesModel) -> int:
         cfg = model.config
         return cfg.staff.sales_staff - cfg.staff.outlet_staff_per_region * cfg.population.regions
 
+    @override
     def build_staff(self, model: SalesModel) -> None:
         super().build_staff(model)
         cfg = model.config

@@ -26,7 +26,8 @@ MONTHLY = (
     "requests",
     "churned",
     "queue_sales",
-    "queue_product_manager", "market_volume",
+    "queue_product_manager",
+    "market_volume",
 )
 
 
