@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -155,3 +156,16 @@ def test_mechanisms_can_be_switched_off():
     np.testing.assert_array_equal(off.customers.channel, at_start.channel)
     on = small("customer_manager").run()
     assert on.acc.totals["prospect_attempts"] > 0
+
+
+def test_warmup_excludes_the_first_days_from_kpis():
+    full = small("customer_manager").run()
+    warm = small("customer_manager", **{"model.warmup_days": 21}).run()
+    # Same simulation: warm-up changes what is counted, not what happens.
+    pd.testing.assert_frame_equal(full.request_log(), warm.request_log())
+    log = warm.request_log()
+    assert warm.kpis()["requests"] == (log.arrival >= 21 * 8).sum() < full.kpis()["requests"]
+    assert warm.acc.totals["market"] == pytest.approx(
+        sum(full.monthly_kpis().market_volume.iloc[1:])
+    )
+    assert warm.customers.active_at_start.sum() == full.monthly_kpis().active_customers.iloc[0]

@@ -52,6 +52,7 @@ class Accumulators:
         self.plan = np.zeros(n_lines)
         self.supply = np.zeros(n_lines)
         self.work_at_month_start: np.ndarray | None = None
+        self.measure_from_month = 0
         self.ledger: list[
             dict[str, np.ndarray | int]
         ] = []  # per month: plan, supply, orders, sold by line
@@ -78,6 +79,13 @@ class Accumulators:
             0.0,
         )
         self.month: dict[str, float] = dict(self.totals)
+
+    def start_measuring(self, active: np.ndarray) -> None:
+        """Forget the warm-up: totals and lifetime values count from now."""
+        self.totals = dict.fromkeys(self.totals, 0.0)
+        self.clv[:] = 0.0
+        self.ever_ours = active.copy()
+        self.measure_from_month = len(self.ledger)
 
 
 def start_year(model: SalesModel, year: int) -> None:
@@ -211,7 +219,7 @@ def volumes(model: SalesModel, month: int) -> None:
     )
     revenue_c = (delivered * price).sum(axis=1)
     margin_c = revenue_c - val.cost_per_tonne * delivered_c
-    disc = (1 + val.discount_rate_per_year) ** (-(month + 1) / mpy)
+    disc = (1 + val.discount_rate_per_year) ** (-(month + 1 - acc.measure_from_month) / mpy)
     acc.clv += margin_c * disc
     acc.margin_recent = np.where(ours, 0.7 * acc.margin_recent + 0.3 * margin_c, 0.0)
     budget = np.where(ours[:, None], book.budget / mpy, 0.0).sum()

@@ -496,6 +496,9 @@ class ModelConfig(Section):
     horizon_days: int = F(
         504, "simulated business days (504 = two business years)", "days", ge=1, le=100_000
     )
+    warmup_days: int = F(
+        0, "business days simulated before KPIs start counting", "days", ge=0, le=100_000
+    )
     calendar: Calendar = Field(default_factory=Calendar)
     population: Population = Field(default_factory=Population)
     staff: Staff = Field(default_factory=Staff)
@@ -510,6 +513,15 @@ class ModelConfig(Section):
     wallet: Wallet = Field(default_factory=Wallet)
     planning: Planning = Field(default_factory=Planning)
     value: Value = Field(default_factory=Value)
+
+    @model_validator(mode="after")
+    def _warmup(self) -> ModelConfig:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days: must be less than horizon_days ({self.horizon_days}), "
+                f"got {self.warmup_days}"
+            )
+        return self
 
     @field_validator("design")
     @classmethod

@@ -55,11 +55,14 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
     book = model.customers
     acc = model.acc
     t = acc.totals
-    hours, contacts, handoffs = _responses(model)
-    first = model.log.view("first_response")
-    first = first[np.isfinite(first)] - model.log.view("arrival")[np.isfinite(first)]
+    since = model.measure_from_day * model.hours_per_day
+    hours, contacts, handoffs = _responses(model, since)
+    arrival = model.log.view("arrival")
+    answered = np.isfinite(model.log.view("first_response")) & (arrival >= since)
+    first = model.log.view("first_response")[answered] - arrival[answered]
     start = book.active_at_start
-    years = max(model.month, 1) / model.config.calendar.months_per_year
+    months = max(model.month - model.acc.measure_from_month, 1)
+    years = months / model.config.calendar.months_per_year
     retention = _ratio((start & book.active).sum(), start.sum())
     util = model.station_utilisation()
     out = {
@@ -83,7 +86,7 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
         "satisfaction": float(book.satisfaction[book.active].mean())
         if book.active.any()
         else float("nan"),
-        "requests": float(model.log.n),
+        "requests": float((arrival >= since).sum()),
         "new_customers_won": t["won_direct"],
     }
     for role in ROLES:
@@ -105,7 +108,7 @@ def customer_lifetime_value(model: SalesModel) -> float:
     mpy = model.config.calendar.months_per_year
     i = (1 + model.config.value.discount_rate_per_year) ** (1 / mpy) - 1
     r = 1 - acc.hazard
-    disc = (1 + i) ** (-model.month)
+    disc = (1 + i) ** (-(model.month - acc.measure_from_month))
     future = np.where(book.active, acc.margin_recent * r / (1 + i - r) * disc, 0.0)
     return float((acc.clv + future)[acc.ever_ours].mean())
 

@@ -145,6 +145,10 @@ class SalesModel(Model):
         behaviour.start_year(self, 0)
         behaviour.plan_month(self, 0)
         self.monthly: dict[str, float] = {}
+        self.measure_from_day = 0
+        self._work_at_measure_start = np.zeros(len(self.stations))
+        if cfg.warmup_days:
+            self.schedule_event(self._end_warmup, at=cfg.warmup_days, priority=Priority.LOW)
         self.datacollector = DataCollector(
             model_reporters={name: _reporter(name) for name in kpis.MONTHLY}
         )
@@ -260,6 +264,13 @@ class SalesModel(Model):
             behaviour.start_year(self, self.month // months_per_year)
         behaviour.plan_month(self, self.month)
 
+    def _end_warmup(self) -> None:
+        """Start counting KPIs: the state now is the start of the measured horizon."""
+        self.measure_from_day = int(round(self.time))
+        self._work_at_measure_start = self.stations.work_done.copy()
+        self.customers.active_at_start = self.customers.active.copy()
+        self.acc.start_measuring(self.customers.active)
+
     # --- running and reading -----------------------------------------------------------------
 
     def run(self, days: int | None = None) -> SalesModel:
@@ -275,10 +286,10 @@ class SalesModel(Model):
         return np.bincount(self._out_station[busy], minlength=len(self.stations))
 
     def station_utilisation(self) -> np.ndarray:
-        """Work done / request hours available, per station, so far."""
-        days = max(self.time, 1e-9)
+        """Work done / request hours available, per station, since warm-up."""
+        days = max(self.time - self.measure_from_day, 1e-9)
         available = self.stations.speed * self.stations.servers * self.hours_per_day * days
-        return self.stations.work_done / available
+        return (self.stations.work_done - self._work_at_measure_start) / available
 
     def portfolio_sizes(self) -> np.ndarray:
         """Customer-lines each station owns among active customers."""
