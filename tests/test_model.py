@@ -169,3 +169,9 @@ def test_warmup_excludes_the_first_days_from_kpis():
         sum(full.monthly_kpis().market_volume.iloc[1:])
     )
     assert warm.customers.active_at_start.sum() == full.monthly_kpis().active_customers.iloc[0]
+
+
+def test_kpi_names_are_listed_in_order():
+    from salesim.kpis import RUN
+
+    assert tuple(small("product").run().kpis()) == RUN

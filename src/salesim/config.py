@@ -539,6 +539,20 @@ class SalesimConfig(Section):
 
     name: str = F("salesim", "a name for this configuration")
     model: ModelConfig = Field(default_factory=ModelConfig)
+    experiment: ExperimentSpec | None = F(None, "what to compare and vary (salesim run)")
+
+    @model_validator(mode="after")
+    def _runs_are_valid(self) -> SalesimConfig:
+        if self.experiment is not None:
+            from salesim.experiments.plan import check_experiment
+
+            check_experiment(self)
+        return self
+
+
+from salesim.experiments.spec import ExperimentSpec  # noqa: E402  (it builds on the sections above)
+
+SalesimConfig.model_rebuild()
 
 
 # --- loading -------------------------------------------------------------------------------

@@ -11,6 +11,29 @@ if TYPE_CHECKING:
 
 ROLES = ("sales", "product_manager", "regional_manager", "service_outlet")
 
+#: Run-level KPIs, in the order ``SalesModel.kpis()`` returns them.
+RUN = (
+    "retention_rate",
+    "annual_churn_rate",
+    "mean_response_hours",
+    "p90_response_hours",
+    "mean_first_response_hours",
+    "direct_sales_rate",
+    "plan_completion_rate",
+    "budget_fulfilment_rate",
+    "market_share",
+    "contacts_per_need",
+    "handoffs_per_request",
+    "revenue",
+    "gross_margin",
+    "price_index",
+    "customer_lifetime_value",
+    "satisfaction",
+    "requests",
+    "new_customers_won",
+    *(f"utilisation_{role}" for role in ROLES),
+)
+
 #: Monthly series collected by the DataCollector.
 MONTHLY = (
     "retention_rate",

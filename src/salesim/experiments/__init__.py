@@ -1,0 +1,6 @@
+"""Experiments: what-if comparisons and sweeps defined in config files, run on any executor.
+
+``spec`` (the ``experiment:`` section), ``plan`` (the runs it implies), ``runner`` (running a
+batch of them, wherever), ``store`` (atomic, resumable storage), ``stats`` (confidence
+intervals, paired differences, sensitivity indices), ``driver`` (all of it, with progress).
+"""

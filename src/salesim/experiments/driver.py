@@ -1,0 +1,171 @@
+"""Run an experiment: plan, submit batches, store each as it lands, summarise at the end."""
+
+from __future__ import annotations
+
+import math
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from salesim.config import SalesimConfig
+from salesim.experiments.plan import Plan, Run, runs_for, seed_of, sweep_plan
+from salesim.experiments.runner import make_executor, run_batch
+from salesim.experiments.stats import precision_met, sensitivity, summarise
+from salesim.experiments.store import Store, atomic_write_bytes, now
+
+
+class Interrupted(Exception):
+    """The user stopped the experiment; every finished run is stored."""
+
+
+@dataclass
+class ExperimentResult:
+    """Where the results are and how many runs they hold."""
+
+    out: Path
+    status: str
+    done: int
+    failed: int
+
+
+def batch_size(n_runs: int) -> int:
+    """Runs per task: about 32 tasks per round, at most 16 runs each.
+
+    It depends on the plan only (not on the workers), so batches, part files and the order of
+    the consolidated results are the same on every executor.
+    """
+    return max(1, min(16, math.ceil(n_runs / 32)))
+
+
+def _rounds(cfg: SalesimConfig):
+    exp = cfg.experiment
+    if exp.precision is None:
+        yield range(exp.replications)
+        return
+    p = exp.precision
+    start, stop = 0, p.initial
+    while True:
+        yield range(start, stop)
+        if stop >= p.maximum:
+            return
+        start, stop = stop, min(p.maximum, stop + p.step)
+
+
+def run_experiment(
+    cfg: SalesimConfig,
+    out: str | Path,
+    *,
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+) -> ExperimentResult:
+    """Run (or resume, or just re-summarise) the experiment of ``cfg`` into ``out``."""
+    if cfg.experiment is None:
+        from salesim.experiments.spec import ExperimentSpec
+
+        cfg = cfg.model_copy(
+            update={"experiment": ExperimentSpec(designs=[cfg.model.design], replications=1)}
+        )
+    store = Store(out)
+    state = store.open(cfg, resume)
+    plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
+    if state != "complete":
+        sessions = store.manifest().get("sessions", [])
+        store.update_manifest(
+            status="running", sessions=[*sessions, {"started": now(), "executor": executor}]
+        )
+        try:
+            _execute(cfg, plan, store, executor, workers, scheduler, progress)
+        except (KeyboardInterrupt, Interrupted):
+            done, failed = store.counts()
+            store.consolidate()
+            store.update_manifest(
+                status="interrupted",
+                runs={**store.manifest()["runs"], "done": done, "failed": failed},
+            )
+            raise Interrupted(
+                f"interrupted: {done} runs stored in {store.out}; finish with --resume"
+            ) from None
+    store.consolidate()
+    _summaries(cfg, plan, store)
+    done, failed = store.counts()
+    store.update_manifest(
+        status="complete",
+        ended=now(),
+        runs={**store.manifest()["runs"], "done": done, "failed": failed},
+    )
+    return ExperimentResult(store.out, "complete", done, failed)
+
+
+def _execute(cfg, plan: Plan, store: Store, executor, workers, scheduler, progress) -> None:
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(
+        total=0, unit="run", file=sys.stderr, disable=not show, dynamic_ncols=True, desc=cfg.name
+    )
+    failed_total = 0
+    with make_executor(executor, workers, scheduler) as (pool, n_workers), bar:
+        for round_no, reps in enumerate(_rounds(cfg)):
+            runs = runs_for(cfg, plan, reps)
+            size = batch_size(len(runs))
+            batches = {
+                f"r{round_no:03d}-b{k:06d}": runs[i : i + size]
+                for k, i in enumerate(range(0, len(runs), size))
+            }
+            todo = {name: b for name, b in batches.items() if not store.has(name)}
+            planned = store.manifest()["runs"]["planned"] + (
+                len(runs) if round_no >= _rounds_recorded(store) else 0
+            )
+            if round_no >= _rounds_recorded(store):
+                store.update_manifest(
+                    runs={**store.manifest()["runs"], "planned": planned}, rounds=round_no + 1
+                )
+            bar.total = (bar.total or 0) + len(runs)
+            bar.update(len(runs) - sum(len(b) for b in todo.values()))
+            failed_total += _submit_all(pool, n_workers, cfg, todo, store, bar, failed_total)
+            if cfg.experiment.precision is not None and precision_met(store.read_runs(), cfg):
+                break
+
+
+def _rounds_recorded(store: Store) -> int:
+    return int(store.manifest().get("rounds", 0))
+
+
+def _submit_all(
+    pool, n_workers: int, cfg, todo: dict[str, list[Run]], store: Store, bar, failed: int
+) -> int:
+    """Keep about two tasks per worker in flight; store each batch as it completes."""
+    pending = list(todo.items())[::-1]
+    running: dict[Future, str] = {}
+    new_failures = 0
+    try:
+        while pending or running:
+            while pending and len(running) < 2 * n_workers:
+                name, runs = pending.pop()
+                running[pool.submit(run_batch, cfg, runs)] = name
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                name = running.pop(fut)
+                results = fut.result()
+                new_failures += store.write_batch(name, results)
+                bar.update(len(results))
+                bar.set_postfix(failed=failed + new_failures, refresh=False)
+    except BaseException:
+        for fut in running:
+            fut.cancel()
+        raise
+    return new_failures
+
+
+def _summaries(cfg: SalesimConfig, plan: Plan, store: Store) -> None:
+    runs = store.read_runs()
+    summary = summarise(runs, cfg)
+    atomic_write_bytes(store.out / "summary.csv", summary.to_csv(index=False).encode())
+    sweep = cfg.experiment.sweep
+    if sweep is not None and sweep.method in ("sobol", "morris"):
+        table = sensitivity(runs, cfg, plan)
+        atomic_write_bytes(store.out / "sensitivity.csv", table.to_csv(index=False).encode())

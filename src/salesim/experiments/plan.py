@@ -1,0 +1,163 @@
+"""From an experiment spec to the list of runs it implies, each a flat record of its inputs.
+
+A run is (sweep point, scenario, design, replication). Replication i has seed ``seed + i``
+whatever the design, scenario or point, so every comparison is on common random numbers.
+Run ids sort in plan order and do not depend on how runs are batched or where they ran.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from salesim.config import ModelConfig, _error_line, apply_overrides
+from salesim.experiments.spec import is_integer, parameter_type
+
+if TYPE_CHECKING:
+    from salesim.config import SalesimConfig
+    from salesim.experiments.spec import Sweep
+
+
+@dataclass(frozen=True)
+class Run:
+    """One replication to run, with everything needed to run it anywhere."""
+
+    run_id: str
+    point: int
+    scenario: str
+    design: str
+    replication: int
+    seed: int
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """The sweep points and the SALib problem (for sobol/morris) of an experiment."""
+
+    points: list[dict[str, Any]]
+    problem: dict[str, Any] | None = None
+    samples: np.ndarray | None = None
+
+
+def _cast(path: str, value: float) -> Any:
+    return int(round(value)) if is_integer(parameter_type(path)) else float(value)
+
+
+def sweep_plan(sweep: Sweep | None, seed: int) -> Plan:
+    """The points of a sweep (one empty point when there is none)."""
+    if sweep is None:
+        return Plan(points=[{}])
+    params = sweep.parameters
+    paths = [p.path for p in params]
+    if sweep.method == "grid":
+        axes = [p.values if p.values is not None else p.range.values() for p in params]
+        points = [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*axes)]
+        return Plan(points=[{k: _grid_value(k, v) for k, v in pt.items()} for pt in points])
+    low = np.array([p.bounds.low for p in params])
+    high = np.array([p.bounds.high for p in params])
+    problem = {
+        "num_vars": len(params),
+        "names": paths,
+        "bounds": np.column_stack([low, high]).tolist(),
+    }
+    if sweep.method == "lhs":
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=len(params), seed=np.random.default_rng(seed)).random(
+            sweep.samples
+        )
+        samples = qmc.scale(unit, low, high)
+    elif sweep.method == "sobol":
+        from SALib.sample import sobol
+
+        samples = sobol.sample(problem, sweep.samples, calc_second_order=False, seed=seed)
+    else:
+        from SALib.sample import morris
+
+        samples = morris.sample(problem, sweep.samples, num_levels=sweep.levels, seed=seed)
+    points = [{p: _cast(p, v) for p, v in zip(paths, row, strict=True)} for row in samples]
+    return Plan(points=points, problem=problem, samples=samples)
+
+
+def _grid_value(path: str, value: Any) -> Any:
+    if isinstance(value, float) and is_integer(parameter_type(path)) and value.is_integer():
+        return int(value)
+    return value
+
+
+def seed_of(cfg: SalesimConfig) -> int:
+    """Seed of replication 0."""
+    exp = cfg.experiment
+    return exp.seed if exp is not None and exp.seed is not None else cfg.model.seed
+
+
+def runs_for(cfg: SalesimConfig, plan: Plan, replications: range) -> list[Run]:
+    """Every run for the given replications, in plan order."""
+    exp = cfg.experiment
+    base_seed = seed_of(cfg)
+    runs = []
+    for point, values in enumerate(plan.points):
+        for scenario in exp.scenario_overrides():
+            for design in exp.designs:
+                for rep in replications:
+                    runs.append(
+                        Run(
+                            run_id=f"p{point:05d}-{scenario}-{design}-r{rep:05d}",
+                            point=point,
+                            scenario=scenario,
+                            design=design,
+                            replication=rep,
+                            seed=base_seed + rep,
+                            values=values,
+                        )
+                    )
+    return runs
+
+
+def model_config(cfg: SalesimConfig, run: Run) -> ModelConfig:
+    """The model config of one run: base, then scenario, then sweep values, design and seed."""
+    exp = cfg.experiment
+    overrides: dict[str, Any] = {}
+    if exp.horizon_days is not None:
+        overrides["model.horizon_days"] = exp.horizon_days
+    if exp.warmup_days is not None:
+        overrides["model.warmup_days"] = exp.warmup_days
+    overrides.update(exp.scenario_overrides()[run.scenario])
+    overrides.update(run.values)
+    overrides["model.design"] = run.design
+    overrides["model.seed"] = run.seed
+    data = apply_overrides({"model": cfg.model.model_dump()}, overrides)
+    return ModelConfig.model_validate(data["model"])
+
+
+def check_experiment(cfg: SalesimConfig) -> None:
+    """Build the model config of every scenario and sweep extreme; ValueError names the first bad."""
+    exp = cfg.experiment
+    plan = sweep_plan(exp.sweep, seed_of(cfg))
+    probes: list[tuple[str, dict[str, Any]]] = []
+    if exp.sweep is not None:
+        for p in exp.sweep.parameters:
+            vals = (
+                p.values
+                if p.values is not None
+                else (
+                    [p.range.first, p.range.last]
+                    if p.range is not None
+                    else [p.bounds.low, p.bounds.high]
+                )
+            )
+            for v in vals:
+                probes.append((f"experiment.sweep {p.path}={v}", {p.path: _grid_value(p.path, v)}))
+    for label, values in [("experiment", plan.points[0]), *probes]:
+        for scenario in exp.scenario_overrides():
+            run = Run("probe", 0, scenario, exp.designs[0], 0, seed_of(cfg), values)
+            try:
+                model_config(cfg, run)
+            except ValidationError as err:
+                where = f"experiment.scenarios.{scenario}" if scenario != "base" else label
+                raise ValueError(f"{where}: {_error_line(err)}") from None

@@ -1,0 +1,231 @@
+"""The ``experiment:`` section of a config file: designs, replications, scenarios, sweep.
+
+Levers (what the company controls) and uncertainties (what it does not) are labelled so that
+a report can keep them apart (EMA Workbench's habit). Every dotted path is checked against the
+model's parameters, and every scenario and sweep value against the model's validation, before
+anything runs.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from salesim.config import F, ModelConfig, Section
+from salesim.kpis import RUN as KPI_NAMES
+
+
+def parameter_type(path: str) -> Any:
+    """The annotation of the model parameter a dotted path names; ValueError if none."""
+    parts = path.split(".")
+    if parts[0] != "model" or len(parts) < 2:
+        raise ValueError(
+            f"{path!r} names no parameter; paths start with 'model.', e.g. model.staff.sales_staff"
+        )
+    node: Any = ModelConfig
+    for i, part in enumerate(parts[1:], start=1):
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(part)
+            if field is None:
+                where = ".".join(parts[:i])
+                raise ValueError(
+                    f"{path!r} names no parameter: {where} has no {part!r}; "
+                    f"allowed: {', '.join(node.model_fields)}"
+                )
+            node = field.annotation
+        elif typing.get_origin(node) is dict:
+            node = typing.get_args(node)[1]
+        else:
+            raise ValueError(
+                f"{path!r} names no parameter: {'.'.join(parts[:i])} is a value, not a section"
+            )
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        raise ValueError(
+            f"{path!r} is a section; name one of its fields: {', '.join(node.model_fields)}"
+        )
+    return node
+
+
+def is_integer(annotation: Any) -> bool:
+    """Whether a parameter takes whole numbers (so sampled values are rounded)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(is_integer(a) for a in typing.get_args(annotation))
+    return annotation is int
+
+
+class Range(Section):
+    """Values first, first + step, ... up to and including last."""
+
+    first: float = F(..., "first value")
+    step: float = F(..., "increment (> 0)", gt=0)
+    last: float = F(..., "last value (>= first)")
+
+    @model_validator(mode="after")
+    def _order(self) -> Range:
+        if self.last < self.first:
+            raise ValueError(f"last ({self.last}) must be >= first ({self.first})")
+        if (self.last - self.first) / self.step > 10_000:
+            raise ValueError("more than 10,000 values; use a larger step")
+        return self
+
+    def values(self) -> list[float]:
+        """The values of the range."""
+        n = int((self.last - self.first) / self.step + 1e-9)
+        return [round(self.first + i * self.step, 12) for i in range(n + 1)]
+
+
+class Bounds(Section):
+    """An interval sampled by lhs, sobol or morris."""
+
+    low: float = F(..., "lower bound")
+    high: float = F(..., "upper bound (> low)")
+
+    @model_validator(mode="after")
+    def _order(self) -> Bounds:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+        return self
+
+
+class Parameter(Section):
+    """One swept parameter: its path, whether it is a lever or an uncertainty, its values."""
+
+    path: str = F(..., "dotted path of a model parameter, e.g. model.staff.sales_staff")
+    role: Literal["lever", "uncertainty"] = F(
+        ..., "lever: the company controls it; uncertainty: it does not"
+    )
+    values: list[Any] | None = F(None, "explicit values (grid)")
+    range: Range | None = F(None, "first/step/last (grid)")
+    bounds: Bounds | None = F(None, "interval for lhs, sobol, morris")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Parameter:
+        given = [k for k in ("values", "range", "bounds") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"{self.path}: give exactly one of values, range, bounds "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        if self.values is not None and not self.values:
+            raise ValueError(f"{self.path}: values is empty")
+        parameter_type(self.path)
+        return self
+
+
+class Sweep(Section):
+    """Parameters to vary and how to choose their combinations."""
+
+    method: Literal["grid", "lhs", "sobol", "morris"] = F("grid", "grid | lhs | sobol | morris")
+    samples: int = F(
+        8,
+        "lhs: points; sobol: base samples N (N*(2D+2) points); morris: trajectories",
+        "",
+        ge=1,
+        le=100_000,
+    )
+    levels: int = F(4, "morris grid levels", "", ge=2, le=100)
+    parameters: list[Parameter] = F(..., "the swept parameters", min_length=1)
+
+    @model_validator(mode="after")
+    def _sources(self) -> Sweep:
+        paths = [p.path for p in self.parameters]
+        if len(set(paths)) != len(paths):
+            raise ValueError("a parameter is swept twice")
+        for p in self.parameters:
+            if self.method == "grid" and p.bounds is not None:
+                raise ValueError(f"{p.path}: method grid needs values or range, not bounds")
+            if self.method != "grid" and p.bounds is None:
+                raise ValueError(f"{p.path}: method {self.method} needs bounds (low, high)")
+        if self.method in ("sobol", "morris") and len(self.parameters) < 2:
+            raise ValueError(f"method {self.method} needs at least two parameters")
+        return self
+
+
+class Precision(Section):
+    """Add replications until every cell's CI is narrow enough (or the maximum is reached)."""
+
+    metrics: list[str] = F(["retention_rate"], "KPIs whose CI must meet the target", min_length=1)
+    relative_half_width: float = F(0.02, "target 95% CI half-width / |mean|", "share", gt=0, le=1)
+    initial: int = F(5, "replications before the first check", "", ge=2, le=10_000)
+    step: int = F(5, "replications added per round", "", ge=1, le=10_000)
+    maximum: int = F(50, "most replications", "", ge=2, le=100_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> Precision:
+        for m in self.metrics:
+            if m not in KPI_NAMES:
+                raise ValueError(f"unknown KPI {m!r}; allowed: {', '.join(KPI_NAMES)}")
+        if self.maximum < self.initial:
+            raise ValueError(f"maximum ({self.maximum}) must be >= initial ({self.initial})")
+        return self
+
+
+class ExperimentSpec(Section):
+    """What to compare, under which scenarios and sweep points, how many times."""
+
+    designs: list[str] = F(
+        ["product", "customer_manager", "three_in_one"], "designs to compare", min_length=1
+    )
+    baseline: str | None = F(None, "design the others are compared with (default: the first)")
+    replications: int = F(10, "replications per design x scenario x point", "", ge=1, le=100_000)
+    precision: Precision | None = F(None, "adaptive replications (replaces replications)")
+    seed: int | None = F(
+        None, "seed of replication 0 (default: model.seed); replication i uses seed + i", "", ge=0
+    )
+    warmup_days: int | None = F(None, "overrides model.warmup_days", "days", ge=0)
+    horizon_days: int | None = F(None, "overrides model.horizon_days", "days", ge=1)
+    include_base: bool = F(
+        True, "run the unmodified model as scenario 'base' besides the named ones"
+    )
+    scenarios: dict[str, dict[str, Any]] = F(
+        {}, "named sets of dotted overrides, e.g. surge: {model.market.surge: true}"
+    )
+    sweep: Sweep | None = F(None, "parameters to vary")
+    metrics: list[str] = Field(
+        default_factory=lambda: list(KPI_NAMES), description="KPIs to summarise"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentSpec:
+        from salesim.designs import registered_designs
+
+        names = registered_designs()
+        for d in self.designs:
+            if d not in names:
+                raise ValueError(f"designs: unknown design {d!r}; allowed: {', '.join(names)}")
+        if len(set(self.designs)) != len(self.designs):
+            raise ValueError("designs: a design is listed twice")
+        if self.baseline is not None and self.baseline not in self.designs:
+            raise ValueError(
+                f"baseline: {self.baseline!r} is not among designs ({', '.join(self.designs)})"
+            )
+        for m in self.metrics:
+            if m not in KPI_NAMES:
+                raise ValueError(f"metrics: unknown KPI {m!r}; allowed: {', '.join(KPI_NAMES)}")
+        for name, overrides in self.scenarios.items():
+            if name == "base":
+                raise ValueError("scenarios: 'base' is reserved for the unmodified model")
+            if not isinstance(overrides, dict) or not overrides:
+                raise ValueError(f"scenarios.{name}: needs a mapping of dotted paths to values")
+            for path in overrides:
+                try:
+                    parameter_type(path)
+                except ValueError as exc:
+                    raise ValueError(f"scenarios.{name}: {exc}") from None
+        if not self.include_base and not self.scenarios:
+            raise ValueError("include_base: false needs at least one named scenario")
+        return self
+
+    @property
+    def baseline_design(self) -> str:
+        """The design paired differences are taken against."""
+        return self.baseline or self.designs[0]
+
+    def scenario_overrides(self) -> dict[str, dict[str, Any]]:
+        """Scenario name -> overrides, base first."""
+        out = {"base": {}} if self.include_base else {}
+        out.update(self.scenarios)
+        return out
