@@ -664,18 +664,40 @@ def apply_overrides(data: dict, overrides: list[str] | dict[str, Any] | None) ->
     return data
 
 
+def deep_merge(base: dict, top: dict) -> dict:
+    """``top`` over ``base``, section by section."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """A config file's mapping, with ``extends: OTHER.yaml`` (relative to it) merged underneath."""
+    path = Path(path)
+    data = read_yaml(path)
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty; expected a mapping with a 'model:' section")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends: expected a file name, got {parent!r}")
+    base_path = (path.parent / parent).resolve()
+    if base_path in _seen:
+        raise ConfigError(f"{path}: extends: {parent} extends itself (a cycle)")
+    return deep_merge(read_config_data(base_path, (*_seen, base_path)), data)
+
+
 def load_config(
     path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None
 ) -> SalesimConfig:
     """Load, override and validate a config; ``path=None`` gives the defaults."""
-    data = read_yaml(path) if path is not None else {}
+    data = read_config_data(path) if path is not None else {}
     source = str(path) if path is not None else "defaults"
-    if data is None and path is not None:
-        raise ConfigError(
-            f"{source}: the file is empty; expected a mapping with a 'model:' section"
-        )
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
-        )
     return validate_config(apply_overrides(data, overrides), source)

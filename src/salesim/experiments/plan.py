@@ -136,7 +136,7 @@ def model_config(cfg: SalesimConfig, run: Run) -> ModelConfig:
 
 
 def check_experiment(cfg: SalesimConfig) -> None:
-    """Build the model config of every scenario and sweep extreme; ValueError names the first bad."""
+    """Build the config of every scenario and sweep extreme; ValueError names the first bad."""
     exp = cfg.experiment
     plan = sweep_plan(exp.sweep, seed_of(cfg))
     probes: list[tuple[str, dict[str, Any]]] = []

@@ -1,0 +1,199 @@
+"""The experiment engine: executors agree, failures are data, storage refuses to mix studies."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from salesim import ConfigError, load_config, register
+from salesim.designs import _REGISTRY, CustomerManagerDesign
+from salesim.experiments.driver import run_experiment
+from salesim.experiments.plan import runs_for, seed_of, sweep_plan
+from salesim.experiments.stats import half_width, summarise
+
+TINY_MODEL = {
+    "model.horizon_days": 42,
+    "model.population.customers": 120,
+    "model.staff.sales_staff": 9,
+}
+
+
+def tiny(experiment: dict, **model) -> object:
+    return load_config(None, {**TINY_MODEL, **model, "experiment": experiment})
+
+
+EXPERIMENT = {
+    "designs": ["product", "customer_manager"],
+    "replications": 3,
+    "seed": 11,
+    "scenarios": {"surge": {"model.market.surge": True, "model.market.surge_start_month": 0}},
+    "sweep": {
+        "method": "grid",
+        "parameters": [
+            {"path": "model.staff.desk_hours_per_day", "role": "lever", "values": [5, 7]}
+        ],
+    },
+}
+
+
+def test_executors_give_identical_results(tmp_path):
+    cfg = tiny(EXPERIMENT)
+    frames = {}
+    for executor in ("sequential", "process", "dask"):
+        out = tmp_path / executor
+        result = run_experiment(cfg, out, executor=executor, workers=2, progress=False)
+        assert result.done == 2 * 2 * 2 * 3 and result.failed == 0
+        frames[executor] = (
+            pd.read_parquet(out / "runs.parquet"),
+            pd.read_parquet(out / "timeseries.parquet"),
+        )
+    for executor in ("process", "dask"):
+        pd.testing.assert_frame_equal(frames["sequential"][0], frames[executor][0])
+        pd.testing.assert_frame_equal(frames["sequential"][1], frames[executor][1])
+    runs = frames["sequential"][0]
+    # Common random numbers: replication i has one seed across designs, scenarios and points.
+    assert (runs.groupby("replication").seed.nunique() == 1).all()
+    assert sorted(runs.seed.unique()) == [11, 12, 13]
+    assert runs["model.staff.desk_hours_per_day"].tolist().count(5) == 12
+    months = pd.read_parquet(tmp_path / "sequential" / "timeseries.parquet")
+    assert set(months.run_id) == set(runs.run_id) and months.month.max() == 1
+
+
+def test_a_failing_run_is_recorded_and_the_rest_go_on(tmp_path):
+    @register
+    class Fragile(CustomerManagerDesign):
+        name = "fragile"
+
+        def build_staff(self, model):
+            if model.seed % 2:
+                raise RuntimeError("no staff today")
+            super().build_staff(model)
+
+    try:
+        cfg = tiny({"designs": ["customer_manager", "fragile"], "replications": 4, "seed": 0})
+        result = run_experiment(cfg, tmp_path / "out", executor="sequential", progress=False)
+        runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+        failed = runs[runs.status == "failed"]
+        assert result.failed == 2 and list(failed.seed) == [1, 3]
+        assert all("RuntimeError: no staff today" in e for e in failed.error)
+        assert (
+            failed.retention_rate.isna().all()
+            and runs[runs.status == "ok"].retention_rate.notna().all()
+        )
+        manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+        assert manifest["runs"] == {"planned": 8, "done": 8, "failed": 2}
+        summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+        assert summary[summary.design == "fragile"].n.max() == 2
+    finally:
+        _REGISTRY.pop("fragile", None)
+
+
+def test_confidence_intervals_equal_scipy():
+    rng = np.random.default_rng(5)
+    x = rng.normal(3, 2, 12)
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert half_width(x) == pytest.approx((hi - lo) / 2, rel=1e-12)
+    base, other = rng.normal(5, 1, 10), rng.normal(5.5, 1, 10)
+    runs = pd.DataFrame(
+        {
+            "run_id": range(20),
+            "scenario": "base",
+            "point": 0,
+            "status": "ok",
+            "design": ["product"] * 10 + ["customer_manager"] * 10,
+            "replication": list(range(10)) * 2,
+            "retention_rate": np.r_[base, other],
+        }
+    )
+    cfg = tiny({"designs": ["product", "customer_manager"], "metrics": ["retention_rate"]})
+    row = summarise(runs, cfg).set_index("design").loc["customer_manager"]
+    ci = stats.ttest_rel(other, base).confidence_interval(0.95)
+    assert row.diff_mean == pytest.approx((ci.high + ci.low) / 2, rel=1e-12)
+    assert row.diff_ci95_half_width == pytest.approx((ci.high - ci.low) / 2, rel=1e-12)
+    assert row.ci95_half_width == pytest.approx(half_width(other))
+    assert bool(row.diff_excludes_zero) == (ci.low > 0 or ci.high < 0)
+
+
+def test_out_directory_is_never_mixed(tmp_path):
+    cfg = tiny({"designs": ["product"], "replications": 2})
+    out = tmp_path / "study"
+    run_experiment(cfg, out, executor="sequential", progress=False)
+    before = (out / "runs.parquet").read_bytes()
+    other = tiny({"designs": ["product"], "replications": 3})
+    with pytest.raises(ConfigError, match="holds a different experiment"):
+        run_experiment(other, out, executor="sequential", progress=False)
+    assert (out / "runs.parquet").read_bytes() == before
+    # The same, complete experiment again: nothing re-run, outputs rebuilt.
+    again = run_experiment(cfg, out, executor="sequential", progress=False)
+    assert again.done == 2 and (out / "runs.parquet").read_bytes() == before
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="no salesim manifest"):
+        run_experiment(cfg, stranger, executor="sequential", progress=False)
+
+
+def test_adaptive_replications_stop_at_the_target_or_the_maximum(tmp_path):
+    loose = {
+        "metrics": ["retention_rate"],
+        "relative_half_width": 0.5,
+        "initial": 3,
+        "step": 2,
+        "maximum": 9,
+    }
+    cfg = tiny({"designs": ["product"], "precision": loose})
+    assert run_experiment(cfg, tmp_path / "a", executor="sequential", progress=False).done == 3
+    tight = {**loose, "relative_half_width": 1e-6}
+    cfg = tiny({"designs": ["product"], "precision": tight})
+    assert run_experiment(cfg, tmp_path / "b", executor="sequential", progress=False).done == 9
+
+
+@pytest.mark.parametrize("method", ["lhs", "sobol", "morris"])
+def test_sampled_sweeps(method, tmp_path):
+    sweep = {
+        "method": method,
+        "samples": 4 if method != "morris" else 3,
+        "parameters": [
+            {"path": "model.staff.sales_staff", "role": "lever", "bounds": {"low": 6, "high": 12}},
+            {
+                "path": "model.competition.pressure",
+                "role": "uncertainty",
+                "bounds": {"low": 0.1, "high": 0.9},
+            },
+        ],
+    }
+    cfg = tiny(
+        {
+            "designs": ["customer_manager"],
+            "replications": 1,
+            "sweep": sweep,
+            "metrics": ["retention_rate", "mean_response_hours"],
+        }
+    )
+    plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
+    staff = [p["model.staff.sales_staff"] for p in plan.points]
+    assert all(isinstance(s, int) and 6 <= s <= 12 for s in staff)
+    assert all(0.1 <= p["model.competition.pressure"] <= 0.9 for p in plan.points)
+    assert len(runs_for(cfg, plan, range(1))) == len(plan.points)
+    run_experiment(cfg, tmp_path / method, executor="sequential", progress=False)
+    sens = tmp_path / method / "sensitivity.csv"
+    if method == "lhs":
+        assert not sens.exists()
+        return
+    table = pd.read_csv(sens)
+    assert set(table.parameter) == {"model.staff.sales_staff", "model.competition.pressure"}
+    assert set(table.role) == {"lever", "uncertainty"}
+    wanted = {"S1", "S1_conf", "ST", "ST_conf"} if method == "sobol" else {"mu_star", "sigma"}
+    assert wanted <= set(table.columns)
+
+
+def test_shipped_experiment_configs_validate():
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).resolve().parents[1].glob("configs/*.yaml")):
+        cfg = load_config(path)
+        assert cfg.model.population.customers == 1500, path
