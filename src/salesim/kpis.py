@@ -65,9 +65,10 @@ def _role_mask(model: SalesModel, role: str) -> np.ndarray:
     return roles == role
 
 
-def _responses(
+def responses(
     model: SalesModel, since: float = -np.inf
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(resolution hours, contacts, handoffs) of requests resolved that arrived after ``since``."""
     v = model.log.view
     done = (v("pending") == 0) & (v("arrival") >= since)
     return (v("resolution") - v("arrival"))[done], v("contacts")[done], v("handoffs")[done]
@@ -79,7 +80,7 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
     acc = model.acc
     t = acc.totals
     since = model.measure_from_day * model.hours_per_day
-    hours, contacts, handoffs = _responses(model, since)
+    hours, contacts, handoffs = responses(model, since)
     arrival = model.log.view("arrival")
     answered = np.isfinite(model.log.view("first_response")) & (arrival >= since)
     first = model.log.view("first_response")[answered] - arrival[answered]

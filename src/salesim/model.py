@@ -301,6 +301,11 @@ class SalesModel(Model):
         """Run-level KPIs (MODEL.md section 5) for the time simulated so far."""
         return kpis.run_kpis(self)
 
+    def response_hours(self) -> np.ndarray:
+        """Arrival to resolution, business hours, of requests resolved since warm-up."""
+        hours, _, _ = kpis.responses(self, self.measure_from_day * self.hours_per_day)
+        return hours
+
     def request_log(self) -> pd.DataFrame:
         """One row per request (need): ids, kind, line, times, handoffs, contacts."""
         return self.log.frame(KINDS, list(self.config.population.lines))

@@ -9,6 +9,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from salesim.experiments.plan import Run, model_config
@@ -21,8 +22,23 @@ if TYPE_CHECKING:
 EXECUTORS = ("sequential", "process", "dask")
 
 
-def run_one(cfg: SalesimConfig, run: Run) -> tuple[dict[str, Any], pd.DataFrame | None]:
-    """One run -> (flat record of inputs and KPIs, monthly KPIs); a failure is recorded."""
+#: Resolution-time histogram bins (business hours); the last bin holds everything longer.
+RESPONSE_BINS = np.r_[np.arange(0, 80.5, 0.5), np.inf]
+
+Frames = dict[str, pd.DataFrame]
+
+
+def _with_run_id(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    frame.insert(0, "run_id", run_id)
+    return frame
+
+
+def run_one(cfg: SalesimConfig, run: Run) -> tuple[dict[str, Any], Frames]:
+    """One run -> (flat record of inputs and KPIs, per-run tables). A failure is recorded.
+
+    The tables are ``ts`` (monthly KPIs) and ``responses`` (a histogram of resolution times,
+    for distributions across runs without keeping every request).
+    """
     from salesim.model import SalesModel
 
     record: dict[str, Any] = {
@@ -39,11 +55,15 @@ def run_one(cfg: SalesimConfig, run: Run) -> tuple[dict[str, Any], pd.DataFrame 
         record.update(status="ok", error="", **model.kpis())
         ts = model.monthly_kpis().reset_index(drop=True)
         ts.insert(0, "month", range(len(ts)))
-        ts.insert(0, "run_id", run.run_id)
-        return record, ts
+        counts, _ = np.histogram(model.response_hours(), bins=RESPONSE_BINS)
+        hist = pd.DataFrame({"upper_hours": RESPONSE_BINS[1:], "count": counts})
+        return record, {
+            "ts": _with_run_id(ts, run.run_id),
+            "responses": _with_run_id(hist, run.run_id),
+        }
     except Exception:  # a failing run is data for the experiment, not the end of it
         record.update(status="failed", error=traceback.format_exc(limit=8))
-        return record, None
+        return record, {}
 
 
 def run_batch(

@@ -1,10 +1,11 @@
 """Results on disk, written so that nothing is lost and nothing is counted twice.
 
-Each batch of runs lands as its own pair of Parquet parts (time series first, then the run
+Each batch of runs lands as its own set of Parquet parts (per-run tables first, then the run
 records, which mark the batch done), each written to a temporary file and renamed into
 place. A killed process leaves at most a temporary file, which the next start removes; a
-resumed experiment skips the batches whose run records exist. ``runs.parquet`` and
-``timeseries.parquet`` are rebuilt from the parts in plan order, streaming one part at a time.
+resumed experiment skips the batches whose run records exist. ``runs.parquet``,
+``timeseries.parquet`` and ``responses.parquet`` are rebuilt from the parts in plan order,
+streaming one part at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from salesim.config import ConfigError, SalesimConfig
+
+#: Per-run tables: part prefix -> consolidated file.
+TABLES = {"ts": "timeseries.parquet", "responses": "responses.parquet"}
 
 
 def now() -> str:
@@ -132,13 +136,14 @@ class Store:
         return "new"
 
     def _clean(self) -> None:
-        """Remove temporary files and time-series parts whose run records never landed."""
+        """Remove temporary files and per-run tables whose run records never landed."""
         self.parts.mkdir(parents=True, exist_ok=True)
         for tmp in self.parts.glob(".*.tmp-*"):
             tmp.unlink()
-        for ts in self.parts.glob("ts-*.parquet"):
-            if not (self.parts / ts.name.replace("ts-", "runs-", 1)).exists():
-                ts.unlink()
+        for kind in TABLES:
+            for part in self.parts.glob(f"{kind}-*.parquet"):
+                if not (self.parts / part.name.replace(f"{kind}-", "runs-", 1)).exists():
+                    part.unlink()
 
     # --- manifest ----------------------------------------------------------------------------
 
@@ -164,15 +169,16 @@ class Store:
         return (self.parts / f"runs-{name}.parquet").exists()
 
     def write_batch(
-        self, name: str, results: list[tuple[dict[str, Any], pd.DataFrame | None]]
+        self, name: str, results: list[tuple[dict[str, Any], dict[str, pd.DataFrame]]]
     ) -> int:
         """Store one batch; return how many of its runs failed."""
-        frames = [ts for _, ts in results if ts is not None]
-        if frames:
-            ts = pd.concat(frames, ignore_index=True)
-            atomic_write_table(
-                self.parts / f"ts-{name}.parquet", pa.Table.from_pandas(ts, preserve_index=False)
-            )
+        for kind in TABLES:
+            frames = [tables[kind] for _, tables in results if kind in tables]
+            if frames:
+                table = pa.Table.from_pandas(
+                    pd.concat(frames, ignore_index=True), preserve_index=False
+                )
+                atomic_write_table(self.parts / f"{kind}-{name}.parquet", table)
         records = pd.DataFrame([rec for rec, _ in results])
         atomic_write_table(
             self.parts / f"runs-{name}.parquet", pa.Table.from_pandas(records, preserve_index=False)
@@ -204,7 +210,7 @@ class Store:
 
     def consolidate(self) -> None:
         """Rebuild runs.parquet and timeseries.parquet from the parts, one part at a time."""
-        for kind, target in (("runs", "runs.parquet"), ("ts", "timeseries.parquet")):
+        for kind, target in (("runs", "runs.parquet"), *TABLES.items()):
             files = [self.parts / f"{kind}-{n}.parquet" for n in self.part_names()]
             files = [f for f in files if f.exists()]
             if not files:
