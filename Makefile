@@ -2,9 +2,9 @@
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-CONFIG ?= configs/baseline.yaml
-SEEDS ?= 10
+CONFIG ?= configs/compare_designs.yaml
 OUT ?= results/compare_designs
+ARGS ?=
 
 .PHONY: setup compare test lint bench
 
@@ -16,8 +16,9 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# --resume: finish an interrupted study, or just rebuild the report of a finished one.
 compare: setup
-	$(PY) experiments/compare_designs.py $(CONFIG) --seeds $(SEEDS) --out $(OUT)
+	$(VENV)/bin/salesim run $(CONFIG) --out $(OUT) --resume $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests experiments benchmarks

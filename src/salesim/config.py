@@ -7,6 +7,8 @@ a misspelt key is an error rather than a silently ignored setting.
 
 from __future__ import annotations
 
+import re
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -564,22 +566,37 @@ def _error_line(err: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         return f"{loc}: unknown field"
     msg = first["msg"].removeprefix("Value error, ")
+    # A validator's message that starts with a field name continues the location.
+    named = re.match(r"([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): ", msg)
+    if loc and named:
+        loc, msg = f"{loc}.{named.group(1)}", msg[named.end() :]
     got = first.get("input")
     shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
     return f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}"
+
+
+def _section_type(annotation: Any) -> Any:
+    """The pydantic model inside Optional[...] / list[...] / dict[..., ...], else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _section_type(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _allowed_keys(section: type[BaseModel], loc: tuple) -> str:
     """Names the fields allowed where an unknown key was found."""
     model: Any = section
     for part in loc[:-1]:
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
-        if field is None or not (
-            isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-        ):
+        if isinstance(part, int) or model is None:
+            continue  # an index into a list of sections
+        field = model.model_fields.get(str(part))
+        if field is None:
             return ""
-        model = field.annotation
-    return ", ".join(model.model_fields)
+        model = _section_type(field.annotation)
+    return ", ".join(model.model_fields) if model is not None else ""
 
 
 def validate_config(data: Any, source: str = "config") -> SalesimConfig:

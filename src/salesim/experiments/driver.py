@@ -155,8 +155,12 @@ def _submit_all(
                 bar.update(len(results))
                 bar.set_postfix(failed=failed + new_failures, refresh=False)
     except BaseException:
-        for fut in running:
-            fut.cancel()
+        for fut, name in running.items():
+            # Keep what already finished; stop the rest.
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                store.write_batch(name, fut.result())
+            else:
+                fut.cancel()
         raise
     return new_failures
 

@@ -160,4 +160,4 @@ def check_experiment(cfg: SalesimConfig) -> None:
                 model_config(cfg, run)
             except ValidationError as err:
                 where = f"experiment.scenarios.{scenario}" if scenario != "base" else label
-                raise ValueError(f"{where}: {_error_line(err)}") from None
+                raise ValueError(f"{where}: model.{_error_line(err)}") from None

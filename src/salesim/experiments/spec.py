@@ -106,11 +106,11 @@ class Parameter(Section):
         given = [k for k in ("values", "range", "bounds") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                f"{self.path}: give exactly one of values, range, bounds "
+                f"parameter {self.path}: give exactly one of values, range, bounds "
                 f"(got {', '.join(given) or 'none'})"
             )
         if self.values is not None and not self.values:
-            raise ValueError(f"{self.path}: values is empty")
+            raise ValueError(f"parameter {self.path}: values is empty")
         parameter_type(self.path)
         return self
 
@@ -136,9 +136,13 @@ class Sweep(Section):
             raise ValueError("a parameter is swept twice")
         for p in self.parameters:
             if self.method == "grid" and p.bounds is not None:
-                raise ValueError(f"{p.path}: method grid needs values or range, not bounds")
+                raise ValueError(
+                    f"parameters: {p.path}: method grid needs values or range, not bounds"
+                )
             if self.method != "grid" and p.bounds is None:
-                raise ValueError(f"{p.path}: method {self.method} needs bounds (low, high)")
+                raise ValueError(
+                    f"parameters: {p.path}: method {self.method} needs bounds (low, high)"
+                )
         if self.method in ("sobol", "morris") and len(self.parameters) < 2:
             raise ValueError(f"method {self.method} needs at least two parameters")
         return self

@@ -1,0 +1,7 @@
+"""``python -m salesim``."""
+
+import sys
+
+from salesim.cli import main
+
+sys.exit(main())
