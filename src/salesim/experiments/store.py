@@ -84,6 +84,18 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _seeds(cfg: SalesimConfig) -> dict[str, Any]:
+    from salesim.experiments.plan import seed_of
+
+    exp = cfg.experiment
+    most = exp.precision.maximum if exp.precision else exp.replications
+    return {
+        "first": seed_of(cfg),
+        "replications": most,
+        "rule": "replication i of every design, scenario and sweep point uses seed first + i",
+    }
+
+
 class Store:
     """An experiment's output directory."""
 
@@ -131,6 +143,7 @@ class Store:
                 "config": cfg.model_dump(mode="json"),
                 "runs": {"planned": 0, "done": 0, "failed": 0},
                 "sessions": [],
+                "seeds": _seeds(cfg),
             }
         )
         return "new"
