@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from salesim import ConfigError, load_config
+from salesim.config import Staff
 
 
 def lever(**kw):
@@ -29,7 +31,7 @@ MODEL_CASES = [
     (
         "wrong type",
         {"model": {"staff": {"sales_staff": "many"}}},
-        ["model.staff.sales_staff", "valid integer"],
+        ["model.staff.sales_staff", "valid integer", "'many'"],
     ),
     (
         "negative head-count",
@@ -37,9 +39,19 @@ MODEL_CASES = [
         ["model.staff.sales_staff", "greater than or equal to 1", "-3"],
     ),
     (
-        "probability above 1",
+        "share above 1",
         {"model": {"population": {"multi_line_share": 1.5}}},
-        ["model.population.multi_line_share", "less than or equal to 1"],
+        ["model.population.multi_line_share", "less than or equal to 1", "1.5"],
+    ),
+    (
+        "probability above 1",
+        {"model": {"requests": {"escalation_prob": 1.5}}},
+        ["model.requests.escalation_prob", "less than or equal to 1", "1.5"],
+    ),
+    (
+        "probability by kind above 1",
+        {"model": {"requests": {"pm_bound": {"technical": 1.5}}}},
+        ["model.requests.pm_bound.technical", "between 0 and 1", "1.5"],
     ),
     (
         "unknown design",
@@ -57,9 +69,28 @@ MODEL_CASES = [
         ["model.requests.pm_service.distribution", "'exponential', 'lognormal' or 'fixed'"],
     ),
     (
+        "unknown distribution of one kind's service",
+        {"model": {"requests": {"service": {"technical": {"distribution": "gamma"}}}}},
+        [
+            "model.requests.service.technical.distribution",
+            "'exponential', 'lognormal' or 'fixed'",
+            "'gamma'",
+        ],
+    ),
+    (
+        "unknown request kind in service times",
+        {"model": {"requests": {"service": {"orders": {"mean_hours": 1.0}}}}},
+        ["model.requests.service", "'orders'", "order, price_enquiry, technical, logistics"],
+    ),
+    (
+        "a section given a scalar",
+        {"model": {"staff": 3}},
+        ["model.staff", "valid dictionary"],
+    ),
+    (
         "line weights of the wrong length",
         {"model": {"population": {"line_weights": [1, 2]}}},
-        ["model.population.line_weights", "one weight per line (5)"],
+        ["model.population.line_weights", "one weight per line (5)", "got 2"],
     ),
     (
         "warm-up past the horizon",
@@ -188,6 +219,27 @@ def one_line(exc: ConfigError) -> str:
     return text
 
 
+def salesim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "salesim", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess) -> str:
+    """Exit status 2, exactly one line on stderr, no traceback, nothing on stdout."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("salesim: error: ")
+    assert done.stdout == ""
+    return lines[0]
+
+
 @pytest.mark.parametrize(("case", "data", "expected"), MODEL_CASES, ids=[c[0] for c in MODEL_CASES])
 def test_model_config_errors(tmp_path, case, data, expected):
     path = tmp_path / "bad.yaml"
@@ -198,6 +250,17 @@ def test_model_config_errors(tmp_path, case, data, expected):
     assert text.startswith(str(path))
     for part in expected:
         assert part in text
+
+
+def test_unknown_nested_key_lists_every_allowed_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model:\n  staff:\n    salesstaff: 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = one_line(err.value)
+    assert f"{path}: model.staff.salesstaff: unknown field; allowed: " in text
+    allowed = text.split("allowed: ", 1)[1].split(", ")
+    assert allowed == list(Staff.model_fields)
 
 
 @pytest.mark.parametrize(
@@ -213,57 +276,150 @@ def test_experiment_file_errors(tmp_path, case, experiment, expected):
         assert part in text
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", ["the file is empty"]),
-        ("42\n", ["expected a mapping at the top level, got int"]),
-        ("model:\n  staff: [1, 2\n", ["bad.yaml:3", "malformed YAML"]),
-        (
-            "model:\n  design: product\n  seed: !!python/object/apply:os.system ['touch MARKER']\n",
-            ["bad.yaml:3", "YAML tag", "not allowed"],
-        ),
-        ("extends: bad.yaml\n", ["extends itself"]),
-    ],
-    ids=["empty", "scalar", "malformed", "python tag", "extends cycle"],
-)
-def test_file_errors_name_file_and_line(tmp_path, monkeypatch, text, expected):
+PYTHON_TAG = "model:\n  design: product\n  seed: !!python/object/apply:os.system ['touch MARKER']\n"
+
+FILE_CASES = [
+    ("empty", "", ["bad.yaml: the file is empty", "'model:'"]),
+    ("only a scalar", "42\n", ["bad.yaml: expected a mapping at the top level, got int"]),
+    ("only a list", "- model\n", ["bad.yaml: expected a mapping at the top level, got list"]),
+    ("unclosed bracket", "model:\n  staff: [1, 2\n", ["bad.yaml:3: malformed YAML", "']'"]),
+    ("unclosed brace", "model: {staff: {sales_staff: 3}\n", ["bad.yaml:2: malformed YAML"]),
+    ("python tag", PYTHON_TAG, ["bad.yaml:3: YAML tag", "not allowed"]),
+    ("extends cycle", "extends: bad.yaml\n", ["bad.yaml: extends", "extends itself"]),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "expected"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_file_errors_name_file_and_line(tmp_path, monkeypatch, case, text, expected):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError) as err:
         load_config(path)
     line = one_line(err.value)
+    assert line.startswith(str(path))
     for part in expected:
         assert part in line
     assert not (tmp_path / "MARKER").exists()
 
 
+def test_python_tag_is_refused_and_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "bad.yaml"
+    path.write_text(PYTHON_TAG)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    line = one_line(err.value)
+    assert line.startswith(f"{path}:3: ")
+    assert not (tmp_path / "MARKER").exists()
+    # NEEDS config.py CHANGE (read_yaml): the tag is shown mangled today, as
+    # ':yaml.org,2002:python/object/apply:os.system' (cut at "tag"); it should be named whole.
+    assert "'!!python/object/apply:os.system'" in line
+
+
+def test_non_tag_construction_error_is_not_called_a_tag(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model:\n  ? [1, 2]\n  : 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    line = one_line(err.value)
+    assert line.startswith(f"{path}:2: ")
+    # NEEDS config.py CHANGE (read_yaml): every ConstructorError is reported as a refused tag
+    # today ("YAML tag 'found unhashable key' is not allowed"); this one is malformed YAML.
+    assert "malformed YAML: found unhashable key" in line
+
+
 def test_missing_file_and_bad_overrides(tmp_path):
-    with pytest.raises(ConfigError, match="no such file"):
+    with pytest.raises(ConfigError, match="absent.yaml: no such file"):
         load_config(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         load_config(None, ["model.staff.sales_staff"])
-    with pytest.raises(ConfigError, match="model.staff.salesstaff: unknown field"):
+    with pytest.raises(ConfigError) as err:
         load_config(None, ["model.staff.salesstaff=3"])
+    text = one_line(err.value)
+    assert "model.staff.salesstaff: unknown field; allowed: sales_staff, " in text
+    with pytest.raises(
+        ConfigError, match="nosuch: unknown field; allowed: name, model, experiment"
+    ):
+        load_config(None, ["nosuch.key=1"])
     with pytest.raises(
         ConfigError, match="model.staff.sales_staff: Input should be a valid integer"
     ):
         load_config(None, ["model.staff.sales_staff.x=3"])
+    with pytest.raises(ConfigError, match="empty part in the dotted key"):
+        load_config(None, ["model..seed=1"])
+
+
+# --- the same errors through `salesim simulate` ----------------------------------------------
+
+CLI_FILE_CASES = [
+    (
+        "unknown nested key",
+        "model:\n  staff:\n    salesstaff: 3\n",
+        ["model.staff.salesstaff: unknown field", "allowed: sales_staff, desk_hours_per_day"],
+    ),
+    (
+        "out of range",
+        "model: {staff: {sales_staff: -3}}\n",
+        ["model.staff.sales_staff", "greater than or equal to 1", "-3"],
+    ),
+    (
+        "unknown design",
+        "model: {design: matrix}\n",
+        ["model.design", "'matrix'", "customer_manager, product, three_in_one"],
+    ),
+    (
+        "unknown distribution",
+        "model: {requests: {pm_service: {distribution: gamma}}}\n",
+        ["model.requests.pm_service.distribution", "'exponential', 'lognormal' or 'fixed'"],
+    ),
+    ("empty", "", ["bad.yaml: the file is empty"]),
+    ("malformed", "model:\n  staff: [1, 2\n", ["bad.yaml:3: malformed YAML"]),
+    ("python tag", PYTHON_TAG, ["bad.yaml:3: YAML tag", "not allowed"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "expected"), CLI_FILE_CASES, ids=[c[0] for c in CLI_FILE_CASES]
+)
+def test_cli_file_errors_are_one_line_exit_2(tmp_path, case, text, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    line = assert_one_line_error(salesim("simulate", str(path), cwd=tmp_path))
+    assert line.startswith(f"salesim: error: {path}")
+    for part in expected:
+        assert part in line
+    assert not (tmp_path / "MARKER").exists()
 
 
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["simulate", "{cfg}", "--set", "model.staff.sales_staff=-3"], "model.staff.sales_staff"),
-        (["simulate", "{cfg}", "--design", "matrix"], "invalid choice: 'matrix'"),
-        (["simulate", "{cfg}", "--seed", "abc"], "invalid int value: 'abc'"),
-        (["simulate"], "the following arguments are required: config"),
-        (["run", "{cfg}", "--executor", "gpu"], "--executor: invalid choice: 'gpu'"),
-        (["run", "{cfg}", "--workers", "0"], "--workers: must be at least 1"),
-        (["run", "{cfg}"], "no 'experiment:' section"),
-        (["validate", "{bad}"], "experiment.replications"),
-        (["report", "{tmp}"], "no manifest.json"),
+        (["simulate", "{tmp}/absent.yaml"], ["absent.yaml: no such file"]),
+        (["simulate", "{cfg}", "--set", "model.staff.sales_staff"], ["expected KEY=VALUE"]),
+        (
+            ["simulate", "{cfg}", "--set", "model.staff.salesstaff=3"],
+            ["model.staff.salesstaff: unknown field", "allowed: sales_staff"],
+        ),
+        (
+            ["simulate", "{cfg}", "--set", "model.staff.sales_staff=-3"],
+            ["model.staff.sales_staff", "greater than or equal to 1"],
+        ),
+        (
+            ["simulate", "{cfg}", "--design", "matrix"],
+            ["model.design", "'matrix'", "customer_manager, product, three_in_one"],
+        ),
+        (["simulate", "{cfg}", "--seed", "abc"], ["argument --seed: invalid int value: 'abc'"]),
+        (["simulate", "{cfg}", "--seed", "-1"], ["model.seed", "greater than or equal to 0"]),
+        (["simulate", "{cfg}", "--days", "0"], ["--days: must be at least 1"]),
+        (["simulate", "{cfg}", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["simulate"], ["the following arguments are required: config"]),
+        (["simulat", "{cfg}"], ["invalid choice: 'simulat'", "'simulate'", "'run'"]),
+        (["run", "{cfg}", "--executor", "gpu"], ["--executor: invalid choice: 'gpu'", "'dask'"]),
+        (["run", "{cfg}", "--workers", "0"], ["--workers: must be at least 1"]),
+        (["run", "{cfg}"], ["no 'experiment:' section"]),
+        (["validate", "{bad}"], ["experiment.replications"]),
+        (["report", "{tmp}"], ["no manifest.json"]),
     ],
 )
 def test_cli_errors_are_one_line_exit_2(tmp_path, argv, expected):
@@ -272,10 +428,6 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, argv, expected):
     bad = tmp_path / "bad.yaml"
     bad.write_text("experiment:\n  replications: 0\n")
     args = [a.format(cfg=cfg, bad=bad, tmp=tmp_path) for a in argv]
-    done = subprocess.run(
-        [sys.executable, "-m", "salesim", *args], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr
-    assert expected in lines[0]
+    line = assert_one_line_error(salesim(*args, cwd=tmp_path))
+    for part in expected:
+        assert part in line

@@ -1,7 +1,8 @@
-"""Command line: ``salesim simulate | run | validate | schema | report``.
+"""Command line: ``salesim simulate | run | validate | schema | viz | report``.
 
-Every user error (config, argument, output directory) is one line on stderr and exit status
-2; Ctrl-C is exit status 130 with every finished run kept.
+Every user error (config, argument, output directory) is one line ``salesim: error: ...`` on
+stderr and exit status 2, without a traceback; Ctrl-C is one line and exit status 130 (an
+experiment keeps every finished run).
 """
 
 from __future__ import annotations
@@ -9,80 +10,207 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import numbers
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from salesim.config import ConfigError, SalesimConfig, load_config
+from salesim.config import ConfigError, ModelConfig, SalesimConfig, load_config
+
+if TYPE_CHECKING:
+    from salesim.model import SalesModel
+
+PROG = "salesim"
+
+#: KPIs shown as money (whole currency units with thousands separators).
+MONEY = frozenset({"revenue", "gross_margin", "customer_lifetime_value"})
+#: KPIs that count things.
+COUNTS = frozenset({"requests", "new_customers_won"})
+#: Shares on a 0-1 scale shown as percentages (besides ``*_rate`` and ``utilisation_*``).
+SHARES = frozenset({"market_share"})
+
+
+def one_line(message: object) -> str:
+    """``message`` as a single line (a multi-line message is joined with spaces)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit status 2."""
+    """argparse, but a usage error is one line ``salesim: error: ...`` and exit status 2."""
 
     def error(self, message: str) -> None:  # noqa: D102
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{PROG}: error: {one_line(message)}\n")
 
 
-def _fmt(name: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if (
-        name.endswith("_rate")
-        or name in {"market_share", "satisfaction"}
-        or name.startswith("utilisation_")
-    ):
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (an argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def format_kpi(name: str, value: float | None) -> str:
+    """A KPI value for the table: rates in %, hours with 1 decimal, money with separators."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if name.endswith("_rate") or name in SHARES or name.startswith("utilisation_"):
         return f"{100 * value:.1f}%"
     if name.endswith("_hours"):
-        return f"{value:.1f} h"
-    if abs(value) >= 1000:
+        return f"{value:,.1f} h"
+    if name in MONEY or name in COUNTS or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3f}"
 
 
+def kpi_table(kpis: dict[str, float]) -> str:
+    """Two aligned columns: KPI name (left) and formatted value (right)."""
+    if not kpis:
+        return ""
+    values = {name: format_kpi(name, value) for name, value in kpis.items()}
+    left = max(map(len, values))
+    right = max(map(len, values.values()))
+    return "\n".join(f"  {name:<{left}}  {text:>{right}}" for name, text in values.items())
+
+
+def json_value(value: Any) -> Any:
+    """A KPI as plain JSON: NaN and infinities become null, numpy scalars plain numbers."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return value
+
+
+def stderr_is_tty() -> bool:
+    """Whether progress should be shown (stderr is a terminal)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """A one-line percentage on stderr, updated once a month; erased when done."""
+
+    def __init__(self, days: int, days_per_month: int, enabled: bool) -> None:
+        self.days = days
+        self.days_per_month = days_per_month
+        self.months = math.ceil(days / days_per_month)
+        self.enabled = enabled
+        self.width = 0
+
+    def update(self, done: int) -> None:
+        """Show ``done`` of ``days`` business days as a percentage."""
+        if not self.enabled:
+            return
+        month = math.ceil(done / self.days_per_month)
+        text = f"simulating: {100 * done // self.days:3d}% (month {month}/{self.months})"
+        self.width = max(self.width, len(text))
+        print(f"\r{text}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Erase the progress line so that stderr stays clean."""
+        if self.enabled and self.width:
+            print("\r" + " " * self.width + "\r", end="", file=sys.stderr, flush=True)
+            self.width = 0
+
+
+# --- simulate --------------------------------------------------------------------------------
+
+
 def _overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` values, then ``--design`` and ``--seed`` as ``model.design``/``model.seed``."""
     sets = list(args.set or [])
-    if getattr(args, "design", None):
+    if getattr(args, "design", None) is not None:
         sets.append(f"model.design={args.design}")
     if getattr(args, "seed", None) is not None:
         sets.append(f"model.seed={args.seed}")
     return sets
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    """One replication; print the KPI table or JSON."""
+def simulate(
+    cfg: ModelConfig, days: int | None = None, progress: Callable[[int], None] | None = None
+) -> SalesModel:
+    """One replication of ``cfg`` (a ``ModelConfig``), run month by month; returns the model.
+
+    Running in monthly chunks gives the same result as ``SalesModel(cfg).run(days)``.
+    """
     from salesim.model import SalesModel
 
-    cfg = load_config(args.config, _overrides(args)).model
     model = SalesModel(cfg)
-    days = args.days or cfg.horizon_days
-    show = sys.stderr.isatty()
+    days = cfg.horizon_days if days is None else days
     step = cfg.calendar.days_per_month
     done = 0
+    if progress is not None:
+        progress(done)
     while done < days:
         chunk = min(step, days - done)
         model.run(chunk)
         done += chunk
-        if show:
-            print(f"\r  day {done}/{days}", end="", file=sys.stderr, flush=True)
-    if show:
-        print(file=sys.stderr)
+        if progress is not None:
+            progress(done)
+    return model
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """One replication; print the KPI table or JSON."""
+    cfg = load_config(args.config, _overrides(args)).model
+    days = args.days or cfg.horizon_days
+    progress = Progress(days, cfg.calendar.days_per_month, stderr_is_tty())
+    try:
+        model = simulate(cfg, days, progress.update)
+    finally:
+        progress.close()
     kpis = model.kpis()
     if args.json:
-        clean = {
-            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in kpis.items()
+        out = {
+            "design": cfg.design,
+            "seed": cfg.seed,
+            "config": args.config,
+            "kpis": {name: json_value(value) for name, value in kpis.items()},
         }
-        print(
-            json.dumps(
-                {"design": cfg.design, "seed": cfg.seed, "config": args.config, "kpis": clean},
-                indent=2,
-            )
-        )
+        print(json.dumps(out, indent=2, allow_nan=False))
     else:
         print(f"design {cfg.design}, seed {cfg.seed}, {days} business days, {args.config}")
-        width = max(map(len, kpis))
-        for name, value in kpis.items():
-            print(f"  {name:<{width}}  {_fmt(name, value):>16}")
+        print(kpi_table(kpis))
     return 0
+
+
+def add_simulate(sub: Any, sets: dict[str, Any]) -> None:
+    """``salesim simulate CONFIG [--design NAME] [--seed N] [--set K=V ...] [--json] [--days N]``.
+
+    ``--design`` and ``--seed`` become overrides, so the config validates them.
+    """
+    from salesim.designs import registered_designs
+
+    p = sub.add_parser("simulate", help="run one replication and print its KPIs")
+    p.add_argument("config", help="YAML config file")
+    p.add_argument(
+        "--design",
+        metavar="NAME",
+        help=f"organisation design, one of {', '.join(registered_designs())} "
+        "(default: the config's model.design)",
+    )
+    p.add_argument("--seed", type=int, help="seed (default: the config's model.seed)")
+    p.add_argument("--days", type=positive_int, help="business days to run (default: the horizon)")
+    p.add_argument("--set", **sets)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_simulate)
+
+
+# --- run -------------------------------------------------------------------------------------
 
 
 def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
@@ -122,7 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     except Interrupted as exc:
         _report(out, quiet=True)
-        print(f"salesim: {exc}", file=sys.stderr)
+        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
         return 130
     report = _report(out) if not args.no_report else None
     failed = f", {result.failed} failed" if result.failed else ""
@@ -139,6 +267,30 @@ def _report(out: Path, quiet: bool = False) -> Path | None:
         if quiet:
             return None
         raise
+
+
+def add_run(sub: Any, sets: dict[str, Any]) -> None:
+    """``salesim run CONFIG [--out DIR] [--replications N] [--executor E] ...``."""
+    from salesim.experiments.runner import EXECUTORS
+
+    p = sub.add_parser("run", help="run an experiment (designs x scenarios x sweep x replications)")
+    p.add_argument("config")
+    p.add_argument("--out", help="results directory (default results/NAME)")
+    p.add_argument("--set", **sets)
+    p.add_argument("--replications", type=int)
+    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
+    p.add_argument("--executor", choices=EXECUTORS, default="process")
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="finish an interrupted experiment in --out"
+    )
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.set_defaults(func=cmd_run)
+
+
+# --- validate, schema, report ----------------------------------------------------------------
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -159,10 +311,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_validate(sub: Any, sets: dict[str, Any]) -> None:
+    """``salesim validate CONFIG [--set K=V ...]``."""
+    p = sub.add_parser("validate", help="check a config file")
+    p.add_argument("config")
+    p.add_argument("--set", **sets)
+    p.set_defaults(func=cmd_validate)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of the config format."""
     print(json.dumps(SalesimConfig.model_json_schema(), indent=2))
     return 0
+
+
+def add_schema(sub: Any, sets: dict[str, Any]) -> None:
+    """``salesim schema``."""
+    p = sub.add_parser("schema", help="print the JSON Schema of config files")
+    p.set_defaults(func=cmd_schema)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -171,77 +337,97 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_report(sub: Any, sets: dict[str, Any]) -> None:
+    """``salesim report DIR``."""
+    p = sub.add_parser("report", help="rebuild DIR/report.html from stored results")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_report)
+
+
+# --- viz -------------------------------------------------------------------------------------
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    """Serve the browser visualisation (Mesa SolaraViz) until Ctrl-C."""
+    import subprocess
+
+    if args.config is not None:
+        load_config(args.config)  # a bad file is a one-line error here, not a broken page
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port: must be between 1 and 65535, got {args.port}")
+    env = {
+        **os.environ,
+        "SALESIM_VIZ_CONFIG": str(Path(args.config).resolve()) if args.config else "",
+    }
+    cmd = [
+        sys.executable, "-m", "solara", "run", "salesim.viz.app",
+        "--host", args.host, "--port", str(args.port),
+        "--production", "--no-open", "--log-level", "warning",
+    ]  # fmt: skip
+    print(f"salesim viz: http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
+    return subprocess.call(cmd, env=env)
+
+
+def add_viz(sub: Any, sets: dict[str, Any]) -> None:
+    """``salesim viz [CONFIG] [--host H] [--port P]``."""
+    p = sub.add_parser("viz", help="open the browser visualisation on http://127.0.0.1:8765")
+    p.add_argument("config", nargs="?", help="config whose values are the page's defaults")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(func=cmd_viz)
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+SUBCOMMANDS = (add_simulate, add_run, add_validate, add_schema, add_viz, add_report)
+
+
 def build_parser() -> Parser:
     """The argument parser with every subcommand."""
-    from salesim.designs import registered_designs
-    from salesim.experiments.runner import EXECUTORS
-
     parser = Parser(
-        prog="salesim", description="Simulate a B2B sales organisation under alternative designs."
+        prog=PROG, description="Simulate a B2B sales organisation under alternative designs."
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sets = {
         "action": "append",
         "default": [],
         "metavar": "KEY=VALUE",
-        "help": "override, e.g. model.staff.sales_staff=40",
+        "help": "override a config value (repeatable), e.g. model.staff.sales_staff=40",
     }
-
-    p = sub.add_parser("simulate", help="run one replication and print its KPIs")
-    p.add_argument("config")
-    p.add_argument("--design", choices=registered_designs())
-    p.add_argument("--seed", type=int)
-    p.add_argument("--days", type=int, help="business days to run (default: the horizon)")
-    p.add_argument("--set", **sets)
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=cmd_simulate)
-
-    p = sub.add_parser("run", help="run an experiment (designs x scenarios x sweep x replications)")
-    p.add_argument("config")
-    p.add_argument("--out", help="results directory (default results/NAME)")
-    p.add_argument("--set", **sets)
-    p.add_argument("--replications", type=int)
-    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="process")
-    p.add_argument(
-        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
-    )
-    p.add_argument(
-        "--resume", action="store_true", help="finish an interrupted experiment in --out"
-    )
-    p.add_argument("--no-report", action="store_true", help="skip report.html")
-    p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("validate", help="check a config file")
-    p.add_argument("config")
-    p.add_argument("--set", **sets)
-    p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser("schema", help="print the JSON Schema of config files")
-    p.set_defaults(func=cmd_schema)
-
-    p = sub.add_parser("report", help="rebuild DIR/report.html from stored results")
-    p.add_argument("dir")
-    p.set_defaults(func=cmd_report)
+    for add in SUBCOMMANDS:
+        add(sub, sets)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``salesim`` command."""
-    args = build_parser().parse_args(argv)
-    if args.command == "simulate" and args.days is not None and args.days < 1:
-        print(f"salesim: error: --days: must be at least 1, got {args.days}", file=sys.stderr)
-        return 2
+def _silence_stdout() -> None:
+    """After a broken pipe (``salesim ... | head``), send further output nowhere."""
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``salesim`` command; returns the exit status."""
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a usage error (2, already reported)
+            return exc.code if isinstance(exc.code, int) else 0
         return args.func(args)
     except ConfigError as exc:
-        print(f"salesim: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("salesim: interrupted", file=sys.stderr)
+        print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into head & co.
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except BrokenPipeError:
+        _silence_stdout()
         return 0
 
 

@@ -634,7 +634,10 @@ def read_yaml(path: str | Path) -> Any:
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        tag = (exc.problem or "").split("tag")[-1].strip(" '")
+        found = re.search(r"for the tag '([^']*)'", exc.problem or "")
+        if found is None:  # e.g. "found unhashable key": malformed, not a tag
+            raise ConfigError(f"{where}: malformed YAML: {exc.problem}") from None
+        tag = found.group(1).replace("tag:yaml.org,2002:", "!!", 1)
         raise ConfigError(f"{where}: YAML tag {tag!r} is not allowed; use plain values") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

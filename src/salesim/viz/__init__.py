@@ -1,0 +1,1 @@
+"""Browser visualisation (Mesa SolaraViz): ``salesim viz [CONFIG]``."""
