@@ -175,3 +175,38 @@ def test_kpi_names_are_listed_in_order():
     from salesim.kpis import RUN
 
     assert tuple(small("product").run().kpis()) == RUN
+
+
+def test_reorganisation_switches_the_design_mid_run():
+    switch = {"model.reorganisation.month": 1, "model.reorganisation.design": "customer_manager"}
+    m = small("product", **switch).run()
+    plain = small("product").run()
+    log = m.request_log()
+    before, after = log[log.arrival < 21 * 8], log[log.arrival >= 21 * 8]
+    # One contact per need (two with an escalation) once customer managers own the customers.
+    assert before.contacts.mean() > 1.2
+    assert after.contacts.mean() < 1.1 and after.contacts.max() <= 2
+    assert m.design.name == "customer_manager" and len(m.agents_by_type[SalesStaff]) == 9
+    assert all(s.role == "customer_manager" for s in m.sales_staff)
+    book = m.customers
+    for c in np.flatnonzero(book.active):
+        assert len(set(m.owner[c, book.buys[c]].tolist())) == 1
+    # Same market, same demand: the switch changes the organisation, not the world.
+    np.testing.assert_allclose(m.monthly_kpis().market_volume, plain.monthly_kpis().market_volume)
+    # Requests the old front line held when the switch came were still resolved.
+    assert log.resolution.notna().mean() > 0.95
+
+
+def test_learning_curve_slows_the_new_front_line():
+    switch = {"model.reorganisation.month": 1, "model.requests.kind_mix": {"technical": 1.0}}
+    fast = small("product", **switch).run()
+    slow = small(
+        "product",
+        **switch,
+        **{"model.reorganisation.learning_months": 12, "model.reorganisation.initial_skill": 0.4},
+    ).run()
+    assert (
+        slow.station_skill[slow.sales_stations].max()
+        < fast.station_skill[fast.sales_stations].min()
+    )
+    assert slow.kpis()["mean_response_hours"] > fast.kpis()["mean_response_hours"]

@@ -81,7 +81,7 @@ def test_components_render():
     cells = len(m.config.population.lines) * m.config.population.regions
     assert svgs[0].count('class="cell"') == cells
     staff = (
-        m.left.n_sales
+        len(m.left.sales_staff)
         + len(m.left.product_managers)
         + len(m.left.regional_managers)
         + len(m.left.outlets)

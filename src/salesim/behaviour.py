@@ -102,9 +102,10 @@ def start_year(model: SalesModel, year: int) -> None:
 def update_overload(model: SalesModel) -> None:
     """Service slows as a portfolio grows past its target (customer-lines per person)."""
     st = model.config.staff
-    portfolio = model.portfolio_sizes()[: model.n_sales]
+    sales = model.sales_stations
+    portfolio = model.portfolio_sizes()[sales]
     excess = np.maximum(0.0, portfolio / st.portfolio_target - 1.0)
-    model.station_overload[: model.n_sales] = 1.0 + st.overload_slope * excess
+    model.station_overload[sales] = 1.0 + st.overload_slope * excess
 
 
 def _owners_per_line(model: SalesModel) -> np.ndarray:
@@ -280,9 +281,12 @@ def field_work(model: SalesModel, month: int) -> None:
     st = cfg.staff
     book = model.customers
     acc = model.acc
-    n_sales = model.n_sales
-    work = model.stations.work_done[:n_sales]
-    done = work - (acc.work_at_month_start if acc.work_at_month_start is not None else 0.0)
+    sales = model.sales_stations
+    work = model.stations.work_done
+    start = np.zeros(len(work))
+    if acc.work_at_month_start is not None:
+        start[: len(acc.work_at_month_start)] = acc.work_at_month_start
+    done = (work - start)[sales]
     acc.work_at_month_start = work.copy()
     field = np.maximum(0.0, model.hours_per_day * model.days_per_month - done)
     covered = np.array([len(s.regions) for s in model.sales_staff], dtype=float)
@@ -296,8 +300,11 @@ def field_work(model: SalesModel, month: int) -> None:
     valid = ours[:, None] & book.buys & (model.owner >= 0)
     owner = model.owner[valid]
     per_customer = (target[:, None] / np.maximum(same, 1))[valid]
-    required = np.bincount(owner, weights=per_customer, minlength=len(model.stations))[:n_sales]
-    frac = np.where(required > 0, np.minimum(1.0, field / np.maximum(required * cost, 1e-12)), 1.0)
+    required = np.bincount(owner, weights=per_customer, minlength=len(model.stations))[sales]
+    frac = np.ones(len(model.stations))
+    frac[sales] = np.where(
+        required > 0, np.minimum(1.0, field / np.maximum(required * cost, 1e-12)), 1.0
+    )
     rows = np.nonzero(valid)[0]
     visits = np.bincount(
         rows, weights=frac[owner] * target[rows] / book.n_lines[rows], minlength=book.size

@@ -490,6 +490,38 @@ class Value(Section):
     )
 
 
+class Reorganisation(Section):
+    """A switch of organisation design during the run (the 2006 pilot: March 2006)."""
+
+    month: int | None = F(
+        None, "month (0 = first) the new design takes over; none: no switch", "month", ge=1
+    )
+    design: str = F("customer_manager", "the design switched to (a registered name)")
+    learning_months: float = F(
+        0.0,
+        "months for the new front line to reach full skill (0: at once)",
+        "months",
+        ge=0,
+        le=120,
+    )
+    initial_skill: float = F(
+        0.6,
+        "share of full skill at the switch when learning_months > 0 (Lee et al. 2015)",
+        "share",
+        gt=0,
+        le=1,
+    )
+
+    @field_validator("design")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        from salesim.designs import registered_designs
+
+        if name not in registered_designs():
+            raise ValueError(f"unknown design {name!r}; allowed: {', '.join(registered_designs())}")
+        return name
+
+
 class ModelConfig(Section):
     """Everything one replication needs."""
 
@@ -515,6 +547,7 @@ class ModelConfig(Section):
     wallet: Wallet = Field(default_factory=Wallet)
     planning: Planning = Field(default_factory=Planning)
     value: Value = Field(default_factory=Value)
+    reorganisation: Reorganisation = Field(default_factory=Reorganisation)
 
     @model_validator(mode="after")
     def _warmup(self) -> ModelConfig:

@@ -93,7 +93,7 @@ class OrganisationDesign:
         book = model.customers
         load = model.staff_load
         heaps: dict[int, list[tuple[float, int]]] = {}
-        for s, g in enumerate(model.staff_group.tolist()):
+        for s, g in zip(model.sales_stations.tolist(), model.staff_group.tolist(), strict=True):
             heaps.setdefault(g, []).append((load[s], s))
         for heap in heaps.values():
             heapq.heapify(heap)

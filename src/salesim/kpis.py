@@ -59,10 +59,15 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _role_mask(model: SalesModel, role: str) -> np.ndarray:
-    roles = model.station_role
+    # The current organisation's people: after a reorganisation the old front line is gone.
+    mask = np.zeros(len(model.station_role), dtype=bool)
     if role == "sales":
-        return (roles == "product_rep") | (roles == "customer_manager")
-    return roles == role
+        mask[model.sales_stations] = True
+    elif role == "service_outlet":
+        mask[[o.station for o in model.outlets]] = True
+    else:
+        mask = model.station_role == role
+    return mask
 
 
 def responses(

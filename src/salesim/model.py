@@ -82,17 +82,14 @@ class SalesModel(Model):
         self.market = Market(cfg, book.volume[: book.n_initial].sum(axis=0))
         self.source = NeedSource(self)
 
-        # Stations: front-line staff first (the design adds them), then PMs, RMs.
-        self._servers: list[int] = []
-        self._speed: list[float] = []
-        self._role: list[str] = []
-        self.sales_staff: list[SalesStaff] = []
-        self.outlets: list[ServiceOutlet] = []
-        self.outlet_station = np.full(cfg.population.regions, -1)
-        self._skill_rows: list[np.ndarray] = []
-        self.design.build_staff(self)
-        self.n_sales = len(self.sales_staff)
-        self.staff_group = np.array([s.group for s in self.sales_staff])
+        # Stations are added as staff are created: the design's front line, then PMs and RMs.
+        self.stations = Stations(np.zeros(0, dtype=np.int64), np.zeros(0))
+        self.station_role = np.zeros(0, dtype=object)
+        self.station_skill = np.zeros((0, n_lines))
+        self.station_overload = np.zeros(0)
+        self.appointed_month = np.zeros(0)
+        self.station_created = np.zeros(0)
+        self._build_front_line()
         st = cfg.staff
         self.pm_station = np.array(
             [
@@ -120,10 +117,6 @@ class SalesModel(Model):
         self.planners = [
             Planner(self, minutes / st.planner_minutes_per_record) for _ in range(st.planners)
         ]
-        self.stations = Stations(np.array(self._servers), np.array(self._speed))
-        self.station_role = np.array(self._role)
-        self.station_skill = np.vstack(self._skill_rows)
-        self.station_overload = np.ones(len(self.stations))
         self._out_station = np.zeros(0, dtype=np.int64)
         self._out_depart = np.zeros(0)
         self._deferred: dict[str, np.ndarray] | None = None
@@ -131,9 +124,7 @@ class SalesModel(Model):
         self.router = Router(self)
 
         self.owner = np.full((book.size, n_lines), -1, dtype=np.int64)
-        self.staff_load = np.zeros(self.n_sales)
-        self.design.assign(self, np.flatnonzero(book.active))
-        self.prospect_groups, self.prospect_member = self.design.prospect_membership(self)
+        self._assign_all()
         self.customer_agents = [Customer(self, i) for i in range(book.size)]
         self._appear_order = (
             np.argsort(book.appear_day[book.n_initial :], kind="stable") + book.n_initial
@@ -163,19 +154,69 @@ class SalesModel(Model):
     def _add_station(
         self, servers: int, hours: float, role: str, skill: np.ndarray | None = None
     ) -> int:
-        self._servers.append(int(servers))
-        self._speed.append(hours / self.hours_per_day)
-        self._role.append(role)
         n_lines = len(self.config.population.lines)
-        self._skill_rows.append(np.ones(n_lines) if skill is None else skill)
-        return len(self._servers) - 1
+        station = self.stations.add(
+            int(servers), hours / self.hours_per_day, self.time * self.hours_per_day
+        )
+        self.station_role = np.append(self.station_role, role)
+        row = np.ones(n_lines) if skill is None else skill
+        self.station_skill = np.vstack([self.station_skill, row])
+        self.station_overload = np.append(self.station_overload, 1.0)
+        self.appointed_month = np.append(self.appointed_month, self.month)
+        self.station_created = np.append(self.station_created, self.time)
+        return station
+
+    def _build_front_line(self) -> None:
+        """Let the design create its front-line staff (and outlets)."""
+        self.sales_staff: list[SalesStaff] = []
+        self.outlets: list[ServiceOutlet] = []
+        self.outlet_station = np.full(self.config.population.regions, -1)
+        self.design.build_staff(self)
+        self.sales_stations = np.array([s.station for s in self.sales_staff], dtype=np.int64)
+        self.staff_group = np.array([s.group for s in self.sales_staff])
+        self.base_skill = self.station_skill.copy()
+
+    def _assign_all(self) -> None:
+        """Owners for every active customer, and who may prospect whom."""
+        self.owner[:] = -1
+        self.staff_load = np.zeros(len(self.stations))
+        self.design.assign(self, np.flatnonzero(self.customers.active))
+        self.prospect_groups, self.prospect_member = self.design.prospect_membership(self)
+
+    def reorganise(self, design: str) -> None:
+        """Switch to another design now: new front line, new owners; old queues drain.
+
+        The people who left the front line finish the requests already with them; every new
+        request goes to the new organisation. With ``reorganisation.learning_months`` the new
+        front line starts at ``initial_skill`` of its skill and learns linearly (Lee et al.
+        2015 report a dip before customer-centric structures pay off).
+        """
+        for agent in [*self.sales_staff, *self.outlets]:
+            agent.remove()
+        self.design = make_design(design)
+        self._build_front_line()
+        self._assign_all()
+        behaviour.update_overload(self)
+
+    def apply_learning(self) -> None:
+        """Skill of staff appointed at a reorganisation, on its learning curve."""
+        reorg = self.config.reorganisation
+        if reorg.month is None or reorg.learning_months <= 0:
+            return
+        new = self.appointed_month[self.sales_stations] >= reorg.month
+        months = self.month - self.appointed_month[self.sales_stations]
+        ramp = reorg.initial_skill + (1 - reorg.initial_skill) * np.minimum(
+            1.0, months / reorg.learning_months
+        )
+        factor = np.where(new, ramp, 1.0)
+        self.station_skill[self.sales_stations] = (
+            self.base_skill[self.sales_stations] * factor[:, None]
+        )
 
     def add_sales_staff(
         self, role: str, group: int, regions: tuple[int, ...], lines: tuple[int, ...]
     ) -> SalesStaff:
         """Create a front-line sales person; designs call this from ``build_staff``."""
-        if self.outlets:
-            raise RuntimeError("add sales staff before outlets: their stations come first")
         st = self.config.staff
         skill_level = st.rep_line_skill if len(lines) == 1 else st.cm_line_skill
         skill = np.full(len(self.config.population.lines), skill_level)
@@ -259,6 +300,10 @@ class SalesModel(Model):
         self.monthly = kpis.monthly(self)
         self.datacollector.collect(self)
         self.month += 1
+        reorg = self.config.reorganisation
+        if reorg.month is not None and self.month == reorg.month:
+            self.reorganise(reorg.design)
+        self.apply_learning()
         months_per_year = self.config.calendar.months_per_year
         if self.month % months_per_year == 0:
             behaviour.start_year(self, self.month // months_per_year)
@@ -286,10 +331,13 @@ class SalesModel(Model):
         return np.bincount(self._out_station[busy], minlength=len(self.stations))
 
     def station_utilisation(self) -> np.ndarray:
-        """Work done / request hours available, per station, since warm-up."""
-        days = max(self.time - self.measure_from_day, 1e-9)
+        """Work done / request hours available, per station, since warm-up (or its creation)."""
+        since = np.maximum(self.station_created, self.measure_from_day)
+        days = np.maximum(self.time - since, 1e-9)
         available = self.stations.speed * self.stations.servers * self.hours_per_day * days
-        return (self.stations.work_done - self._work_at_measure_start) / available
+        base = np.zeros(len(self.stations))
+        base[: len(self._work_at_measure_start)] = self._work_at_measure_start
+        return (self.stations.work_done - base) / available
 
     def portfolio_sizes(self) -> np.ndarray:
         """Customer-lines each station owns among active customers."""

@@ -227,7 +227,6 @@ class Router:
         self.model = model
         req = model.config.requests
         self.req = req
-        self.outlet_kinds = np.array([k in model.design.outlet_kinds for k in KINDS])
         self.pm_prob = np.array([req.pm_bound.get(k, 0.0) for k in KINDS])
         self.means = np.array(
             [req.service[k].mean_hours if k in req.service else 0.0 for k in KINDS]
@@ -250,7 +249,9 @@ class Router:
         line0 = np.maximum(needs.lines, 0)
         cust = needs.customer
         station = model.owner[cust[:, None], line0]
-        to_outlet = self.outlet_kinds[needs.kind]
+        # Read from the design each time: a reorganisation may bring or remove outlets.
+        outlet_kinds = np.array([k in model.design.outlet_kinds for k in KINDS])
+        to_outlet = outlet_kinds[needs.kind]
         if to_outlet.any():
             region_outlet = model.outlet_station[model.customers.region[cust]]
             station = np.where(to_outlet[:, None], region_outlet[:, None], station)
