@@ -191,9 +191,16 @@ def test_sampled_sweeps(method, tmp_path):
     assert wanted <= set(table.columns)
 
 
-def test_shipped_experiment_configs_validate():
+def test_shipped_configs_validate():
     from pathlib import Path
 
-    for path in sorted(Path(__file__).resolve().parents[1].glob("configs/*.yaml")):
+    from salesim.calibration import load_targets
+
+    paths = sorted(Path(__file__).resolve().parents[1].glob("configs/*.yaml"))
+    assert len(paths) >= 8
+    for path in paths:
+        if path.name.startswith("targets"):
+            assert load_targets(path).parameters
+            continue
         cfg = load_config(path)
         assert cfg.model.population.customers == 1500, path

@@ -358,11 +358,13 @@ def cmd_viz(args: argparse.Namespace) -> int:
     env = {
         **os.environ,
         "SALESIM_VIZ_CONFIG": str(Path(args.config).resolve()) if args.config else "",
+        # Offline by design: no usage telemetry, no version check against the package index.
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
     }
     cmd = [
         sys.executable, "-m", "solara", "run", "salesim.viz.app",
         "--host", args.host, "--port", str(args.port),
-        "--production", "--no-open", "--log-level", "warning",
+        "--production", "--no-open", "--no-check-version", "--log-level", "warning",
     ]  # fmt: skip
     print(f"salesim viz: http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
     return subprocess.call(cmd, env=env)
@@ -381,9 +383,54 @@ def add_viz(sub: Any, sets: dict[str, Any]) -> None:
     p.set_defaults(func=cmd_viz)
 
 
+# --- calibrate -------------------------------------------------------------------------------
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit parameters to targets; write the fitted config."""
+    from salesim.calibration import calibrate, load_targets, write_fitted_config
+    from salesim.experiments.runner import process_pool
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
+    base = load_config(args.config, args.set)
+    spec = load_targets(args.targets)
+    out = Path(args.out or Path(args.config).with_name(Path(args.config).stem + "_fitted.yaml"))
+    with process_pool(args.workers) as pool:
+        fit = calibrate(base, spec, pool)
+    write_fitted_config(fit, spec, args.config, out)
+    ok = fit.within_tolerance(spec)
+    print(f"{fit.evaluations} evaluations x {spec.replications} replications, {fit.seconds:.0f} s")
+    for path, value in fit.values.items():
+        print(f"  {path} = {value:.4g}")
+    for name in [*spec.targets, *spec.bands]:
+        print(f"  {name}: {fit.kpis[name]:.4f} ({'ok' if ok[name] else 'outside'})")
+    print(f"wrote {out}")
+    return 0 if all(ok.values()) else 1
+
+
+def add_calibrate(sub: Any, sets: dict[str, Any]) -> None:
+    """``salesim calibrate CONFIG --targets TARGETS.yaml [--out FILE]``."""
+    p = sub.add_parser("calibrate", help="fit unstated parameters to observed KPIs")
+    p.add_argument("config")
+    p.add_argument("--targets", required=True, help="targets, bands and parameters to fit (YAML)")
+    p.add_argument("--out", help="fitted config to write (default CONFIG_fitted.yaml)")
+    p.add_argument("--workers", type=int, help="parallel replications (default: all cores)")
+    p.add_argument("--set", **sets)
+    p.set_defaults(func=cmd_calibrate)
+
+
 # --- entry point -----------------------------------------------------------------------------
 
-SUBCOMMANDS = (add_simulate, add_run, add_validate, add_schema, add_viz, add_report)
+SUBCOMMANDS = (
+    add_simulate,
+    add_run,
+    add_validate,
+    add_schema,
+    add_viz,
+    add_report,
+    add_calibrate,
+)
 
 
 def build_parser() -> Parser:

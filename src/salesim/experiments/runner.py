@@ -98,6 +98,17 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A process pool safe to start from a threaded process (forkserver); Ctrl-C left to us."""
+    import multiprocessing
+
+    return ProcessPoolExecutor(
+        max_workers=workers or default_workers(),
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_ignore_sigint,
+    )
+
+
 @contextmanager
 def make_executor(
     kind: str, workers: int | None = None, scheduler: str | None = None
@@ -107,13 +118,7 @@ def make_executor(
     if kind == "sequential":
         yield SequentialExecutor(), 1
     elif kind == "process":
-        import multiprocessing
-
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_ignore_sigint,
-        )
+        pool = process_pool(workers)
         try:
             yield pool, workers
         finally:
