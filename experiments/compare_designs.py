@@ -15,16 +15,8 @@ import pandas as pd
 
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
+from salesim.kpis import HEADLINE
 from salesim.report import build_report
-
-HEADLINE = [
-    "retention_rate",
-    "mean_response_hours",
-    "direct_sales_rate",
-    "plan_completion_rate",
-    "budget_fulfilment_rate",
-    "contacts_per_need",
-]
 
 
 def main() -> None:

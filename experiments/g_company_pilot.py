@@ -79,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         b = reorganised[metric]
         c = stay[metric]
         d = (b - c.reindex(b.index)).to_numpy(float)
+        effect = f"{pct(metric, np.nanmean(d), True)} ± {pct(metric, half_width(d), True)[1:]}"
         lines.append(
             f"{metric:24s} {case:32s} {pct(metric, np.nanmean(a)):>12s} "
             f"{pct(metric, b.mean()) + ' ± ' + pct(metric, half_width(b.to_numpy(float))):>22s} "
             f"{pct(metric, c.mean()):>18s} "
-            f"{pct(metric, np.nanmean(d), True) + ' ± ' + pct(metric, half_width(d)):>22s}"
+            f"{effect:>22s}"
         )
     table = "\n".join(lines)
     (out / "pilot_table.txt").write_text(table + "\n")

@@ -40,24 +40,18 @@ def reference(tmp_path_factory):
     return path, {t: pd.read_parquet(root / "out" / t) for t in TABLES}
 
 
-def start(config: Path, out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "salesim",
-        "run",
-        str(config),
-        "--out",
-        str(out),
-        "--executor",
-        "process",
-        "--workers",
-        "2",
-        "--no-report",
-        *extra,
-    ]
+def command(config: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "salesim", "run", str(config), "--out", str(out),
+            "--executor", "process", "--workers", "2", "--no-report", *extra]  # fmt: skip
+
+
+def start(config: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command(config, out),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -73,22 +67,9 @@ def wait_for_parts(out: Path, proc: subprocess.Popen, count: int) -> int:
 
 
 def finish(config: Path, out: Path) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "salesim",
-        "run",
-        str(config),
-        "--out",
-        str(out),
-        "--executor",
-        "process",
-        "--workers",
-        "2",
-        "--no-report",
-        "--resume",
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        command(config, out, "--resume"), capture_output=True, text=True, timeout=300
+    )
 
 
 def assert_same(out: Path, expected: dict[str, pd.DataFrame]) -> None:

@@ -52,6 +52,7 @@ class Accumulators:
         self.plan = np.zeros(n_lines)
         self.supply = np.zeros(n_lines)
         self.work_at_month_start: np.ndarray | None = None
+        self.coverage = 1.0  # share of demand records the planners could consolidate
         self.measure_from_month = 0
         self.ledger: list[
             dict[str, np.ndarray | int]

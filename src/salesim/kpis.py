@@ -34,6 +34,13 @@ RUN = (
     *(f"utilisation_{role}" for role in ROLES),
 )
 
+#: The KPIs a strategist reads first (report tables, forest plots, summaries).
+HEADLINE = (
+    "retention_rate", "mean_response_hours", "p90_response_hours", "direct_sales_rate",
+    "plan_completion_rate", "budget_fulfilment_rate", "market_share", "contacts_per_need",
+    "handoffs_per_request", "price_index", "gross_margin", "customer_lifetime_value",
+)  # fmt: skip
+
 #: Monthly series collected by the DataCollector.
 MONTHLY = (
     "retention_rate",

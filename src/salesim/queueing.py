@@ -106,14 +106,12 @@ class Stations:
         start = np.empty(len(station))
         order = np.lexsort((arrival, station))
         pools = self._pools
-        for (
-            i,
-            s,
-            a,
-        ) in zip(order.tolist(), station[order].tolist(), arrival[order].tolist(), strict=True):
+        jobs = zip(order.tolist(), station[order].tolist(), arrival[order].tolist(), strict=True)
+        work = duration.tolist()
+        for i, s, a in jobs:
             heap = pools[s]
             t = max(a, heap[0])
-            heapq.heapreplace(heap, t + duration[i])
+            heapq.heapreplace(heap, t + work[i])
             start[i] = t
         for s, heap in pools.items():
             self.free_at[s] = min(heap)

@@ -23,21 +23,8 @@ from salesim import plots
 from salesim.config import ConfigError, SalesimConfig
 from salesim.experiments.stats import summarise
 from salesim.experiments.store import Store, atomic_write_bytes
+from salesim.kpis import HEADLINE
 
-HEADLINE = (
-    "retention_rate",
-    "mean_response_hours",
-    "p90_response_hours",
-    "direct_sales_rate",
-    "plan_completion_rate",
-    "budget_fulfilment_rate",
-    "market_share",
-    "contacts_per_need",
-    "handoffs_per_request",
-    "price_index",
-    "gross_margin",
-    "customer_lifetime_value",
-)
 RATES = {
     "retention_rate",
     "annual_churn_rate",
