@@ -154,25 +154,18 @@ def _point_section(
         sentences=_sentences(summary, where),
     )
     tag = f"{scenario}-p{point}"
-    figures = [
-        (
-            plots.forest(summary, headline),
-            "forest",
-            "Paired differences to the baseline, % of its mean",
-        ),
-        (
-            plots.utilisation(summary),
-            "utilisation",
-            "Utilisation per role: where the bottleneck is",
-        ),
-    ]
+    figures = []
+    if summary.design.nunique() > 1:  # paired differences need a second design
+        caption = "Paired differences to the baseline, % of its mean"
+        figures.append((plots.forest(summary, headline), "forest", caption))
     if len(ts) and len(runs):
-        figures.insert(
-            1, (plots.time_series(ts, runs), "timeseries", "Monthly KPIs, mean and 95% CI")
-        )
+        caption = "Monthly KPIs, mean and 95% CI"
+        figures.append((plots.time_series(ts, runs), "timeseries", caption))
     if len(responses) and len(runs):
         caption = "Resolution-time distribution (pooled over replications), p90 dashed"
-        figures.insert(2, (plots.response_ecdf(responses, runs), "responses", caption))
+        figures.append((plots.response_ecdf(responses, runs), "responses", caption))
+    caption = "Utilisation per role: where the bottleneck is"
+    figures.append((plots.utilisation(summary), "utilisation", caption))
     sec.figures = [_save(fig, out, f"{name}-{tag}", caption) for fig, name, caption in figures]
     return sec
 
