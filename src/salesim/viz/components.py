@@ -30,7 +30,9 @@ CARDS = (
     ("budget_fulfilment_rate", "Budget fulfilment", "pct"),
     ("market_share", "Market share", "pct"),
 )
-CARD_STYLE = "border:1px solid #ccc;border-radius:6px;padding:6px 10px;margin:4px;min-width:150px"
+TH = 'style="text-align:right;padding:2px 8px;font-size:0.85em;color:#555"'
+CELL = "text-align:right;padding:2px 8px;border-top:1px solid #eee"
+TD = f'style="{CELL}"'
 SERIES = (
     ("retention_rate", "Retention"),
     ("mean_response_hours", "Mean response (h)"),
@@ -51,39 +53,46 @@ def _show(value: float, unit: str, gap: bool = False) -> str:
 
 
 def kpi_html(model: VizModel) -> str:
-    """The KPI cards as HTML (data attributes for tests and styling)."""
+    """The KPI cards as one compact table: a row per KPI, a column per design, then the gap.
+
+    The gap is the second design minus the first, green where the second does better.
+    """
     left, right = model.left, model.right
     a = left.kpis()
     b = right.kpis() if right is not None else None
     day = int(left.time)
     head = (
-        f'<div class="salesim-clock" data-day="{day}">Business day {day} of '
-        f"{left.config.horizon_days} (month {left.month})</div>"
+        f'<div class="salesim-clock" data-day="{day}" style="font-weight:bold">Business day {day} '
+        f"of {left.config.horizon_days} (month {left.month})</div>"
     )
-    cards = []
+    names = [left.design.name] + ([right.design.name] if right is not None else [])
+    header = "".join(f"<th {TH}>{html.escape(n)}</th>" for n in names)
+    if right is not None:
+        header += f"<th {TH}>gap ({html.escape(names[1])} − {html.escape(names[0])})</th>"
+    rows = []
     for key, name, unit in CARDS:
-        rows = [
-            f'<div class="v" data-design="{left.design.name}">{left.design.name}: '
-            f"<b>{_show(a[key], unit)}</b></div>"
-        ]
+        cells = f'<td {TD} class="v" data-design="{names[0]}"><b>{_show(a[key], unit)}</b></td>'
         if b is not None:
             gap = b[key] - a[key]
             better = (gap < 0) if key in LOWER_IS_BETTER else (gap > 0)
             colour = "#1b7837" if better else "#b2182b"
-            rows.append(
-                f'<div class="v" data-design="{right.design.name}">{right.design.name}: '
-                f"<b>{_show(b[key], unit)}</b></div>"
+            cells += (
+                f'<td {TD} class="v" data-design="{names[1]}"><b>{_show(b[key], unit)}</b></td>'
             )
-            rows.append(
-                f'<div class="gap" style="color:{colour}" data-gap="{gap!r}">gap '
-                f"{_show(gap, unit, gap=True)}</div>"
+            cells += (
+                f'<td class="gap" style="{CELL};color:{colour}" data-gap="{gap!r}">'
+                f"{_show(gap, unit, gap=True)}</td>"
             )
-        cards.append(
-            f'<div class="salesim-kpi" data-kpi="{key}" data-value="{a[key]!r}" '
-            f'style="{CARD_STYLE}"><div style="font-size:0.8em;color:#555">'
-            f"{html.escape(name)}</div>{''.join(rows)}</div>"
+        rows.append(
+            f'<tr class="salesim-kpi" data-kpi="{key}" data-value="{a[key]!r}">'
+            f'<td style="padding:2px 8px">{html.escape(name)}</td>{cells}</tr>'
         )
-    return head + '<div style="display:flex;flex-wrap:wrap">' + "".join(cards) + "</div>"
+    table = (
+        f'<table style="border-collapse:collapse;margin-top:6px"><tr><th {TH}></th>{header}</tr>'
+        + "".join(rows)
+        + "</table>"
+    )
+    return head + table
 
 
 @solara.component
