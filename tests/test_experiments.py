@@ -204,3 +204,25 @@ def test_shipped_configs_validate():
             continue
         cfg = load_config(path)
         assert cfg.model.population.customers == 1500, path
+
+
+def test_dask_scheduler_address(tmp_path):
+    """`--scheduler ADDRESS`: a cluster started elsewhere (here on 127.0.0.1), same runs."""
+    from distributed import LocalCluster
+
+    cfg = tiny({"designs": ["product", "customer_manager"], "replications": 2, "seed": 5})
+    run_experiment(cfg, tmp_path / "here", executor="sequential", progress=False)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        run_experiment(
+            cfg,
+            tmp_path / "there",
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    for table in ("runs.parquet", "timeseries.parquet"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "here" / table), pd.read_parquet(tmp_path / "there" / table)
+        )
