@@ -226,3 +226,31 @@ def test_dask_scheduler_address(tmp_path):
         pd.testing.assert_frame_equal(
             pd.read_parquet(tmp_path / "here" / table), pd.read_parquet(tmp_path / "there" / table)
         )
+
+
+def test_scenario_differences_are_paired_against_the_reference_scenario():
+    rng = np.random.default_rng(2)
+    base, surge = rng.normal(0.8, 0.05, 6), rng.normal(0.75, 0.05, 6)
+    runs = pd.DataFrame(
+        {
+            "run_id": range(12),
+            "point": 0,
+            "status": "ok",
+            "design": "product",
+            "scenario": ["base"] * 6 + ["surge"] * 6,
+            "replication": list(range(6)) * 2,
+            "retention_rate": np.r_[base, surge],
+        }
+    )
+    cfg = tiny(
+        {
+            "designs": ["product"],
+            "metrics": ["retention_rate"],
+            "scenarios": {"surge": {"model.market.surge": True}},
+        }
+    )
+    row = summarise(runs, cfg).set_index("scenario").loc["surge"]
+    ci = stats.ttest_rel(surge, base).confidence_interval(0.95)
+    assert row.reference_scenario == "base"
+    assert row.scenario_diff_mean == pytest.approx((ci.high + ci.low) / 2, rel=1e-12)
+    assert row.scenario_diff_ci95_half_width == pytest.approx((ci.high - ci.low) / 2, rel=1e-12)

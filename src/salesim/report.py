@@ -83,6 +83,28 @@ def _read(out: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(path) if path.exists() else pd.DataFrame()
 
 
+def _scenario_sentences(summary: pd.DataFrame, scenario: str) -> list[str]:
+    """What the scenario changes for each design, against the reference scenario (paired)."""
+    out = []
+    reference = summary["reference_scenario"].iloc[0]
+    if scenario == reference:
+        return out
+    for design in summary.design.unique():
+        d = summary[summary.design == design].set_index("metric")
+        for metric in HEADLINE:
+            if metric not in d.index or not bool(d.loc[metric, "scenario_diff_excludes_zero"]):
+                continue
+            m = d.loc[metric, "scenario_diff_mean"]
+            hw = d.loc[metric, "scenario_diff_ci95_half_width"]
+            lo, hi = sorted((abs(m - hw), abs(m + hw)))
+            size, lo, hi = (fmt(metric, v, True).lstrip("+") for v in (abs(m), lo, hi))
+            out.append(
+                f"Against the {reference} scenario, {scenario} {'raises' if m > 0 else 'lowers'} "
+                f"{plots.label(metric).lower()} under {design} by {size} (95% CI {lo} to {hi})."
+            )
+    return out
+
+
 def _sentences(summary: pd.DataFrame, where: str) -> list[str]:
     out = []
     base = summary["baseline"].iloc[0]
@@ -151,7 +173,7 @@ def _point_section(
     sec = Section(
         f"Scenario {scenario}" + (f" — {values}" if values else ""),
         _table(summary, metrics),
-        sentences=_sentences(summary, where),
+        sentences=_sentences(summary, where) + _scenario_sentences(summary, scenario),
     )
     tag = f"{scenario}-p{point}"
     figures = []

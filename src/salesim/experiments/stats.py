@@ -32,24 +32,33 @@ def _cell_keys(cfg: SalesimConfig) -> list[str]:
 
 
 def summarise(runs: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
-    """Per cell x design x metric: mean, std, n, CI; and the paired difference to the baseline.
+    """Per cell x design x metric: mean, std, n, CI; and two paired differences.
 
-    The difference pairs replication i of a design with replication i of the baseline in the
-    same scenario and sweep point (same seed), so it is a paired-t interval.
+    ``diff_*`` pairs replication i of a design with replication i of the baseline design in the
+    same scenario and sweep point; ``scenario_diff_*`` pairs it with replication i of the same
+    design in the reference scenario (the first: ``base`` unless it is excluded). Both share
+    seeds, so both are paired-t intervals.
     """
     exp = cfg.experiment
     ok = runs[runs["status"] == "ok"]
     keys = _cell_keys(cfg)
-    base = ok[ok["design"] == exp.baseline_design].set_index(["scenario", "point", "replication"])
+    index = ["scenario", "point", "replication"]
+    base = ok[ok["design"] == exp.baseline_design].set_index(index)
+    reference = next(iter(exp.scenario_overrides()))
+    ref_runs = ok[ok["scenario"] == reference].set_index(["design", "point", "replication"])
     rows = []
     for key, group in ok.groupby([*keys, "design"], sort=False):
         cell_values = dict(zip([*keys, "design"], key, strict=True))
-        g = group.set_index(["scenario", "point", "replication"])
+        g = group.set_index(index)
+        same_design = group.set_index(["design", "point", "replication"])
         for metric in exp.metrics:
             x = g[metric].to_numpy(dtype=float)
             finite = x[np.isfinite(x)]
             paired = (g[metric] - base[metric].reindex(g.index)).to_numpy(dtype=float)
             paired = paired[np.isfinite(paired)]
+            vs_ref = same_design[metric] - ref_runs[metric].reindex(same_design.index)
+            vs_ref = vs_ref.to_numpy(dtype=float)
+            vs_ref = vs_ref[np.isfinite(vs_ref)]
             rows.append(
                 {
                     **cell_values,
@@ -62,13 +71,16 @@ def summarise(runs: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
                     "diff_mean": paired.mean() if len(paired) else np.nan,
                     "diff_ci95_half_width": half_width(paired),
                     "diff_n": len(paired),
+                    "reference_scenario": reference,
+                    "scenario_diff_mean": vs_ref.mean() if len(vs_ref) else np.nan,
+                    "scenario_diff_ci95_half_width": half_width(vs_ref),
                 }
             )
     out = pd.DataFrame(rows)
-    if len(out):
-        lo = out["diff_mean"] - out["diff_ci95_half_width"]
-        hi = out["diff_mean"] + out["diff_ci95_half_width"]
-        out["diff_excludes_zero"] = (lo > 0) | (hi < 0)
+    for prefix in ("diff", "scenario_diff") if len(out) else ():
+        lo = out[f"{prefix}_mean"] - out[f"{prefix}_ci95_half_width"]
+        hi = out[f"{prefix}_mean"] + out[f"{prefix}_ci95_half_width"]
+        out[f"{prefix}_excludes_zero"] = (lo > 0) | (hi < 0)
     return out
 
 
