@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from salesim.population import DIRECT, DISTRIBUTOR, ELSEWHERE, LOST, OPEN
+from salesim.population import DIRECT, DISTRIBUTOR, ELSEWHERE, FUTURE, LOST, OPEN
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
@@ -44,7 +44,6 @@ class Accumulators:
         self.contact_component = np.full(n_customers, np.nan)
         self.fill = np.ones(n_customers)
         self.failed = np.zeros(n_customers)
-        self.information = np.zeros(n_customers)
         self.hazard = np.zeros(n_customers)
         self.margin_recent = np.zeros(n_customers)
         self.clv = np.zeros(n_customers)
@@ -52,7 +51,6 @@ class Accumulators:
         self.plan = np.zeros(n_lines)
         self.supply = np.zeros(n_lines)
         self.work_at_month_start: np.ndarray | None = None
-        self.coverage = 1.0  # share of demand records the planners could consolidate
         self.measure_from_month = 0
         self.ledger: list[
             dict[str, np.ndarray | int]
@@ -60,16 +58,13 @@ class Accumulators:
         self.totals: dict[str, float] = dict.fromkeys(
             [
                 "plan",
-                "realised",
+                "sold",
                 "budget",
-                "delivered_budgeted",
                 "direct",
-                "ours",
                 "market",
                 "revenue",
                 "margin",
                 "list_value",
-                "ordered",
                 "visits",
                 "prospect_attempts",
                 "won_direct",
@@ -119,10 +114,10 @@ def _owners_per_line(model: SalesModel) -> np.ndarray:
     return np.where(buys, same, 0.0)
 
 
-def information(model: SalesModel) -> np.ndarray:
+def information(model: SalesModel, same: np.ndarray | None = None) -> np.ndarray:
     """Completeness of what the informant(s) know of each customer's purchasing, 0-1."""
     book = model.customers
-    same = _owners_per_line(model)
+    same = _owners_per_line(model) if same is None else same
     seen = np.where(book.buys, same / np.maximum(book.n_lines, 1)[:, None], 0.0).sum(axis=1)
     return book.relationship * seen / np.maximum(book.n_lines, 1)
 
@@ -137,16 +132,16 @@ def plan_month(model: SalesModel, month: int) -> None:
     expected = monthly_budget * book.wallet[:, None]
     if cfg.planning.enabled:
         # One record per (customer, informant): a customer with three reps is three records.
-        same = _owners_per_line(model)[ours]
-        records = float((same > 0).sum() and (1.0 / same[same > 0]).sum())
+        same = _owners_per_line(model)
+        held = same[ours]
+        records = float((1.0 / held[held > 0]).sum())
         capacity = sum(p.records_per_month for p in model.planners)
         coverage = min(1.0, capacity / max(records, 1))
-        q = information(model) * coverage
+        q = information(model, same) * coverage
         eps = model.streams["planning.forecast"].standard_normal(book.volume.shape)
         sigma = cfg.planning.forecast_noise * (1 - q)[:, None]
         believed = q[:, None] * expected + (1 - q)[:, None] * monthly_budget
         forecast = believed * np.exp(sigma * eps - sigma**2 / 2)
-        acc.coverage = coverage
     else:
         forecast = expected
     acc.plan = np.where(ours[:, None], forecast, 0.0).sum(axis=0)
@@ -197,7 +192,7 @@ def volumes(model: SalesModel, month: int) -> None:
         - cfg.market.demand_noise**2 / 2
     )
     demand = book.volume / mpy * model.market.demand_index(month) * noise
-    present = book.channel != 4  # FUTURE customers are not in the market yet
+    present = book.channel != FUTURE  # not in the market yet
     ours = book.active
     orders = np.where(ours[:, None], demand * book.wallet[:, None], 0.0)
     line_orders = orders.sum(axis=0)
@@ -229,16 +224,14 @@ def volumes(model: SalesModel, month: int) -> None:
     m = dict.fromkeys(acc.totals, 0.0)
     m.update(
         plan=float(acc.plan.sum()),
-        realised=float(delivered.sum()),
+        # What we sold is at once plan realisation, budget delivery and our market volume.
+        sold=float(delivered.sum()),
         budget=float(budget),
-        delivered_budgeted=float(delivered.sum()),
         direct=float(delivered_c[book.channel == DIRECT].sum()),
-        ours=float(delivered.sum()),
         market=float(demand[present].sum()),
         revenue=float(revenue_c.sum()),
         margin=float(margin_c.sum()),
         list_value=float(delivered.sum() * val.price_per_tonne),
-        ordered=float(line_orders.sum()),
     )
     acc.month = m
     acc.ledger.append(

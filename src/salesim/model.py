@@ -87,7 +87,6 @@ class SalesModel(Model):
         self.station_role = np.zeros(0, dtype=object)
         self.station_skill = np.zeros((0, n_lines))
         self.station_overload = np.zeros(0)
-        self.appointed_month = np.zeros(0)
         self.station_created = np.zeros(0)
         self._build_front_line()
         st = cfg.staff
@@ -162,7 +161,6 @@ class SalesModel(Model):
         row = np.ones(n_lines) if skill is None else skill
         self.station_skill = np.vstack([self.station_skill, row])
         self.station_overload = np.append(self.station_overload, 1.0)
-        self.appointed_month = np.append(self.appointed_month, self.month)
         self.station_created = np.append(self.station_created, self.time)
         return station
 
@@ -203,8 +201,9 @@ class SalesModel(Model):
         reorg = self.config.reorganisation
         if reorg.month is None or reorg.learning_months <= 0:
             return
-        new = self.appointed_month[self.sales_stations] >= reorg.month
-        months = self.month - self.appointed_month[self.sales_stations]
+        created = self.station_created[self.sales_stations]
+        new = created > 0  # appointed at the reorganisation, not at the start
+        months = (self.time - created) / self.days_per_month
         ramp = reorg.initial_skill + (1 - reorg.initial_skill) * np.minimum(
             1.0, months / reorg.learning_months
         )

@@ -117,22 +117,16 @@ def _execute(cfg, plan: Plan, store: Store, executor, workers, scheduler, progre
                 for k, i in enumerate(range(0, len(runs), size))
             }
             todo = {name: b for name, b in batches.items() if not store.has(name)}
-            planned = store.manifest()["runs"]["planned"] + (
-                len(runs) if round_no >= _rounds_recorded(store) else 0
-            )
-            if round_no >= _rounds_recorded(store):
-                store.update_manifest(
-                    runs={**store.manifest()["runs"], "planned": planned}, rounds=round_no + 1
-                )
+            manifest = store.manifest()
+            if round_no >= manifest.get("rounds", 0):  # a round planned for the first time
+                runs_info = manifest["runs"]
+                planned = runs_info["planned"] + len(runs)
+                store.update_manifest(runs={**runs_info, "planned": planned}, rounds=round_no + 1)
             bar.total = (bar.total or 0) + len(runs)
             bar.update(len(runs) - sum(len(b) for b in todo.values()))
             failed_total += _submit_all(pool, n_workers, cfg, todo, store, bar, failed_total)
             if cfg.experiment.precision is not None and precision_met(store.read_runs(), cfg):
                 break
-
-
-def _rounds_recorded(store: Store) -> int:
-    return int(store.manifest().get("rounds", 0))
 
 
 def _submit_all(

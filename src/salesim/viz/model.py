@@ -13,6 +13,7 @@ from typing import Any
 from mesa import Model
 
 from salesim.config import ConfigError, ModelConfig, apply_overrides, validate_config
+from salesim.designs import registered_designs
 from salesim.model import SalesModel
 
 #: Page field -> (config path, label, kind)
@@ -96,8 +97,8 @@ class VizModel(Model):
         overrides = {FIELDS[k][0]: _parse(k, v) for k, v in fields.items() if v is not None}
         if design:
             overrides["model.design"] = design
-        if compare_with not in (NONE, *_designs()):
-            allowed = ", ".join([NONE, *_designs()])
+        if compare_with not in (NONE, *registered_designs()):
+            allowed = ", ".join([NONE, *registered_designs()])
             raise ConfigError(f"compare with: unknown design {compare_with!r}; allowed: {allowed}")
         data = apply_overrides({"model": base.model_dump()}, overrides)
         try:
@@ -137,15 +138,9 @@ class VizModel(Model):
         self.running = self.left.time < self.left.config.horizon_days
 
 
-def _designs() -> list[str]:
-    from salesim.designs import registered_designs
-
-    return registered_designs()
-
-
 def page_params(base: ModelConfig) -> dict[str, Any]:
     """SolaraViz ``model_params``: the page's controls, with defaults read from ``base``."""
-    designs = _designs()
+    designs = registered_designs()
     c = base
     return {
         "config": base,
