@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from salesim import ConfigError, load_config
-from salesim.config import Staff
+from salesim.params import Staff
 
 
 def lever(**kw):

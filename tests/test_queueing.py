@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesim.config import ServiceTime
 from salesim.distributions import draw
+from salesim.params import ServiceTime
 from salesim.queueing import Stations
 
 

@@ -52,6 +52,7 @@ class Accumulators:
         self.supply = np.zeros(n_lines)
         self.work_at_month_start: np.ndarray | None = None
         self.measure_from_month = 0
+        self.reorganisation_cost_due = 0.0
         self.ledger: list[
             dict[str, np.ndarray | int]
         ] = []  # per month: plan, supply, orders, sold by line
@@ -71,6 +72,11 @@ class Accumulators:
                 "churned",
                 "fallbacks",
                 "converted",
+                "travel_hours",
+                "staff_cost",
+                "travel_cost",
+                "reorganisation_cost",
+                "demand_ours",
             ],
             0.0,
         )
@@ -229,6 +235,7 @@ def volumes(model: SalesModel, month: int) -> None:
         budget=float(budget),
         direct=float(delivered_c[book.channel == DIRECT].sum()),
         market=float(demand[present].sum()),
+        demand_ours=float(np.where(ours[:, None], demand, 0.0).sum()),
         revenue=float(revenue_c.sum()),
         margin=float(margin_c.sum()),
         list_value=float(delivered.sum() * val.price_per_tonne),
@@ -310,11 +317,15 @@ def field_work(model: SalesModel, month: int) -> None:
         book.relationship,
     )
     acc.month["visits"] = float(visits.sum())
+    travel_per_visit = cost - st.visit_hours
+    visits_made = frac[sales] * required
+    acc.month["travel_hours"] = float((visits_made * travel_per_visit).sum())
 
     if not cfg.prospecting.enabled:
         return
     spare = np.maximum(0.0, field - required * cost)
     attempts_staff = spare / cost
+    acc.month["travel_hours"] += float((attempts_staff * travel_per_visit).sum())
     groups = model.prospect_groups
     rng = model.streams["prospecting"]
     per_group = np.bincount(
@@ -429,6 +440,27 @@ def churn_and_channel(model: SalesModel, month: int) -> None:
     book.tenure_months[book.active] += 1
 
 
+def costs(model: SalesModel) -> None:
+    """Cost to serve this month: every person on the pay-roll, and travel to customers."""
+    cfg = model.config
+    pay = cfg.costs.staff_cost_per_year
+    st = cfg.staff
+    heads = {
+        "sales": len(model.sales_staff),
+        "service_outlet": sum(o.servers for o in model.outlets),
+        "product_manager": st.product_managers_per_line * len(cfg.population.lines),
+        "regional_manager": st.regional_managers_per_region * cfg.population.regions,
+        "planner": st.planners,
+    }
+    month = model.acc.month
+    month["staff_cost"] = sum(pay[role] * n for role, n in heads.items()) / (
+        cfg.calendar.months_per_year
+    )
+    month["travel_cost"] = month["travel_hours"] * cfg.costs.travel_cost_per_hour
+    month["reorganisation_cost"] = model.acc.reorganisation_cost_due
+    model.acc.reorganisation_cost_due = 0.0
+
+
 def month_end(model: SalesModel, month: int) -> None:
     """The monthly cycle, in order."""
     acc = model.acc
@@ -438,6 +470,7 @@ def month_end(model: SalesModel, month: int) -> None:
     acc.ever_ours |= model.customers.active
     satisfaction(model)
     field_work(model, month)
+    costs(model)
     wallet(model, month)
     churn_and_channel(model, month)
     settle_new(model, month)

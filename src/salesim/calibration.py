@@ -21,17 +21,11 @@ import yaml
 from pydantic import Field, model_validator
 from scipy import optimize
 
-from salesim.config import (
-    ConfigError,
-    F,
-    SalesimConfig,
-    Section,
-    apply_overrides,
-    read_config_data,
-    validate_config,
-)
+from salesim.config import SalesimConfig, validate_config
 from salesim.experiments.spec import is_integer, parameter_type
 from salesim.kpis import RUN as KPI_NAMES
+from salesim.loading import apply_overrides, read_config_data, read_yaml
+from salesim.params import ConfigError, F, Section, error_line
 
 
 class Target(Section):
@@ -96,15 +90,13 @@ def load_targets(path: str | Path) -> CalibrationSpec:
     """Read and validate a targets file (one-line ConfigError on a problem)."""
     from pydantic import ValidationError
 
-    from salesim.config import _error_line, read_yaml
-
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with targets, bands, parameters")
     try:
         return CalibrationSpec.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{path}: {_error_line(err)}") from None
+        raise ConfigError(f"{path}: {error_line(err)}") from None
 
 
 def _run(cfg_and_seed: tuple[Any, int]) -> dict[str, float]:

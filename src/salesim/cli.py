@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from salesim.config import ConfigError, ModelConfig, SalesimConfig, load_config
+from salesim.config import SalesimConfig, load_config
+from salesim.params import ConfigError, ModelConfig
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel

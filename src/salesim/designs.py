@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, override
 
 import numpy as np
 
-from salesim.config import ConfigError
+from salesim.params import ConfigError
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from salesim.config import ServiceTime
+from salesim.params import ServiceTime
 
 
 def unit_variates(spec: ServiceTime, uniforms: np.ndarray, normals: np.ndarray) -> np.ndarray:

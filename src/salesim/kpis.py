@@ -6,40 +6,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from salesim.outcomes import OUTCOMES
+
 if TYPE_CHECKING:
     from salesim.model import SalesModel
 
 ROLES = ("sales", "product_manager", "regional_manager", "service_outlet")
 
-#: Run-level KPIs, in the order ``SalesModel.kpis()`` returns them.
-RUN = (
-    "retention_rate",
-    "annual_churn_rate",
-    "mean_response_hours",
-    "p90_response_hours",
-    "mean_first_response_hours",
-    "direct_sales_rate",
-    "plan_completion_rate",
-    "budget_fulfilment_rate",
-    "market_share",
-    "contacts_per_need",
-    "handoffs_per_request",
-    "revenue",
-    "gross_margin",
-    "price_index",
-    "customer_lifetime_value",
-    "satisfaction",
-    "requests",
-    "new_customers_won",
-    *(f"utilisation_{role}" for role in ROLES),
-)
+#: Run-level KPIs, in the order ``SalesModel.kpis()`` returns them (declared in ``outcomes``).
+RUN = tuple(OUTCOMES)
 
 #: The KPIs a strategist reads first (report tables, forest plots, summaries).
-HEADLINE = (
-    "retention_rate", "mean_response_hours", "p90_response_hours", "direct_sales_rate",
-    "plan_completion_rate", "budget_fulfilment_rate", "market_share", "contacts_per_need",
-    "handoffs_per_request", "price_index", "gross_margin", "customer_lifetime_value",
-)  # fmt: skip
+HEADLINE = tuple(name for name, o in OUTCOMES.items() if o.headline)
 
 #: Monthly series collected by the DataCollector.
 MONTHLY = (
@@ -117,6 +95,13 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
         "handoffs_per_request": float(handoffs.mean()) if len(handoffs) else float("nan"),
         "revenue": t["revenue"],
         "gross_margin": t["margin"],
+        "operating_profit": t["margin"]
+        - t["staff_cost"]
+        - t["travel_cost"]
+        - t["reorganisation_cost"],
+        "cost_to_serve": t["staff_cost"] + t["travel_cost"] + t["reorganisation_cost"],
+        "wallet_share": _ratio(t["sold"], t["demand_ours"]),
+        "customers_at_start": float(start.sum()),
         "price_index": _ratio(t["revenue"], t["list_value"]),
         "customer_lifetime_value": customer_lifetime_value(model),
         "satisfaction": float(book.satisfaction[book.active].mean())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from salesim.config import ModelConfig
+from salesim.params import ModelConfig
 
 
 class Market:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 from mesa.time import Priority, Schedule
+from pydantic import ValidationError
 
 from salesim import behaviour, kpis
 from salesim.agents import (
@@ -23,26 +24,25 @@ from salesim.agents import (
     SalesStaff,
     ServiceOutlet,
 )
-from salesim.config import KINDS, ModelConfig, SalesimConfig, apply_overrides, validate_config
 from salesim.designs import make_design
+from salesim.loading import apply_overrides
 from salesim.market import Market
+from salesim.params import KINDS, ConfigError, ModelConfig, error_line
 from salesim.population import OPEN, CustomerBook
 from salesim.queueing import Stations
 from salesim.requests import NeedLog, NeedSource, Router
 from salesim.streams import RandomStreams
 
 
-def _model_config(
-    config: ModelConfig | SalesimConfig | None, overrides: dict | None
-) -> ModelConfig:
-    if isinstance(config, SalesimConfig):
-        config = config.model
-    config = config or ModelConfig()
+def _model_config(config: Any, overrides: dict | None) -> ModelConfig:
+    """The ModelConfig of ``config`` (a ModelConfig, or a config file's ``.model``)."""
+    config = getattr(config, "model", config) or ModelConfig()
     if overrides:
-        dotted = {k if k.startswith("model.") else f"model.{k}": v for k, v in overrides.items()}
-        config = validate_config(
-            apply_overrides({"model": config.model_dump()}, dotted), "overrides"
-        ).model
+        dotted = {k.removeprefix("model."): v for k, v in overrides.items()}
+        try:
+            config = ModelConfig.model_validate(apply_overrides(config.model_dump(), dotted))
+        except ValidationError as err:
+            raise ConfigError(f"overrides: model.{error_line(err)}") from None
     return config
 
 
@@ -50,7 +50,7 @@ class SalesModel(Model):
     """A B2B sales organisation under one organisation design.
 
     Args:
-        config: a ``ModelConfig`` (or a whole ``SalesimConfig``); defaults if omitted.
+        config: a ``ModelConfig`` (or a whole config file's ``SalesimConfig``); defaults if omitted.
         rng: the seed of every random stream; ``config.seed`` if omitted.
         design: name of a registered design; ``config.design`` if omitted.
         overrides: dotted overrides such as ``{"model.staff.sales_staff": 40}``.
@@ -58,7 +58,7 @@ class SalesModel(Model):
 
     def __init__(
         self,
-        config: ModelConfig | SalesimConfig | None = None,
+        config: Any = None,
         *,
         rng: int | None = None,
         design: str | None = None,
@@ -195,6 +195,10 @@ class SalesModel(Model):
         self._build_front_line()
         self._assign_all()
         behaviour.update_overload(self)
+        appointed = len(self.sales_staff) + sum(o.servers for o in self.outlets)
+        self.acc.reorganisation_cost_due += (
+            appointed * self.config.costs.reorganisation_cost_per_person
+        )
 
     def apply_learning(self) -> None:
         """Skill of staff appointed at a reorganisation, on its learning curve."""

@@ -18,24 +18,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats  # noqa: E402
 
-LABELS = {
-    "retention_rate": "Retention",
-    "annual_churn_rate": "Annual churn",
-    "mean_response_hours": "Mean response (h)",
-    "p90_response_hours": "p90 response (h)",
-    "mean_first_response_hours": "First response (h)",
-    "direct_sales_rate": "Direct-sales rate",
-    "plan_completion_rate": "Plan completion",
-    "budget_fulfilment_rate": "Budget fulfilment",
-    "market_share": "Market share",
-    "contacts_per_need": "Contacts per need",
-    "handoffs_per_request": "Handoffs per request",
-    "revenue": "Revenue",
-    "gross_margin": "Gross margin",
-    "price_index": "Price index",
-    "customer_lifetime_value": "Customer lifetime value",
-    "satisfaction": "Satisfaction",
-}
+from salesim.outcomes import OUTCOMES  # noqa: E402
+
+LABELS = {name: f"{o.label} (h)" if o.kind == "hours" else o.label for name, o in OUTCOMES.items()}
 TIME_SERIES = (
     "retention_rate",
     "mean_response_hours",
@@ -46,14 +31,7 @@ TIME_SERIES = (
 ROLES = ("sales", "product_manager", "regional_manager", "service_outlet")
 
 
-LOWER_IS_BETTER = {
-    "annual_churn_rate",
-    "mean_response_hours",
-    "p90_response_hours",
-    "mean_first_response_hours",
-    "contacts_per_need",
-    "handoffs_per_request",
-}
+LOWER_IS_BETTER = {name for name, o in OUTCOMES.items() if o.direction < 0}
 
 
 def label(metric: str) -> str:

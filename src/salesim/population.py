@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from salesim.config import ModelConfig
+from salesim.params import ModelConfig
 
 DIRECT, DISTRIBUTOR, LOST, OPEN, FUTURE, ELSEWHERE = range(6)
 CHANNELS = ("direct", "distributor", "lost", "open", "future", "elsewhere")

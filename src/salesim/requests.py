@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salesim.config import KINDS
 from salesim.distributions import unit_variates
+from salesim.params import KINDS
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ValidationError
 
-from salesim.config import ModelConfig, _error_line, apply_overrides
 from salesim.experiments.spec import is_integer, parameter_type
+from salesim.loading import apply_overrides
+from salesim.params import ModelConfig, error_line
 
 if TYPE_CHECKING:
     from salesim.config import SalesimConfig
@@ -160,4 +161,4 @@ def check_experiment(cfg: SalesimConfig) -> None:
                 model_config(cfg, run)
             except ValidationError as err:
                 where = f"experiment.scenarios.{scenario}" if scenario != "base" else label
-                raise ValueError(f"{where}: model.{_error_line(err)}") from None
+                raise ValueError(f"{where}: model.{error_line(err)}") from None

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from salesim.config import F, ModelConfig, Section
 from salesim.kpis import RUN as KPI_NAMES
+from salesim.params import F, ModelConfig, Section
 
 
 def parameter_type(path: str) -> Any:

@@ -12,9 +12,11 @@ from typing import Any
 
 from mesa import Model
 
-from salesim.config import ConfigError, ModelConfig, apply_overrides, validate_config
+from salesim.config import validate_config
 from salesim.designs import registered_designs
+from salesim.loading import apply_overrides
 from salesim.model import SalesModel
+from salesim.params import ConfigError, ModelConfig
 
 #: Page field -> (config path, label, kind)
 FIELDS: dict[str, tuple[str, str, type]] = {

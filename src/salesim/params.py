@@ -1,0 +1,620 @@
+"""Model parameters: every parameter of one replication, its default, unit and allowed range.
+
+The sections here describe the model only; the config-file schema (model + experiment) and the
+loader live in ``salesim.config``, which builds on this module. Nothing here imports the
+experiment layer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KINDS = ("order", "price_enquiry", "technical", "logistics")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, described in one line that names the field or file and line."""
+
+
+def F(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
+    """Field with a description and a unit shown in the JSON schema."""
+    extra = {"unit": unit} if unit else None
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ServiceTime(Section):
+    """Distribution of the work a request needs at one stage, in business hours."""
+
+    distribution: Literal["exponential", "lognormal", "fixed"] = F(
+        "exponential", "shape of the service-time distribution"
+    )
+    mean_hours: float = F(0.5, "mean work (or delay) per request", "business hours", ge=0, le=80)
+    cv: float = F(1.0, "coefficient of variation (lognormal only)", "ratio", gt=0, le=5)
+
+
+class Calendar(Section):
+    """The business calendar: the model clock runs in business days and hours."""
+
+    hours_per_day: float = F(8.0, "business hours in a business day", "hours", gt=0, le=24)
+    days_per_month: int = F(21, "business days in a month", "days", ge=1, le=31)
+    months_per_year: int = F(12, "months in a business year", "months", ge=1, le=12)
+
+
+class Population(Section):
+    """Customers at the start and the new ones who appear later."""
+
+    customers: int = F(
+        1500, "customers at the start of the horizon", "customers", ge=1, le=1_000_000
+    )
+    regions: int = F(3, "sales regions", "regions", ge=1, le=50)
+    lines: list[str] = F(
+        ["HDPE", "LDPE", "LLDPE", "PP", "PS"], "product lines sold", min_length=1, max_length=20
+    )
+    line_weights: list[float] | None = F(
+        None, "relative popularity of each line (default: equal)", "weight"
+    )
+    multi_line_share: float = F(
+        0.4, "share of customers buying two or more lines", "share", ge=0, le=1
+    )
+    max_lines_per_customer: int = F(3, "most lines one customer buys", "lines", ge=1, le=20)
+    volume_pareto_shape: float = F(
+        1.4, "Pareto tail index of annual volume per line (smaller = heavier tail)", "", gt=1, le=10
+    )
+    volume_min_tonnes: float = F(50.0, "smallest annual volume per line", "tonnes", gt=0)
+    key_share: float = F(
+        0.1, "share of customers (largest volume) in the key segment", "share", ge=0, le=1
+    )
+    medium_share: float = F(0.3, "share of customers in the medium segment", "share", ge=0, le=1)
+    direct_share: float = F(
+        0.25,
+        "probability an initial customer buys direct rather than via a distributor",
+        "share",
+        ge=0,
+        le=1,
+    )
+    new_customers_per_year: float = F(
+        0.08,
+        "new potential customers appearing per year, as a share of the initial count",
+        "share/year",
+        ge=0,
+        le=2,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Population:
+        if self.line_weights is not None and len(self.line_weights) != len(self.lines):
+            raise ValueError(
+                f"line_weights: needs one weight per line ({len(self.lines)}), "
+                f"got {len(self.line_weights)}"
+            )
+        if self.line_weights is not None and (min(self.line_weights) <= 0):
+            raise ValueError("line_weights: every weight must be > 0")
+        if self.key_share + self.medium_share > 1:
+            raise ValueError("key_share + medium_share: must be at most 1")
+        if len(set(self.lines)) != len(self.lines):
+            raise ValueError("lines: names must be distinct")
+        return self
+
+
+class Staff(Section):
+    """Head-counts, hours and skills of every role; designs share one head-count budget."""
+
+    sales_staff: int = F(
+        30,
+        "head-count of front-line sales staff (reps or CMs, plus outlet staff under three_in_one)",
+        "people",
+        ge=1,
+        le=100_000,
+    )
+    desk_hours_per_day: float = F(
+        6.0,
+        "hours a day a sales person gives to requests; the rest is field time",
+        "hours",
+        gt=0,
+        le=24,
+    )
+    rep_line_skill: float = F(1.0, "skill of a product rep on its own line", "0-1", gt=0, le=1)
+    cm_line_skill: float = F(0.75, "skill of a customer manager on any one line", "0-1", gt=0, le=1)
+    expert_resolution: float = F(
+        0.6,
+        "share of PM-bound requests a fully skilled person settles without the PM",
+        "share",
+        ge=0,
+        le=1,
+    )
+    portfolio_target: float = F(
+        60.0,
+        "customer-lines one person can look after before service degrades",
+        "customer-lines",
+        gt=0,
+    )
+    overload_slope: float = F(
+        0.5, "service-time increase per 100% of portfolio above target", "ratio", ge=0, le=10
+    )
+    product_managers_per_line: int = F(
+        1, "product managers per line (pooled)", "people", ge=1, le=100
+    )
+    pm_hours_per_day: float = F(6.0, "hours a day a PM gives to requests", "hours", gt=0, le=24)
+    regional_managers_per_region: int = F(1, "regional managers per region", "people", ge=1, le=100)
+    rm_hours_per_day: float = F(
+        3.0, "hours a day a regional manager gives to escalations", "hours", gt=0, le=24
+    )
+    planners: int = F(
+        3, "planners in the planning & information department", "people", ge=1, le=1000
+    )
+    planner_hours_per_day: float = F(
+        4.0, "hours a day a planner spends consolidating demand records", "hours", gt=0, le=24
+    )
+    planner_minutes_per_record: float = F(
+        5.0,
+        "planner time to consolidate one (customer, informant) budget record per month",
+        "minutes",
+        gt=0,
+    )
+    outlet_staff_per_region: int = F(
+        1,
+        "service-outlet staff per region under three_in_one, taken from sales_staff",
+        "people",
+        ge=0,
+        le=1000,
+    )
+    outlet_hours_per_day: float = F(
+        7.0, "hours a day outlet staff give to requests", "hours", gt=0, le=24
+    )
+    visit_hours: float = F(2.0, "time at the customer per visit", "hours", gt=0)
+    travel_hours_per_region: float = F(
+        1.0,
+        "travel per visit for someone covering one region; grows with regions covered",
+        "hours",
+        ge=0,
+    )
+    travel_region_exponent: float = F(
+        1.0,
+        "travel per visit = travel_hours_per_region * regions_covered ** exponent",
+        "",
+        ge=0,
+        le=3,
+    )
+
+
+class Requests(Section):
+    """How often customers need something, what kind, and how much work each stage takes."""
+
+    needs_per_customer_year: float = F(
+        24.0,
+        "needs a median-volume customer raises per year at neutral satisfaction",
+        "needs/year",
+        gt=0,
+    )
+    volume_elasticity: float = F(
+        0.35, "need rate grows as (volume / median) ** elasticity", "", ge=0, le=2
+    )
+    distributor_need_share: float = F(
+        0.3,
+        "need rate of a distributor-served customer relative to a direct one",
+        "ratio",
+        ge=0,
+        le=1,
+    )
+    satisfaction_effect: float = F(
+        0.5,
+        "need rate multiplier 1 + effect * (satisfaction - 0.5) (Ho, Park & Zhou 2006)",
+        "",
+        ge=0,
+        le=2,
+    )
+    kind_mix: dict[str, float] = F(
+        {"order": 0.45, "price_enquiry": 0.25, "technical": 0.15, "logistics": 0.15},
+        "share of needs of each kind",
+    )
+    service: dict[str, ServiceTime] = F(
+        {
+            "order": ServiceTime(mean_hours=0.5),
+            "price_enquiry": ServiceTime(mean_hours=0.4),
+            "technical": ServiceTime(distribution="lognormal", mean_hours=1.2, cv=1.0),
+            "logistics": ServiceTime(mean_hours=0.5),
+        },
+        "front-line work per line of a need, by kind",
+    )
+    pm_bound: dict[str, float] = F(
+        {"order": 0.1, "price_enquiry": 0.5, "technical": 0.4, "logistics": 0.0},
+        "probability a line of a need requires the product manager, by kind",
+    )
+    pm_service: ServiceTime = F(
+        ServiceTime(mean_hours=0.6), "product-manager work per forwarded line"
+    )
+    escalation_prob: float = F(
+        0.08,
+        "probability a technical complaint is escalated after front-line handling",
+        "share",
+        ge=0,
+        le=1,
+    )
+    escalation_service: ServiceTime = F(ServiceTime(mean_hours=1.0), "work per escalation")
+    multi_line_need_prob: float = F(
+        0.5,
+        "probability a need of a multi-line customer spans all the lines it buys",
+        "share",
+        ge=0,
+        le=1,
+    )
+    extra_line_work: float = F(
+        0.5,
+        "front-line work for each extra line handled in one contact, as a share of a line's work",
+        "share",
+        ge=0,
+        le=1,
+    )
+    handoff_delay: ServiceTime = F(
+        ServiceTime(distribution="fixed", mean_hours=1.0), "delay each internal handoff adds"
+    )
+    coordination_delay: ServiceTime = F(
+        ServiceTime(distribution="fixed", mean_hours=4.0),
+        "delay before a second team picks up its part of a need another team received",
+    )
+
+    @field_validator("kind_mix", "pm_bound")
+    @classmethod
+    def _kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, share in value.items():
+            if key not in KINDS:
+                raise ValueError(f"unknown request kind {key!r}; allowed: {', '.join(KINDS)}")
+            if not 0 <= share <= 1:
+                raise ValueError(f"{key}: must be between 0 and 1, got {share}")
+        return value
+
+    @field_validator("service")
+    @classmethod
+    def _service_kinds(cls, value: dict[str, ServiceTime]) -> dict[str, ServiceTime]:
+        for key in value:
+            if key not in KINDS:
+                raise ValueError(f"unknown request kind {key!r}; allowed: {', '.join(KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Requests:
+        if sum(self.kind_mix.values()) <= 0:
+            raise ValueError("kind_mix: at least one kind needs a positive share")
+        missing = [k for k in self.kind_mix if self.kind_mix[k] > 0 and k not in self.service]
+        if missing:
+            raise ValueError(f"service: no service time for kind(s) {', '.join(missing)}")
+        return self
+
+
+class Satisfaction(Section):
+    """Expectation-disconfirmation satisfaction with anchoring (Bolton 1998)."""
+
+    enabled: bool = F(
+        True, "update satisfaction from experience (off: satisfaction stays at its start)"
+    )
+    initial: float = F(0.5, "mean satisfaction at the start", "0-1", ge=0, le=1)
+    memory: float = F(0.7, "weight a of last month's satisfaction (anchoring)", "", ge=0, le=1)
+    expectation_memory: float = F(0.8, "weight g of last month's expectation", "", ge=0, le=1)
+    disconfirmation: float = F(0.5, "effect of performance minus expectation", "", ge=0, le=5)
+    response_scale_hours: float = F(
+        8.0, "response time at which the response component falls to 1/e", "business hours", gt=0
+    )
+    weight_response: float = F(0.5, "weight of response time in perceived performance", "", ge=0)
+    weight_contacts: float = F(0.2, "weight of one-stop service (1 / contacts per need)", "", ge=0)
+    weight_fulfilment: float = F(0.3, "weight of order fill rate", "", ge=0)
+
+
+class Relationship(Section):
+    """Relationship strength built by visits, lost without them."""
+
+    initial: float = F(0.4, "mean relationship strength at the start", "0-1", ge=0, le=1)
+    decay: float = F(
+        0.08, "share of relationship lost each month without visits", "share/month", ge=0, le=1
+    )
+    gain_per_visit: float = F(
+        0.12, "relationship gained per whole-customer visit", "0-1", ge=0, le=1
+    )
+    visits_per_month: dict[str, float] = F(
+        {"key": 2.0, "medium": 1.0, "small": 0.25},
+        "target visits per customer per month by segment",
+    )
+
+    @field_validator("visits_per_month")
+    @classmethod
+    def _segments(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != {"key", "medium", "small"}:
+            raise ValueError("needs exactly the segments key, medium, small")
+        if min(value.values()) < 0:
+            raise ValueError("visits must be >= 0")
+        return value
+
+
+class Churn(Section):
+    """Monthly hazard of leaving for a competitor (Rust, Lemon & Zeithaml 2004)."""
+
+    enabled: bool = F(True, "customers may leave for a competitor")
+    intercept: float = F(-3.6, "logit of the monthly hazard at neutral state", "logit")
+    satisfaction: float = F(4.0, "hazard falls with satisfaction above 0.5", "logit/unit", ge=0)
+    relationship: float = F(
+        1.5, "hazard falls with relationship strength above 0.5", "logit/unit", ge=0
+    )
+    failed_orders: float = F(
+        3.0, "hazard rises with the share of ordered volume not delivered", "logit/unit", ge=0
+    )
+    competitor: float = F(1.0, "hazard rises with competitor pressure", "logit/unit", ge=0)
+    switching_cost: dict[str, float] = F(
+        {"key": 0.8, "medium": 0.4, "small": 0.0},
+        "switching cost by segment, subtracted from the logit",
+    )
+
+
+class Channel(Section):
+    """Moves between buying direct and via distributors (Anderson 1985; Taylor 2003)."""
+
+    enabled: bool = F(True, "customers may move between direct and distributor channels")
+    fallback_intercept: float = F(
+        -4.5, "logit of a direct customer falling back to a distributor", "logit"
+    )
+    fallback_satisfaction: float = F(
+        4.0, "fallback falls with satisfaction above 0.5", "logit/unit", ge=0
+    )
+    fallback_response: float = F(
+        1.0, "fallback rises with (mean response / response scale - 1)", "logit/unit", ge=0
+    )
+    fallback_log_volume: float = F(
+        0.5, "large customers fall back less (Taylor 2003)", "logit/log-unit", ge=0
+    )
+    convert_intercept: float = F(
+        -2.0, "logit of converting a distributor customer per prospecting visit", "logit"
+    )
+    convert_log_volume: float = F(
+        0.6, "large customers convert more readily (Anderson 1985)", "logit/log-unit", ge=0
+    )
+    convert_satisfaction: float = F(
+        2.0, "satisfied customers convert more readily", "logit/unit", ge=0
+    )
+
+
+class Prospecting(Section):
+    """New customers and who wins them."""
+
+    enabled: bool = F(True, "sales staff prospect with their spare field time")
+    window_months: int = F(
+        3, "months a new customer stays open before settling elsewhere", "months", ge=1
+    )
+    distributor_share: float = F(
+        0.5,
+        "share of unprospected new customers that end up buying our product via distributors",
+        "share",
+        ge=0,
+        le=1,
+    )
+    new_direct_prob: float = F(
+        0.35, "probability a prospecting visit wins a new customer direct", "share", ge=0, le=1
+    )
+
+
+class Market(Section):
+    """Demand growth, the surge scenario and the supply the group allocates."""
+
+    growth_per_year: float = F(
+        0.05, "growth of customers' demand per year", "share/year", ge=-0.5, le=2
+    )
+    surge: bool = F(False, "apply the market surge scenario (2006-2007)")
+    surge_start_month: int = F(6, "first month of the surge", "month", ge=0)
+    surge_months: int = F(12, "length of the surge", "months", ge=1)
+    surge_factor: float = F(1.4, "demand multiplier during the surge", "ratio", gt=0, le=10)
+    demand_noise: float = F(
+        0.15, "month-to-month noise in a customer's demand (lognormal sigma)", "", ge=0, le=2
+    )
+    budget_noise: float = F(
+        0.1, "noise between a customer's annual budget and its demand", "", ge=0, le=2
+    )
+    supply_share: float = F(
+        1.0,
+        "supply the group allocates to us, as a share of initial market volume",
+        "share",
+        gt=0,
+        le=10,
+    )
+    supply_growth_per_year: float = F(
+        0.03, "growth of that allocation per year", "share/year", ge=-0.5, le=2
+    )
+    plan_safety: float = F(0.05, "supply ordered above plan", "share", ge=0, le=1)
+
+
+class Competition(Section):
+    """Pressure from competitors (multinationals) on wallet, churn and price."""
+
+    enabled: bool = F(True, "competitors exert pressure on share of wallet, churn and price")
+    pressure: float = F(0.5, "competitor pressure (0 none, 1 strong)", "0-1", ge=0, le=1)
+    pressure_during_surge: float = F(
+        0.3, "pressure while the market surges (competitors are short too)", "0-1", ge=0, le=1
+    )
+
+
+class Wallet(Section):
+    """Share of its demand a customer buys from us."""
+
+    initial: float = F(
+        0.3, "mean share of its demand a customer buys from us at the start", "share", ge=0, le=1
+    )
+    intercept: float = F(-0.2, "logit of target share of wallet at neutral state", "logit")
+    satisfaction: float = F(
+        4.0, "share of wallet rises with satisfaction above 0.5", "logit/unit", ge=0
+    )
+    relationship: float = F(
+        2.0, "share of wallet rises with relationship above 0.5", "logit/unit", ge=0
+    )
+    competitor: float = F(1.5, "share of wallet falls with competitor pressure", "logit/unit", ge=0)
+    adjustment: float = F(
+        0.15, "monthly speed of movement towards the target share", "share/month", ge=0, le=1
+    )
+
+
+class Planning(Section):
+    """Monthly plan per line from the budget information staff hold."""
+
+    enabled: bool = F(
+        True, "plan from the information staff hold (off: plan equals what customers will order)"
+    )
+    forecast_noise: float = F(
+        0.25, "forecast error (lognormal sigma) with no customer information", "", ge=0, le=3
+    )
+
+
+class Value(Section):
+    """Prices, costs and discounting for revenue, margin and lifetime value."""
+
+    price_per_tonne: float = F(10_000.0, "list price", "currency/tonne", gt=0)
+    cost_per_tonne: float = F(8_500.0, "unit cost", "currency/tonne", gt=0)
+    distributor_discount: float = F(0.04, "discount to distributors", "share of price", ge=0, le=1)
+    pressure_discount: float = F(
+        0.06, "price concession at full pressure from a dissatisfied customer", "share", ge=0, le=1
+    )
+    scarcity_premium: float = F(
+        0.1, "price rise per unit of excess demand over supply", "share", ge=0, le=2
+    )
+    discount_rate_per_year: float = F(
+        0.1, "discount rate for customer lifetime value", "share/year", ge=0, le=1
+    )
+
+
+class Costs(Section):
+    """Cost to serve: staff, travel and a reorganisation (all assumptions; the case gives none)."""
+
+    staff_cost_per_year: dict[str, float] = F(
+        {
+            "sales": 240_000.0,
+            "product_manager": 300_000.0,
+            "regional_manager": 360_000.0,
+            "planner": 200_000.0,
+            "service_outlet": 180_000.0,
+        },
+        "cost per person-year by role, salary and overheads (assumption)",
+        "currency/person-year",
+    )
+    travel_cost_per_hour: float = F(
+        150.0, "cost of an hour of travel to customers (assumption)", "currency/hour", ge=0, le=1e6
+    )
+    reorganisation_cost_per_person: float = F(
+        50_000.0,
+        "one-off cost per front-line person appointed at a reorganisation: recruiting, training, "
+        "hand-over (assumption)",
+        "currency/person",
+        ge=0,
+        le=1e8,
+    )
+
+    @field_validator("staff_cost_per_year")
+    @classmethod
+    def _roles(cls, value: dict[str, float]) -> dict[str, float]:
+        roles = ("sales", "product_manager", "regional_manager", "planner", "service_outlet")
+        if set(value) != set(roles):
+            raise ValueError(f"needs exactly the roles {', '.join(roles)}")
+        if min(value.values()) < 0:
+            raise ValueError("costs must be >= 0")
+        return value
+
+
+class Reorganisation(Section):
+    """A switch of organisation design during the run (the 2006 pilot: March 2006)."""
+
+    month: int | None = F(
+        None, "month (0 = first) the new design takes over; none: no switch", "month", ge=1
+    )
+    design: str = F("customer_manager", "the design switched to (a registered name)")
+    learning_months: float = F(
+        0.0,
+        "months for the new front line to reach full skill (0: at once)",
+        "months",
+        ge=0,
+        le=120,
+    )
+    initial_skill: float = F(
+        0.6,
+        "share of full skill at the switch when learning_months > 0 (Lee et al. 2015)",
+        "share",
+        gt=0,
+        le=1,
+    )
+
+    @field_validator("design")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        from salesim.designs import registered_designs
+
+        if name not in registered_designs():
+            raise ValueError(f"unknown design {name!r}; allowed: {', '.join(registered_designs())}")
+        return name
+
+
+class ModelConfig(Section):
+    """Everything one replication needs."""
+
+    design: str = F("customer_manager", "organisation design (a registered name)")
+    seed: int = F(2005, "seed of every random stream", "", ge=0, le=2**63 - 1)
+    horizon_days: int = F(
+        504, "simulated business days (504 = two business years)", "days", ge=1, le=100_000
+    )
+    warmup_days: int = F(
+        0, "business days simulated before KPIs start counting", "days", ge=0, le=100_000
+    )
+    calendar: Calendar = Field(default_factory=Calendar)
+    population: Population = Field(default_factory=Population)
+    staff: Staff = Field(default_factory=Staff)
+    requests: Requests = Field(default_factory=Requests)
+    satisfaction: Satisfaction = Field(default_factory=Satisfaction)
+    relationship: Relationship = Field(default_factory=Relationship)
+    churn: Churn = Field(default_factory=Churn)
+    channel: Channel = Field(default_factory=Channel)
+    prospecting: Prospecting = Field(default_factory=Prospecting)
+    market: Market = Field(default_factory=Market)
+    competition: Competition = Field(default_factory=Competition)
+    wallet: Wallet = Field(default_factory=Wallet)
+    planning: Planning = Field(default_factory=Planning)
+    value: Value = Field(default_factory=Value)
+    costs: Costs = Field(default_factory=Costs)
+    reorganisation: Reorganisation = Field(default_factory=Reorganisation)
+
+    @model_validator(mode="after")
+    def _warmup(self) -> ModelConfig:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days: must be less than horizon_days ({self.horizon_days}), "
+                f"got {self.warmup_days}"
+            )
+        return self
+
+    @field_validator("design")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        from salesim.designs import registered_designs
+
+        names = registered_designs()
+        if name not in names:
+            raise ValueError(f"unknown design {name!r}; allowed: {', '.join(names)}")
+        return name
+
+
+def error_line(err: ValidationError) -> str:
+    """One line naming the field and the problem, from the first pydantic error."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{loc}: unknown field"
+    msg = first["msg"].removeprefix("Value error, ")
+    # A validator's message that starts with a field name continues the location.
+    named = re.match(r"([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): ", msg)
+    if loc and named:
+        loc, msg = f"{loc}.{named.group(1)}", msg[named.end() :]
+    got = first.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}"
