@@ -1,13 +1,19 @@
-"""The G-branch pilot: the fitted 2005 world, then 2006-2007 with customer managers from March 2006.
+"""The G-branch pilot: the fitted 2005 world, then 2006-2007 predicted with nothing refitted.
 
-    .venv/bin/python experiments/g_company_pilot.py [--replications N] [--out DIR] [--set K=V ...]
+    .venv/bin/python experiments/g_company_pilot.py [--replications N] [--band-points P]
+        [--band-replications R] [--out DIR] [--set K=V ...]
 
-1. 2005 (configs/g_company_2005.yaml, product organisation, fitted to the case's 2005 figures).
+1. 2005 (configs/g_company_2005.yaml: the product organisation, fitted to the case's 2005
+   plan completion and budget fulfilment only).
 2. 2006-2007 (configs/g_company_2006.yaml): the same world, nothing refitted, reorganised in
-   March 2006 with the market surge; and the counterfactual without the reorganisation.
-Writes both studies under DIR (each with its report.html) and prints KPI, case figure, model
-2005, model 2006-2007 with its 95% CI, the counterfactual, and the paired effect of the
-reorganisation (same seeds, so paired-t).
+   March 2006 with the market surge, against the counterfactual without the reorganisation
+   (same seeds, so the effect is paired).
+3. A band for each effect: the prediction re-run across the ranges of the parameters no source
+   gives (a Latin hypercube over ``ASSUMPTIONS``, the 2005 fit held fixed), 5th-95th percentile.
+4. Where the model misses the case, which mechanism limits it, with its numbers.
+
+Writes the studies under DIR (each with its report.html) and ``pilot_table.txt``. The 2006-07
+figures are the test: nothing here is tuned to them.
 """
 
 from __future__ import annotations
@@ -20,72 +26,180 @@ import pandas as pd
 
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
+from salesim.experiments.spec import ExperimentSpec
 from salesim.experiments.stats import half_width
 from salesim.report import build_report
 
+#: KPI, what the case says, and the case's 2006-07 figure where it gives one.
 ROWS = [
-    ("plan_completion_rate", "33.49% (2005) -> over 95%"),
-    ("budget_fulfilment_rate", "about 20% (2005) -> over 85%"),
-    ("direct_sales_rate", "rose markedly"),
-    ("retention_rate", "customers not lost"),
-    ("price_index", "prices did not collapse"),
-    ("market_share", "market stable"),
-    ("contacts_per_need", "one point of contact"),
-    ("mean_response_hours", "service quality rose"),
+    ("plan_completion_rate", "33.49% (2005) -> over 95%", 0.95),
+    ("budget_fulfilment_rate", "about 20% (2005) -> over 85%", 0.85),
+    ("direct_sales_rate", "rose markedly", None),
+    ("retention_rate", "customers not lost", None),
+    ("price_index", "prices did not collapse", None),
+    ("market_share", "market stable", None),
+    ("contacts_per_need", "one point of contact", None),
+    ("mean_response_hours", "service quality rose", None),
+    ("operating_profit", "(not reported)", None),
 ]
 
+#: Parameters no source gives, and the ranges the band covers (docs/model.md says why each).
+ASSUMPTIONS = {
+    "model.information.base": (0.0, 0.3),
+    "model.information.relationship_effect": (0.6, 1.0),
+    "model.information.whole_customer_weight": (0.2, 0.8),
+    "model.declarations.noise": (0.1, 0.5),
+    "model.field_work.prospecting_share": (0.1, 0.4),
+    "model.field_work.extra_line_visit_share": (0.0, 0.5),
+    "model.relationship.gain_per_visit": (0.08, 0.16),
+    "model.relationship.decay": (0.05, 0.12),
+    "model.reorganisation.relationship_kept": (0.5, 1.0),
+    "model.reorganisation.learning_months": (0.0, 12.0),
+    "model.staff.cm_line_skill": (0.6, 0.9),
+    "model.staff.travel_hours_per_region": (0.5, 1.5),
+    "model.market.surge_factor": (1.1, 1.5),
+    "model.competition.pressure_during_surge": (0.3, 0.8),
+}
 
-def pct(metric: str, v: float, diff: bool = False) -> str:
+
+def fmt(metric: str, v: float, diff: bool = False) -> str:
+    """Rates in % (differences in points), money in millions, the rest as numbers."""
+    if v != v:
+        return "n/a"
     if metric.endswith("_rate") or metric == "market_share":
         return f"{100 * v:+.1f} pts" if diff else f"{100 * v:.1f}%"
+    if metric == "operating_profit":
+        return f"{v / 1e6:+,.0f} M" if diff else f"{v / 1e6:,.0f} M"
     return f"{v:+.3f}" if diff else f"{v:.3f}"
 
 
-def study(
-    config: str, out: Path, sets: list[str], replications: int | None, experiment=None
-) -> pd.DataFrame:
-    extra = (
-        [f"experiment.replications={replications}"] if replications and experiment is None else []
-    )
-    cfg = load_config(config, [*sets, *extra])
-    if experiment is not None:
-        cfg = cfg.model_copy(update={"experiment": experiment})
+def study(config: str, out: Path, sets: list[str], experiment: ExperimentSpec) -> pd.DataFrame:
+    cfg = load_config(config, sets).model_copy(update={"experiment": experiment})
     run_experiment(cfg, out, resume=True)
     build_report(out)
     return pd.read_parquet(out / "runs.parquet")
 
 
+def paired(runs: pd.DataFrame, metric: str, by: list[str]) -> pd.Series:
+    """Reorganised minus stay-product, matched on ``by`` (replication, sweep point)."""
+    a = runs[runs.scenario == "base"].set_index(by)[metric]
+    b = runs[runs.scenario == "stay_product"].set_index(by)[metric]
+    return (a - b.reindex(a.index)).dropna()
+
+
+def explain(y2005: pd.DataFrame, later: pd.DataFrame, cfg) -> list[str]:
+    """Say, with numbers, which mechanism limits each miss of the case's 2006-07 figures."""
+    base = later[later.scenario == "base"]
+    o = cfg.model.declarations.overstatement
+    w = cfg.model.planning.order_weight
+    k05, k07 = y2005["knowledge"].mean(), base["knowledge"].mean()
+    r05, r07 = y2005["relationship"].mean(), base["relationship"].mean()
+    lines = []
+    bf = base["budget_fulfilment_rate"].mean()
+    if bf < 0.85:
+        need = 1 - (1 / 0.85 - 1) / o
+        lines.append(
+            f"budget fulfilment {100 * bf:.0f}% < 85%: customers declare (1 + o(1 - k)) times what "
+            f"they buy, o = {o:.2f} fitted on 2005. Knowledge k rose from {k05:.2f} to {k07:.2f} "
+            f"(relationship {r05:.2f} -> {r07:.2f}, limited by visits per field hour and "
+            f"relationship.decay); 85% needs k >= {need:.2f} throughout 2006-07."
+        )
+    pc = base["plan_completion_rate"].mean()
+    if pc < 0.95:
+        lines.append(
+            f"plan completion {100 * pc:.0f}% < 95%: plans follow call-offs with weight "
+            f"{1 - w:.2f} (planning.order_weight = {w:.2f} fitted on 2005), so inflated call-offs "
+            f"still carry into the plan; the surge months add noise the monthly revision lags."
+        )
+    resp = paired(later, "mean_response_hours", ["replication"]).mean()
+    if resp > 0:
+        pm = paired(later, "utilisation_product_manager", ["replication"]).mean()
+        lines.append(
+            f"mean response {resp:+.2f} h against 'service quality rose': customer managers "
+            f"forward more lines to product managers (PM utilisation {100 * pm:+.1f} pts; "
+            f"staff.cm_line_skill = {cfg.model.staff.cm_line_skill} x expert_resolution) and "
+            f"learn for {cfg.model.reorganisation.learning_months:g} months."
+        )
+    churn = base["annual_churn_rate"].mean()
+    if churn > 0.06:
+        lines.append(
+            f"annual churn {100 * churn:.1f}% in 2006-07 against 'customers not lost' (assumed "
+            f"at most 6% a year): competitor pressure and failed orders in the surge."
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=None)
-    parser.add_argument("--out", default="results/g_company_pilot")
+    parser.add_argument("--replications", type=int, default=None, help="per design (default 20)")
+    parser.add_argument("--band-points", type=int, default=24, help="LHS points over assumptions")
+    parser.add_argument("--band-replications", type=int, default=2, help="per band point")
+    parser.add_argument("--out", default="results/g_company_pilot", help="output folder")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    from salesim.experiments.spec import ExperimentSpec
+    cfg06 = load_config("configs/g_company_2006.yaml", args.set)
+    reps = args.replications or cfg06.experiment.replications
+    spec05 = ExperimentSpec(designs=["product"], replications=reps, seed=1)
+    y2005 = study("configs/g_company_2005.yaml", out / "2005", args.set, spec05)
+    spec06 = cfg06.experiment.model_copy(update={"replications": reps})
+    later = study("configs/g_company_2006.yaml", out / "2006-2007", args.set, spec06)
+    band_spec = ExperimentSpec.model_validate(
+        {
+            **spec06.model_dump(exclude={"sweep"}),
+            "replications": args.band_replications,
+            "sweep": {
+                "method": "lhs",
+                "samples": args.band_points,
+                "parameters": [
+                    {"path": p, "role": "uncertainty", "bounds": {"low": lo, "high": hi}}
+                    for p, (lo, hi) in ASSUMPTIONS.items()
+                ],
+            },
+        }
+    )
+    band = study("configs/g_company_2006.yaml", out / "band", args.set, band_spec)
 
-    reps = args.replications or load_config("configs/g_company_2006.yaml").experiment.replications
-    spec_2005 = ExperimentSpec(designs=["product"], replications=reps, seed=1)
-    y2005 = study("configs/g_company_2005.yaml", out / "2005", args.set, None, spec_2005)
-    later = study("configs/g_company_2006.yaml", out / "2006-2007", args.set, args.replications)
-    reorganised = later[later.scenario == "base"].set_index("replication")
-    stay = later[later.scenario == "stay_product"].set_index("replication")
-    lines = [
-        f"{'KPI':24s} {'case':32s} {'model 2005':>12s} {'model 2006-07':>22s} "
-        f"{'no reorganisation':>18s} {'effect (paired)':>22s}"
-    ]
-    for metric, case in ROWS:
-        a = y2005[metric].to_numpy(float)
-        b = reorganised[metric]
-        c = stay[metric]
-        d = (b - c.reindex(b.index)).to_numpy(float)
-        effect = f"{pct(metric, np.nanmean(d), True)} ± {pct(metric, half_width(d), True)[1:]}"
+    reorganised = later[later.scenario == "base"]
+    stay = later[later.scenario == "stay_product"]
+    head = (
+        f"{'KPI':24s} {'case':30s} {'model 2005':>11s} {'2006-07 (95% CI)':>22s} "
+        f"{'no reorg.':>10s} {'effect (95% CI)':>24s} {'effect band (assumptions)':>28s}"
+    )
+    lines = [head]
+    for metric, case, _ in ROWS:
+        b = reorganised[metric].to_numpy(float)
+        d = paired(later, metric, ["replication"]).to_numpy(float)
+        bd = paired(band, metric, ["point", "replication"]).groupby(level="point").mean()
+        lo, hi = np.nanpercentile(bd, [5, 95]) if len(bd) else (np.nan, np.nan)
         lines.append(
-            f"{metric:24s} {case:32s} {pct(metric, np.nanmean(a)):>12s} "
-            f"{pct(metric, b.mean()) + ' ± ' + pct(metric, half_width(b.to_numpy(float))):>22s} "
-            f"{pct(metric, c.mean()):>18s} "
-            f"{effect:>22s}"
+            f"{metric:24s} {case:30s} {fmt(metric, y2005[metric].mean()):>11s} "
+            f"{fmt(metric, np.nanmean(b)) + ' ± ' + fmt(metric, half_width(b)):>22s} "
+            f"{fmt(metric, stay[metric].mean()):>10s} "
+            f"{fmt(metric, np.nanmean(d), True) + ' ± ' + fmt(metric, half_width(d)):>24s} "
+            f"{fmt(metric, lo, True) + ' to ' + fmt(metric, hi, True):>28s}"
         )
+    lines += ["", "Against the case's 2006-07 figures (the test; nothing was fitted to them):"]
+    for metric, _, figure in ROWS:
+        if figure is None:
+            continue
+        level = reorganised[metric].mean()
+        bl = band[band.scenario == "base"].groupby("point")[metric].mean()
+        verdict = "reaches" if level >= figure else "misses"
+        lines.append(
+            f"  {metric}: model {100 * level:.1f}% {verdict} the case's over {100 * figure:.0f}% "
+            f"(band of the level over assumptions {100 * bl.quantile(0.05):.1f}% to "
+            f"{100 * bl.quantile(0.95):.1f}%)"
+        )
+    misses = explain(y2005, later, cfg06)
+    if misses:
+        lines += ["", "What limits the model where it misses:"] + [f"  - {m}" for m in misses]
+    lines += [
+        "",
+        f"Band: {args.band_points} Latin-hypercube points x {args.band_replications} paired "
+        f"replications over {len(ASSUMPTIONS)} unsourced parameters, the 2005 fit held fixed "
+        "(not refitted at each point): it shows how far the prediction hangs on assumptions.",
+    ]
     table = "\n".join(lines)
     (out / "pilot_table.txt").write_text(table + "\n")
     print(table)

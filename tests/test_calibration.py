@@ -16,28 +16,30 @@ from salesim.experiments.runner import process_pool
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {
     "model.design": "product",
-    "model.horizon_days": 252,
-    "model.population.customers": 600,
-    "model.staff.sales_staff": 12,
+    "model.horizon_days": 126,
+    "model.population.customers": 400,
+    "model.staff.sales_staff": 10,
+    "model.start.settle_months": 12,
 }
 
 
 def test_calibration_recovers_known_parameters():
     """Targets made by the model at known values; fit from elsewhere; get the values back.
 
-    Tolerance: 0.1 on each logit-scale intercept (about 2% in the rates they drive); the
-    objective is deterministic on common random numbers, so the miss is the optimiser's.
+    Tolerance: 0.1 on the churn logit's intercept (about 2% in the rate it drives) and 0.3 on the
+    overstatement (budget fulfilment moves about 0.05 per unit of it here, so 0.3 is 1.5 points);
+    the objective is deterministic on common random numbers, so the miss is the optimiser's.
     """
     base = load_config(None, SMALL)
-    truth = {"model.wallet.intercept": -1.2, "model.churn.intercept": -3.2}
+    truth = {"model.declarations.overstatement": 4.0, "model.churn.intercept": -3.5}
     spec = {
         "targets": {
             "budget_fulfilment_rate": {"value": 0, "tolerance": 0.01},
             "annual_churn_rate": {"value": 0, "tolerance": 0.01},
         },
         "parameters": [
-            {"path": "model.wallet.intercept", "low": -3, "high": 1, "start": 0.0},
-            {"path": "model.churn.intercept", "low": -5, "high": -2, "start": -4.5},
+            {"path": "model.declarations.overstatement", "low": 0.5, "high": 10, "start": 8.0},
+            {"path": "model.churn.intercept", "low": -6, "high": -2, "start": -5.0},
         ],
         "replications": 3,
         "max_evaluations": 80,
@@ -47,20 +49,26 @@ def test_calibration_recovers_known_parameters():
         for name in spec["targets"]:
             spec["targets"][name]["value"] = made[name]
         fit = calibrate(base, CalibrationSpec.model_validate(spec), pool)
+    tolerance = {"model.declarations.overstatement": 0.3, "model.churn.intercept": 0.1}
     for path, value in truth.items():
-        assert fit.values[path] == pytest.approx(value, abs=0.1), path
+        assert fit.values[path] == pytest.approx(value, abs=tolerance[path]), path
     assert all(fit.within_tolerance(CalibrationSpec.model_validate(spec)).values())
 
 
 def test_shipped_2005_fit_reproduces_the_case():
-    """configs/g_company_2005.yaml was fitted on purpose; if the model changes, refit it."""
+    """configs/g_company_2005.yaml was fitted on purpose; if the model changes, refit it.
+
+    The fit used seeds 1-4; over seeds 1-6 plan completion and budget fulfilment must stay
+    within 2 points of the case's 33.49% and 20%, and the bands must hold.
+    """
     spec = load_targets(ROOT / "configs/targets_2005.yaml")
+    spec = spec.model_copy(update={"replications": 6, "seed": 1})
     cfg = load_config(ROOT / "configs/g_company_2005.yaml")
     assert cfg.model.design == "product" and cfg.model.horizon_days == 252
     with process_pool(2) as pool:
         kpis = Calibration(cfg, spec, pool).kpis({})
     for name, target in spec.targets.items():
-        assert abs(kpis[name] - target.value) <= target.tolerance, name
+        assert abs(kpis[name] - target.value) <= 0.02, name
     for name, band in spec.bands.items():
         assert band.low <= kpis[name] <= band.high, name
 
@@ -118,7 +126,9 @@ def test_calibrate_command_writes_a_config_that_extends_the_base(tmp_path):
         yaml.safe_dump(
             {
                 "targets": {"budget_fulfilment_rate": {"value": 0.3, "tolerance": 0.5}},
-                "parameters": [{"path": "model.wallet.initial", "low": 0.1, "high": 0.5}],
+                "parameters": [
+                    {"path": "model.declarations.overstatement", "low": 1.0, "high": 5.0}
+                ],
                 "replications": 1,
                 "max_evaluations": 4,
             }
@@ -146,7 +156,8 @@ def test_calibrate_command_writes_a_config_that_extends_the_base(tmp_path):
     assert done.returncode == 0, done.stderr
     fitted = load_config(out)
     assert yaml.safe_load(out.read_text())["extends"] == "base.yaml"
-    assert 0.1 <= fitted.model.wallet.initial <= 0.5 and fitted.model.population.customers == 150
+    assert 1.0 <= fitted.model.declarations.overstatement <= 5.0
+    assert fitted.model.population.customers == 150
 
 
 def test_pilot_script_end_to_end_reduced(tmp_path, monkeypatch, capsys):

@@ -62,13 +62,25 @@ class Customer(Agent):
 
     @property
     def relationship(self) -> float:
-        """Relationship strength, 0-1."""
-        return float(self._book.relationship[self.slot])
+        """Relationship with the people who own its lines (volume-weighted), 0-1."""
+        book = self._book
+        vol = book.volume[self.slot] * book.buys[self.slot]
+        return float((vol * book.relationship[self.slot]).sum() / max(vol.sum(), 1e-12))
 
     @property
     def share_of_wallet(self) -> float:
         """Share of its demand bought from us."""
         return float(self._book.wallet[self.slot])
+
+    def history(self) -> dict:
+        """This customer's story, from the model's history.
+
+        ``months`` (satisfaction, relationship, share of wallet,
+        knowledge, churn hazard and channel at each month end, months from 1), ``requests``
+        (each with its response times), ``owners`` (changes of owner) and ``left`` (the month it
+        left and the terms of its churn hazard, largest first; None if it did not leave).
+        """
+        return self.model.history.story(self.model, self.slot)
 
     @property
     def owners(self) -> set[int]:

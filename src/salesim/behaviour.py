@@ -1,22 +1,8 @@
-"""The monthly cycle: what customers experience, buy, feel and decide; what staff do outside.
+"""The monthly cycle: the running accounts, what customers experienced, and the mechanisms in order.
 
-Functional forms follow MODEL.md section 4; each mechanism can be switched off in the config.
-
-- Satisfaction (Bolton 1998; Johnson, Anderson & Fornell 1995): perceived performance P mixes
-  response time, one-stop service (1/contacts) and order fill; S_t = a S_{t-1} + (1-a) f(P, P-E)
-  with f = clip(P + d (P - E), 0, 1) so that both the level of performance and its surprise
-  count; E_t = g E_{t-1} + (1-g) P_t.
-- Share of wallet and churn: logistic in satisfaction, relationship, failed orders and
-  competitor pressure, less a switching cost (Bolton 1998; Rust, Lemon & Zeithaml 2004).
-- Channel: direct customers fall back to distributors when dissatisfied or slowly served, less
-  so if large (Taylor 2003); distributor customers convert to direct only when prospected
-  (Anderson 1985).
-- Field work: time not spent on requests goes to visits (relationship and information) and
-  then prospecting. Travel per visit grows with the regions a person covers.
-- Planning: the plan per line is built from the budget information staff hold. Where the
-  informant sees only part of the customer (one line of several) or the relationship is thin,
-  the record carries the customer's stated budget rather than what it will actually buy from
-  us, and is noisier; records the planners cannot consolidate stay uninformed.
+The mechanisms themselves (``salesim.mechanisms``) are swappable components; this module holds
+what they share: the accounts (``Accumulators``), the experience of requests resolved in the
+month, cost to serve, and the order in which the cycle runs.
 """
 
 from __future__ import annotations
@@ -25,10 +11,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from salesim.population import DIRECT, DISTRIBUTOR, ELSEWHERE, FUTURE, LOST, OPEN
+from salesim.mechanisms import END_SLOTS, START_SLOTS
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
+
+TOTALS = (
+    "plan",
+    "sold",
+    "declared",
+    "direct",
+    "market",
+    "demand_ours",
+    "revenue",
+    "margin",
+    "list_value",
+    "visits",
+    "prospect_attempts",
+    "won_direct",
+    "churned",
+    "fallbacks",
+    "converted",
+    "travel_hours",
+    "staff_cost",
+    "travel_cost",
+    "reorganisation_cost",
+)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -48,38 +56,19 @@ class Accumulators:
         self.margin_recent = np.zeros(n_customers)
         self.clv = np.zeros(n_customers)
         self.ever_ours = np.zeros(n_customers, dtype=bool)
+        self.knowledge = np.zeros((n_customers, n_lines))
+        self.plan_cl = np.zeros((n_customers, n_lines))  # planned volume per record, this month
+        self.orders_cl: np.ndarray | None = None  # last month's orders per (customer, line)
+        self.orders_month = -1  # the month orders_cl belongs to
         self.plan = np.zeros(n_lines)
         self.supply = np.zeros(n_lines)
+        self.coverage = 1.0  # share of records the planners consolidated this month
         self.work_at_month_start: np.ndarray | None = None
         self.measure_from_month = 0
         self.reorganisation_cost_due = 0.0
-        self.ledger: list[
-            dict[str, np.ndarray | int]
-        ] = []  # per month: plan, supply, orders, sold by line
-        self.totals: dict[str, float] = dict.fromkeys(
-            [
-                "plan",
-                "sold",
-                "budget",
-                "direct",
-                "market",
-                "revenue",
-                "margin",
-                "list_value",
-                "visits",
-                "prospect_attempts",
-                "won_direct",
-                "churned",
-                "fallbacks",
-                "converted",
-                "travel_hours",
-                "staff_cost",
-                "travel_cost",
-                "reorganisation_cost",
-                "demand_ours",
-            ],
-            0.0,
-        )
+        #: Per month: plan, supply, orders, sold and declared by line.
+        self.ledger: list[dict[str, np.ndarray | int]] = []
+        self.totals: dict[str, float] = dict.fromkeys(TOTALS, 0.0)
         self.month: dict[str, float] = dict(self.totals)
 
     def start_measuring(self, active: np.ndarray) -> None:
@@ -90,15 +79,22 @@ class Accumulators:
         self.measure_from_month = len(self.ledger)
 
 
-def start_year(model: SalesModel, year: int) -> None:
-    """Customers state their budgets for the year: planned purchases per line."""
-    cfg = model.config
-    book = model.customers
-    rng = model.streams["market.budget"]
-    mpy = cfg.calendar.months_per_year
-    trend = model.market.growth(year * mpy + mpy / 2)
-    noise = np.exp(cfg.market.budget_noise * rng.standard_normal(book.volume.shape))
-    book.budget = book.volume * trend * noise
+def owners_per_line(model: SalesModel) -> np.ndarray:
+    """For each (customer, line): how many of the customer's lines the same person owns.
+
+    Owners change only when customers are assigned, so the answer is kept until they do.
+    """
+    cached = model.derived.get("owners_per_line")
+    if cached is not None and cached[0] == model.owner_version:
+        return cached[1]
+    owner = model.owner
+    buys = model.customers.buys
+    same = np.zeros(owner.shape)
+    for k in range(owner.shape[1]):
+        same += (owner == owner[:, [k]]) & buys[:, [k]]
+    same = np.where(buys, same, 0.0)
+    model.derived["owners_per_line"] = (model.owner_version, same)
+    return same
 
 
 def update_overload(model: SalesModel) -> None:
@@ -108,52 +104,6 @@ def update_overload(model: SalesModel) -> None:
     portfolio = model.portfolio_sizes()[sales]
     excess = np.maximum(0.0, portfolio / st.portfolio_target - 1.0)
     model.station_overload[sales] = 1.0 + st.overload_slope * excess
-
-
-def _owners_per_line(model: SalesModel) -> np.ndarray:
-    """For each (customer, line): how many of the customer's lines the same person owns."""
-    owner = model.owner
-    buys = model.customers.buys
-    same = np.zeros(owner.shape)
-    for k in range(owner.shape[1]):
-        same += (owner == owner[:, [k]]) & buys[:, [k]]
-    return np.where(buys, same, 0.0)
-
-
-def information(model: SalesModel, same: np.ndarray | None = None) -> np.ndarray:
-    """Completeness of what the informant(s) know of each customer's purchasing, 0-1."""
-    book = model.customers
-    same = _owners_per_line(model) if same is None else same
-    seen = np.where(book.buys, same / np.maximum(book.n_lines, 1)[:, None], 0.0).sum(axis=1)
-    return book.relationship * seen / np.maximum(book.n_lines, 1)
-
-
-def plan_month(model: SalesModel, month: int) -> None:
-    """Planners set the plan per line from the records staff hold, bounded by supply."""
-    cfg = model.config
-    book = model.customers
-    acc = model.acc
-    ours = book.active
-    monthly_budget = book.budget / cfg.calendar.months_per_year
-    expected = monthly_budget * book.wallet[:, None]
-    if cfg.planning.enabled:
-        # One record per (customer, informant): a customer with three reps is three records.
-        same = _owners_per_line(model)
-        held = same[ours]
-        records = float((1.0 / held[held > 0]).sum())
-        capacity = sum(p.records_per_month for p in model.planners)
-        coverage = min(1.0, capacity / max(records, 1))
-        q = information(model, same) * coverage
-        eps = model.streams["planning.forecast"].standard_normal(book.volume.shape)
-        sigma = cfg.planning.forecast_noise * (1 - q)[:, None]
-        believed = q[:, None] * expected + (1 - q)[:, None] * monthly_budget
-        forecast = believed * np.exp(sigma * eps - sigma**2 / 2)
-    else:
-        forecast = expected
-    acc.plan = np.where(ours[:, None], forecast, 0.0).sum(axis=0)
-    acc.supply = np.minimum(
-        acc.plan * (1 + cfg.market.plan_safety), model.market.supply_capacity(month)
-    )
 
 
 def experience(model: SalesModel, t_end: float) -> None:
@@ -186,260 +136,6 @@ def experience(model: SalesModel, t_end: float) -> None:
     acc.contact_component[got] = contact[got] / count[got]
 
 
-def volumes(model: SalesModel, month: int) -> None:
-    """Demand, orders to us, supply-limited deliveries, price and margin for the month."""
-    cfg = model.config
-    book = model.customers
-    acc = model.acc
-    mpy = cfg.calendar.months_per_year
-    rng = model.streams["market.demand"]
-    noise = np.exp(
-        cfg.market.demand_noise * rng.standard_normal(book.volume.shape)
-        - cfg.market.demand_noise**2 / 2
-    )
-    demand = book.volume / mpy * model.market.demand_index(month) * noise
-    present = book.channel != FUTURE  # not in the market yet
-    ours = book.active
-    orders = np.where(ours[:, None], demand * book.wallet[:, None], 0.0)
-    line_orders = orders.sum(axis=0)
-    fill_line = np.minimum(1.0, acc.supply / np.maximum(line_orders, 1e-12))
-    delivered = orders * fill_line[None, :]
-    ordered_c = orders.sum(axis=1)
-    delivered_c = delivered.sum(axis=1)
-    acc.fill = np.where(ordered_c > 0, delivered_c / np.maximum(ordered_c, 1e-12), 1.0)
-    acc.failed = 1.0 - acc.fill
-
-    val = cfg.value
-    pressure = model.market.pressure(month)
-    scarcity = np.maximum(0.0, line_orders / np.maximum(acc.supply, 1e-12) - 1.0)
-    price = (
-        val.price_per_tonne
-        * (1 - val.pressure_discount * pressure * (1 - book.satisfaction))[:, None]
-    )
-    price = price * (1 + val.scarcity_premium * scarcity)[None, :]
-    price = np.where(
-        (book.channel == DISTRIBUTOR)[:, None], price * (1 - val.distributor_discount), price
-    )
-    revenue_c = (delivered * price).sum(axis=1)
-    margin_c = revenue_c - val.cost_per_tonne * delivered_c
-    disc = (1 + val.discount_rate_per_year) ** (-(month + 1 - acc.measure_from_month) / mpy)
-    acc.clv += margin_c * disc
-    acc.margin_recent = np.where(ours, 0.7 * acc.margin_recent + 0.3 * margin_c, 0.0)
-    budget = np.where(ours[:, None], book.budget / mpy, 0.0).sum()
-
-    m = dict.fromkeys(acc.totals, 0.0)
-    m.update(
-        plan=float(acc.plan.sum()),
-        # What we sold is at once plan realisation, budget delivery and our market volume.
-        sold=float(delivered.sum()),
-        budget=float(budget),
-        direct=float(delivered_c[book.channel == DIRECT].sum()),
-        market=float(demand[present].sum()),
-        demand_ours=float(np.where(ours[:, None], demand, 0.0).sum()),
-        revenue=float(revenue_c.sum()),
-        margin=float(margin_c.sum()),
-        list_value=float(delivered.sum() * val.price_per_tonne),
-    )
-    acc.month = m
-    acc.ledger.append(
-        {
-            "month": month,
-            "plan": acc.plan.copy(),
-            "supply": acc.supply.copy(),
-            "orders": line_orders,
-            "sold": delivered.sum(axis=0),
-        }
-    )
-
-
-def satisfaction(model: SalesModel) -> None:
-    """Expectation-disconfirmation update with anchoring."""
-    cfg = model.config.satisfaction
-    if not cfg.enabled:
-        return
-    book = model.customers
-    acc = model.acc
-    resp = np.where(np.isnan(acc.response_component), book.expectation, acc.response_component)
-    contact = np.where(np.isnan(acc.contact_component), book.expectation, acc.contact_component)
-    w = np.array([cfg.weight_response, cfg.weight_contacts, cfg.weight_fulfilment])
-    w = w / w.sum() if w.sum() > 0 else np.array([1.0, 0.0, 0.0])
-    perf = w[0] * resp + w[1] * contact + w[2] * acc.fill
-    target = np.clip(perf + cfg.disconfirmation * (perf - book.expectation), 0.0, 1.0)
-    ours = book.active
-    book.satisfaction = np.where(
-        ours, cfg.memory * book.satisfaction + (1 - cfg.memory) * target, book.satisfaction
-    )
-    book.expectation = np.where(
-        ours,
-        cfg.expectation_memory * book.expectation + (1 - cfg.expectation_memory) * perf,
-        book.expectation,
-    )
-
-
-def field_work(model: SalesModel, month: int) -> None:
-    """Visits to the portfolio (relationship, information), then prospecting with what is left."""
-    cfg = model.config
-    st = cfg.staff
-    book = model.customers
-    acc = model.acc
-    sales = model.sales_stations
-    work = model.stations.work_done
-    start = np.zeros(len(work))
-    if acc.work_at_month_start is not None:
-        start[: len(acc.work_at_month_start)] = acc.work_at_month_start
-    done = (work - start)[sales]
-    acc.work_at_month_start = work.copy()
-    field = np.maximum(0.0, model.hours_per_day * model.days_per_month - done)
-    covered = np.array([len(s.regions) for s in model.sales_staff], dtype=float)
-    cost = st.visit_hours + st.travel_hours_per_region * covered**st.travel_region_exponent
-
-    ours = book.active
-    target = np.array([cfg.relationship.visits_per_month[s] for s in ("key", "medium", "small")])[
-        book.segment
-    ]
-    same = _owners_per_line(model)
-    valid = ours[:, None] & book.buys & (model.owner >= 0)
-    owner = model.owner[valid]
-    per_customer = (target[:, None] / np.maximum(same, 1))[valid]
-    required = np.bincount(owner, weights=per_customer, minlength=len(model.stations))[sales]
-    frac = np.ones(len(model.stations))
-    frac[sales] = np.where(
-        required > 0, np.minimum(1.0, field / np.maximum(required * cost, 1e-12)), 1.0
-    )
-    rows = np.nonzero(valid)[0]
-    visits = np.bincount(
-        rows, weights=frac[owner] * target[rows] / book.n_lines[rows], minlength=book.size
-    )
-    rel = cfg.relationship
-    book.relationship = np.where(
-        ours,
-        np.clip(book.relationship * (1 - rel.decay) + rel.gain_per_visit * visits, 0.0, 1.0),
-        book.relationship,
-    )
-    acc.month["visits"] = float(visits.sum())
-    travel_per_visit = cost - st.visit_hours
-    visits_made = frac[sales] * required
-    acc.month["travel_hours"] = float((visits_made * travel_per_visit).sum())
-
-    if not cfg.prospecting.enabled:
-        return
-    spare = np.maximum(0.0, field - required * cost)
-    attempts_staff = spare / cost
-    acc.month["travel_hours"] += float((attempts_staff * travel_per_visit).sum())
-    groups = model.prospect_groups
-    rng = model.streams["prospecting"]
-    per_group = np.bincount(
-        groups, weights=attempts_staff, minlength=model.prospect_member.shape[1]
-    )
-    eligible = (book.channel == DISTRIBUTOR) | (book.channel == OPEN)
-    ch = cfg.channel
-    p_convert = sigmoid(
-        ch.convert_intercept
-        + ch.convert_log_volume * book.log_volume
-        + ch.convert_satisfaction * (book.satisfaction - 0.5)
-    )
-    p_convert = np.where(book.channel == OPEN, cfg.prospecting.new_direct_prob, p_convert)
-    if not cfg.channel.enabled:
-        p_convert = np.where(book.channel == DISTRIBUTOR, 0.0, p_convert)
-    won_new: list[np.ndarray] = []
-    total_attempts = 0
-    for g, attempts in enumerate(per_group):
-        cand = np.flatnonzero(model.prospect_member[:, g] & eligible)
-        k = int(attempts) + int(rng.random() < attempts - int(attempts))
-        if k == 0 or len(cand) == 0:
-            continue
-        total_attempts += k
-        hit = np.unique(cand[rng.integers(0, len(cand), k)])
-        win = hit[rng.random(len(hit)) < p_convert[hit]]
-        is_new = book.channel[win] == OPEN
-        book.channel[win] = DIRECT
-        won_new.append(win[is_new])
-        eligible[win] = False
-        acc.month["converted"] += float((~is_new).sum())
-    acc.month["prospect_attempts"] = float(total_attempts)
-    if won_new:
-        new = np.concatenate(won_new)
-        acc.month["won_direct"] = float(len(new))
-        _welcome(model, new)
-
-
-def _welcome(model: SalesModel, customers: np.ndarray) -> None:
-    """Customers who start buying from us get owners and start from neutral state."""
-    if not len(customers):
-        return
-    book = model.customers
-    book.tenure_months[customers] = 0
-    unowned = customers[(model.owner[customers] < 0).all(axis=1)]
-    if len(unowned):
-        model.design.assign(model, np.sort(unowned))
-
-
-def settle_new(model: SalesModel, month: int) -> None:
-    """New customers nobody prospected settle with a distributor (ours) or a competitor."""
-    book = model.customers
-    u = model.streams["prospecting.settle"].random(book.size)
-    closing = (book.channel == OPEN) & (book.open_until_month <= month)
-    to_dist = closing & (u < model.config.prospecting.distributor_share)
-    book.channel[to_dist] = DISTRIBUTOR
-    book.channel[closing & ~to_dist] = ELSEWHERE
-    _welcome(model, np.flatnonzero(to_dist))
-
-
-def wallet(model: SalesModel, month: int) -> None:
-    """Share of wallet moves towards a logistic target."""
-    cfg = model.config.wallet
-    book = model.customers
-    pressure = model.market.pressure(month)
-    target = sigmoid(
-        cfg.intercept
-        + cfg.satisfaction * (book.satisfaction - 0.5)
-        + cfg.relationship * (book.relationship - 0.5)
-        - cfg.competitor * pressure
-    )
-    book.wallet = np.where(
-        book.active, book.wallet + cfg.adjustment * (target - book.wallet), book.wallet
-    )
-
-
-def churn_and_channel(model: SalesModel, month: int) -> None:
-    """Monthly churn hazard, then fallback of direct customers to distributors."""
-    cfg = model.config
-    book = model.customers
-    acc = model.acc
-    ours = book.active
-    u = model.streams["churn"].random(book.size)
-    v = model.streams["channel"].random(book.size)
-    c = cfg.churn
-    switching = np.array([c.switching_cost[s] for s in ("key", "medium", "small")])[book.segment]
-    logit = (
-        c.intercept
-        - c.satisfaction * (book.satisfaction - 0.5)
-        - c.relationship * (book.relationship - 0.5)
-        + c.failed_orders * acc.failed
-        + c.competitor * model.market.pressure(month)
-        - switching
-    )
-    acc.hazard = np.where(ours, sigmoid(logit), 0.0) if c.enabled else np.zeros(book.size)
-    leave = ours & (u < acc.hazard)
-    book.channel[leave] = LOST
-    acc.month["churned"] = float(leave.sum())
-
-    if cfg.channel.enabled:
-        ch = cfg.channel
-        resp = np.where(np.isnan(acc.response_component), np.exp(-1.0), acc.response_component)
-        slowness = -np.log(np.maximum(resp, 1e-12)) - 1.0
-        p_fall = sigmoid(
-            ch.fallback_intercept
-            - ch.fallback_satisfaction * (book.satisfaction - 0.5)
-            + ch.fallback_response * slowness
-            - ch.fallback_log_volume * book.log_volume
-        )
-        fall = (book.channel == DIRECT) & (v < p_fall)
-        book.channel[fall] = DISTRIBUTOR
-        acc.month["fallbacks"] = float(fall.sum())
-    book.tenure_months[book.active] += 1
-
-
 def costs(model: SalesModel) -> None:
     """Cost to serve this month: every person on the pay-roll, and travel to customers."""
     cfg = model.config
@@ -461,20 +157,35 @@ def costs(model: SalesModel) -> None:
     model.acc.reorganisation_cost_due = 0.0
 
 
-def month_end(model: SalesModel, month: int) -> None:
-    """The monthly cycle, in order."""
+def month_end(model: SalesModel, month: int, now: float | None = None) -> None:
+    """The end of ``month``: experience, then each end slot in order, then the accounts.
+
+    ``now`` is the business hour the month ends (the model's clock unless given).
+    """
     acc = model.acc
-    t_end = model.time * model.hours_per_day
-    experience(model, t_end)
-    volumes(model, month)
-    acc.ever_ours |= model.customers.active
-    satisfaction(model)
-    field_work(model, month)
-    costs(model)
-    wallet(model, month)
-    churn_and_channel(model, month)
-    settle_new(model, month)
+    acc.month = dict.fromkeys(TOTALS, 0.0)
+    experience(model, model.time * model.hours_per_day if now is None else now)
+    for slot in END_SLOTS:
+        mechanism = model.mechanisms[slot]
+        if model.settling and not mechanism.while_settling:
+            continue
+        mechanism.month_end(model, month)
+        if slot == "sales":  # everyone who bought this month, before any of them leaves
+            acc.ever_ours |= model.customers.active
     acc.ever_ours |= model.customers.active
     update_overload(model)
+    costs(model)
     for k, v in acc.month.items():
         acc.totals[k] += v
+
+
+def year_start(model: SalesModel, year: int) -> None:
+    """A business year starts: every mechanism may renew what it keeps by the year."""
+    for slot in END_SLOTS + START_SLOTS:
+        model.mechanisms[slot].year_start(model, year)
+
+
+def month_start(model: SalesModel, month: int) -> None:
+    """``month`` starts: declarations (call-offs), then the plan and supply."""
+    for slot in START_SLOTS:
+        model.mechanisms[slot].month_start(model, month)

@@ -92,6 +92,7 @@ class OrganisationDesign:
         """
         book = model.customers
         load = model.staff_load
+        model.owner_version += 1
         heaps: dict[int, list[tuple[float, int]]] = {}
         for s, g in zip(model.sales_stations.tolist(), model.staff_group.tolist(), strict=True):
             heaps.setdefault(g, []).append((load[s], s))

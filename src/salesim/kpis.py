@@ -36,6 +36,10 @@ MONTHLY = (
     "queue_sales",
     "queue_product_manager",
     "market_volume",
+    "wallet_share",
+    "relationship",
+    "knowledge",
+    "operating_profit",
 )
 
 
@@ -89,7 +93,7 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
         "mean_first_response_hours": float(first.mean()) if len(first) else float("nan"),
         "direct_sales_rate": _ratio(t["direct"], t["sold"]),
         "plan_completion_rate": _ratio(t["sold"], t["plan"]),
-        "budget_fulfilment_rate": _ratio(t["sold"], t["budget"]),
+        "budget_fulfilment_rate": _ratio(t["sold"], t["declared"]),
         "market_share": _ratio(t["sold"], t["market"]),
         "contacts_per_need": float(contacts.mean()) if len(contacts) else float("nan"),
         "handoffs_per_request": float(handoffs.mean()) if len(handoffs) else float("nan"),
@@ -109,11 +113,20 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
         else float("nan"),
         "requests": float((arrival >= since).sum()),
         "new_customers_won": t["won_direct"],
+        "knowledge": _measured_mean(model, "knowledge"),
+        "relationship": _measured_mean(model, "relationship"),
     }
     for role in ROLES:
         mask = _role_mask(model, role)
         out[f"utilisation_{role}"] = float(util[mask].mean()) if mask.any() else float("nan")
     return out
+
+
+def _measured_mean(model: SalesModel, series: str) -> float:
+    """Mean of a monthly series over the measured months (after warm-up)."""
+    values = model.datacollector.model_vars.get(series, [])[model.acc.measure_from_month :]
+    values = [v for v in values if v == v]
+    return float(np.mean(values)) if values else float("nan")
 
 
 def customer_lifetime_value(model: SalesModel) -> float:
@@ -152,7 +165,7 @@ def monthly(model: SalesModel) -> dict[str, float]:
         "p90_response_hours": float(np.quantile(hours, 0.9)) if len(hours) else float("nan"),
         "direct_sales_rate": _ratio(m["direct"], m["sold"]),
         "plan_completion_rate": _ratio(m["sold"], m["plan"]),
-        "budget_fulfilment_rate": _ratio(m["sold"], m["budget"]),
+        "budget_fulfilment_rate": _ratio(m["sold"], m["declared"]),
         "market_share": _ratio(m["sold"], m["market"]),
         "satisfaction": float(book.satisfaction[book.active].mean())
         if book.active.any()
@@ -164,4 +177,21 @@ def monthly(model: SalesModel) -> dict[str, float]:
         "queue_sales": float(queues[_role_mask(model, "sales")].sum()),
         "queue_product_manager": float(queues[_role_mask(model, "product_manager")].sum()),
         "market_volume": m["market"],
+        "wallet_share": _ratio(m["sold"], m["demand_ours"]),
+        "relationship": float(book.customer_relationship()[book.active].mean())
+        if book.active.any()
+        else float("nan"),
+        "knowledge": _mean_knowledge(model),
+        "operating_profit": m["margin"]
+        - m["staff_cost"]
+        - m["travel_cost"]
+        - m["reorganisation_cost"],
     }
+
+
+def _mean_knowledge(model: SalesModel) -> float:
+    """Volume-weighted knowledge of the lines the active customers buy."""
+    book = model.customers
+    vol = np.where(book.buys & book.active[:, None], book.volume, 0.0)
+    total = vol.sum()
+    return float((model.acc.knowledge * vol).sum() / total) if total > 0 else float("nan")

@@ -15,7 +15,7 @@ from mesa import DataCollector, Model
 from mesa.time import Priority, Schedule
 from pydantic import ValidationError
 
-from salesim import behaviour, kpis
+from salesim import behaviour, kpis, start
 from salesim.agents import (
     Customer,
     Planner,
@@ -25,8 +25,10 @@ from salesim.agents import (
     ServiceOutlet,
 )
 from salesim.designs import make_design
+from salesim.history import History
 from salesim.loading import apply_overrides
 from salesim.market import Market
+from salesim.mechanisms import Mechanism, make_mechanisms
 from salesim.params import KINDS, ConfigError, ModelConfig, error_line
 from salesim.population import OPEN, CustomerBook
 from salesim.queueing import Stations
@@ -54,6 +56,8 @@ class SalesModel(Model):
         rng: the seed of every random stream; ``config.seed`` if omitted.
         design: name of a registered design; ``config.design`` if omitted.
         overrides: dotted overrides such as ``{"model.staff.sales_staff": 40}``.
+        mechanisms: objects for slots of the monthly cycle, e.g. ``{"churn": MyChurn()}``;
+            the others are the registered ones the config names (``model.mechanisms``).
     """
 
     def __init__(
@@ -63,13 +67,23 @@ class SalesModel(Model):
         rng: int | None = None,
         design: str | None = None,
         overrides: dict[str, Any] | None = None,
+        mechanisms: dict[str, Mechanism] | None = None,
+        _settling: bool = False,
     ) -> None:
         cfg = _model_config(config, overrides)
         seed = int(cfg.seed if rng is None else rng)
         super().__init__(rng=seed)
         self.config = cfg
         self.seed = seed
-        self.streams = RandomStreams(seed)
+        #: True while this model is the world before day 0 that the start settles in: it draws
+        #: from streams of its own (the same customers, other demand) and changes nobody's
+        #: membership or channel.
+        self.settling = _settling
+        self.streams = (
+            RandomStreams(seed, prefix="start/", shared=("customers",))
+            if _settling
+            else RandomStreams(seed)
+        )
         self.design = make_design(design or cfg.design)
         cal = cfg.calendar
         self.hours_per_day = cal.hours_per_day
@@ -88,6 +102,7 @@ class SalesModel(Model):
         self.station_skill = np.zeros((0, n_lines))
         self.station_overload = np.zeros(0)
         self.station_created = np.zeros(0)
+        self.station_appointed = np.zeros(0)  # when appointed by a reorganisation, else nan
         self._build_front_line()
         st = cfg.staff
         self.pm_station = np.array(
@@ -123,17 +138,26 @@ class SalesModel(Model):
         self.router = Router(self)
 
         self.owner = np.full((book.size, n_lines), -1, dtype=np.int64)
+        #: Bumped whenever owners change; results derived from owners are kept until then.
+        self.owner_version = 0
+        self.derived: dict[str, tuple[int, np.ndarray]] = {}
+        self.history: History | None = None if _settling else History()
+        self.acc = behaviour.Accumulators(book.size, n_lines)
         self._assign_all()
-        self.customer_agents = [Customer(self, i) for i in range(book.size)]
+        self.customer_agents = [] if _settling else [Customer(self, i) for i in range(book.size)]
         self._appear_order = (
             np.argsort(book.appear_day[book.n_initial :], kind="stable") + book.n_initial
         )
         self._appear_next = 0
 
-        self.acc = behaviour.Accumulators(book.size, n_lines)
+        self.mechanisms = make_mechanisms(cfg.mechanisms.model_dump(), mechanisms)
+        for mechanism in self.mechanisms.values():
+            mechanism.setup(self)
+        if cfg.start.settle_months and not _settling:
+            start.settle(self, cfg.start.design or self.design.name)
         behaviour.update_overload(self)
-        behaviour.start_year(self, 0)
-        behaviour.plan_month(self, 0)
+        behaviour.year_start(self, 0)
+        behaviour.month_start(self, 0)
         self.monthly: dict[str, float] = {}
         self.measure_from_day = 0
         self._work_at_measure_start = np.zeros(len(self.stations))
@@ -162,6 +186,7 @@ class SalesModel(Model):
         self.station_skill = np.vstack([self.station_skill, row])
         self.station_overload = np.append(self.station_overload, 1.0)
         self.station_created = np.append(self.station_created, self.time)
+        self.station_appointed = np.append(self.station_appointed, np.nan)
         return station
 
     def _build_front_line(self) -> None:
@@ -177,6 +202,7 @@ class SalesModel(Model):
     def _assign_all(self) -> None:
         """Owners for every active customer, and who may prospect whom."""
         self.owner[:] = -1
+        self.owner_version += 1
         self.staff_load = np.zeros(len(self.stations))
         self.design.assign(self, np.flatnonzero(self.customers.active))
         self.prospect_groups, self.prospect_member = self.design.prospect_membership(self)
@@ -185,33 +211,62 @@ class SalesModel(Model):
         """Switch to another design now: new front line, new owners; old queues drain.
 
         The people who left the front line finish the requests already with them; every new
-        request goes to the new organisation. With ``reorganisation.learning_months`` the new
-        front line starts at ``initial_skill`` of its skill and learns linearly (Lee et al.
-        2015 report a dip before customer-centric structures pay off).
+        request goes to the new organisation. Each customer-line's new owner inherits
+        ``reorganisation.relationship_kept`` of its relationship; the one-off
+        ``costs.reorganisation_cost_per_person`` is charged for each person appointed. With
+        ``reorganisation.learning_months`` the new front line starts at ``initial_skill`` of its
+        skill and learns linearly (Lee et al. 2015 report a dip before customer-centric
+        structures pay off).
         """
+        old_owner = self.owner.copy()
         for agent in [*self.sales_staff, *self.outlets]:
             agent.remove()
         self.design = make_design(design)
         self._build_front_line()
+        self.station_appointed[self.sales_stations] = self.time
         self._assign_all()
+        self.take_over(old_owner, self.config.reorganisation.relationship_kept)
         behaviour.update_overload(self)
         appointed = len(self.sales_staff) + sum(o.servers for o in self.outlets)
         self.acc.reorganisation_cost_due += (
             appointed * self.config.costs.reorganisation_cost_per_person
         )
 
+    def take_over(self, old_owner: np.ndarray, kept: float) -> None:
+        """New owners inherit ``kept`` of the relationship on the lines they take over.
+
+        Lines one person now owns share one relationship: the volume-weighted mean of what the
+        customer had on those lines.
+        """
+        book = self.customers
+        moved = book.buys & (self.owner != old_owner) & (self.owner >= 0)
+        if not moved.any():
+            return
+        if self.history is not None:
+            c, li = np.nonzero(moved)
+            self.history.owners_changed(self.month, c, li, old_owner[c, li], self.owner[c, li])
+        vol = np.where(moved, book.volume, 0.0)
+        r = book.relationship
+        pooled = np.zeros(r.shape)
+        weight = np.zeros(r.shape)
+        for k in range(r.shape[1]):
+            same = (self.owner == self.owner[:, [k]]) & moved
+            pooled[:, k] = (same * vol * r).sum(axis=1)
+            weight[:, k] = (same * vol).sum(axis=1)
+        inherited = kept * pooled / np.maximum(weight, 1e-12)
+        book.relationship = np.where(moved, inherited, r)
+
     def apply_learning(self) -> None:
         """Skill of staff appointed at a reorganisation, on its learning curve."""
         reorg = self.config.reorganisation
-        if reorg.month is None or reorg.learning_months <= 0:
+        if reorg.learning_months <= 0:
             return
-        created = self.station_created[self.sales_stations]
-        new = created > 0  # appointed at the reorganisation, not at the start
-        months = (self.time - created) / self.days_per_month
+        appointed = self.station_appointed[self.sales_stations]
+        months = (self.time - np.nan_to_num(appointed)) / self.days_per_month
         ramp = reorg.initial_skill + (1 - reorg.initial_skill) * np.minimum(
             1.0, months / reorg.learning_months
         )
-        factor = np.where(new, ramp, 1.0)
+        factor = np.where(np.isnan(appointed), 1.0, ramp)
         self.station_skill[self.sales_stations] = (
             self.base_skill[self.sales_stations] * factor[:, None]
         )
@@ -256,10 +311,13 @@ class SalesModel(Model):
 
     def step(self) -> None:
         """One business day of requests."""
-        day = int(round(self.time)) - 1
+        self.run_day(int(round(self.time)) - 1)
+
+    def run_day(self, day: int) -> None:
+        """Business day ``day`` (0-based) of requests: arrivals, front line, second stage."""
         t_end = (day + 1) * self.hours_per_day
         self._appear(day)
-        needs = self.source.draw(day)
+        needs = self.source.draw(day, self.market.demand_index(self.month))
         jobs = self.router.route(needs)
         start, depart = self.stations.serve(jobs["station"], jobs["arrival"], jobs["work"])
         self.log.add_jobs(jobs["need"], jobs["station"], 1, jobs["arrival"], start, depart)
@@ -298,10 +356,21 @@ class SalesModel(Model):
             book.open_until_month[new] = self.month + self.config.prospecting.window_months
             self._appear_next = j
 
+    def welcome(self, customers: np.ndarray) -> None:
+        """Customers who start buying from us get owners (if they have none) and a fresh tenure."""
+        if not len(customers):
+            return
+        self.customers.tenure_months[customers] = 0
+        unowned = customers[(self.owner[customers] < 0).all(axis=1)]
+        if len(unowned):
+            self.design.assign(self, np.sort(unowned))
+
     def _month_end(self) -> None:
         behaviour.month_end(self, self.month)
         self.monthly = kpis.monthly(self)
         self.datacollector.collect(self)
+        if self.history is not None:
+            self.history.record(self, self.month)
         self.month += 1
         reorg = self.config.reorganisation
         if reorg.month is not None and self.month == reorg.month:
@@ -309,8 +378,8 @@ class SalesModel(Model):
         self.apply_learning()
         months_per_year = self.config.calendar.months_per_year
         if self.month % months_per_year == 0:
-            behaviour.start_year(self, self.month // months_per_year)
-        behaviour.plan_month(self, self.month)
+            behaviour.year_start(self, self.month // months_per_year)
+        behaviour.month_start(self, self.month)
 
     def _end_warmup(self) -> None:
         """Start counting KPIs: the state now is the start of the measured horizon."""

@@ -84,6 +84,12 @@ _TABLE = (
     _o("requests", "Requests", "requests", "count", 0, False, "requests raised"),
     _o("new_customers_won", "New customers won", "customers", "count", +1, False,
        "new customers won direct by prospecting"),
+    _o("knowledge", "Knowledge of customers", "0-1", "index", 0, False,
+       "how well each line's owner knows what the customer will buy, volume-weighted, mean of "
+       "the measured months"),
+    _o("relationship", "Relationship", "0-1", "index", 0, False,
+       "customers' relationship with the people who own their lines, mean of the measured "
+       "months"),
     _o("utilisation_sales", "Utilisation: sales staff", "share", "rate", 0, False,
        "request work / request hours available"),
     _o("utilisation_product_manager", "Utilisation: product managers", "share", "rate", 0, False,

@@ -79,14 +79,16 @@ class Population(Section):
     medium_share: float = F(0.3, "share of customers in the medium segment", "share", ge=0, le=1)
     direct_share: float = F(
         0.25,
-        "probability an initial customer buys direct rather than via a distributor",
+        "probability an initial customer buys direct rather than via a distributor, before the "
+        "start settles the channels (start.channel_equilibrium)",
         "share",
         ge=0,
         le=1,
     )
     new_customers_per_year: float = F(
-        0.08,
-        "new potential customers appearing per year, as a share of the initial count",
+        0.25,
+        "new potential customers appearing per year, as a share of the initial count (the "
+        "default brings in about as many customers as churn takes: a steady book)",
         "share/year",
         ge=0,
         le=2,
@@ -314,16 +316,22 @@ class Satisfaction(Section):
 class Relationship(Section):
     """Relationship strength built by visits, lost without them."""
 
-    initial: float = F(0.4, "mean relationship strength at the start", "0-1", ge=0, le=1)
+    initial: float = F(
+        0.4, "mean relationship strength before the start settles", "0-1", ge=0, le=1
+    )
     decay: float = F(
         0.08, "share of relationship lost each month without visits", "share/month", ge=0, le=1
     )
     gain_per_visit: float = F(
-        0.12, "relationship gained per whole-customer visit", "0-1", ge=0, le=1
+        0.12,
+        "relationship gained per visit, on each line the visitor owns (visit credit per line)",
+        "0-1",
+        ge=0,
+        le=1,
     )
     visits_per_month: dict[str, float] = F(
         {"key": 2.0, "medium": 1.0, "small": 0.25},
-        "target visits per customer per month by segment",
+        "target visits per month by each person who owns lines of a customer, by segment",
     )
 
     @field_validator("visits_per_month")
@@ -340,7 +348,7 @@ class Churn(Section):
     """Monthly hazard of leaving for a competitor (Rust, Lemon & Zeithaml 2004)."""
 
     enabled: bool = F(True, "customers may leave for a competitor")
-    intercept: float = F(-3.6, "logit of the monthly hazard at neutral state", "logit")
+    intercept: float = F(-4.0, "logit of the monthly hazard at neutral state", "logit")
     satisfaction: float = F(4.0, "hazard falls with satisfaction above 0.5", "logit/unit", ge=0)
     relationship: float = F(
         1.5, "hazard falls with relationship strength above 0.5", "logit/unit", ge=0
@@ -360,7 +368,7 @@ class Channel(Section):
 
     enabled: bool = F(True, "customers may move between direct and distributor channels")
     fallback_intercept: float = F(
-        -4.5, "logit of a direct customer falling back to a distributor", "logit"
+        -3.5, "logit of a direct customer falling back to a distributor", "logit"
     )
     fallback_satisfaction: float = F(
         4.0, "fallback falls with satisfaction above 0.5", "logit/unit", ge=0
@@ -372,7 +380,7 @@ class Channel(Section):
         0.5, "large customers fall back less (Taylor 2003)", "logit/log-unit", ge=0
     )
     convert_intercept: float = F(
-        -2.0, "logit of converting a distributor customer per prospecting visit", "logit"
+        -5.0, "logit of converting a distributor customer per prospecting visit", "logit"
     )
     convert_log_volume: float = F(
         0.6, "large customers convert more readily (Anderson 1985)", "logit/log-unit", ge=0
@@ -413,9 +421,6 @@ class Market(Section):
     surge_factor: float = F(1.4, "demand multiplier during the surge", "ratio", gt=0, le=10)
     demand_noise: float = F(
         0.15, "month-to-month noise in a customer's demand (lognormal sigma)", "", ge=0, le=2
-    )
-    budget_noise: float = F(
-        0.1, "noise between a customer's annual budget and its demand", "", ge=0, le=2
     )
     supply_share: float = F(
         1.0,
@@ -459,15 +464,151 @@ class Wallet(Section):
     )
 
 
+class Information(Section):
+    """What the owner of a (customer, line) knows of what the customer will really buy.
+
+    ``knowledge = clip(base + relationship_effect * r, 0, 1) * (1 - whole_customer_weight *
+    (1 - seen))``, with ``r`` the relationship between the customer and the line's owner and
+    ``seen`` the share of the customer's volume that the same person owns. A line owned by
+    someone else is known only through that person. Forms: assumption; the case says the
+    product organisation's picture of each customer was fragmented (MODEL.md section 1).
+    """
+
+    base: float = F(
+        0.1, "knowledge of a line's purchases with no relationship (assumption)", "0-1", ge=0, le=1
+    )
+    relationship_effect: float = F(
+        0.9, "knowledge gained per unit of relationship with the line's owner (assumption)",
+        "0-1", ge=0, le=1,
+    )  # fmt: skip
+    whole_customer_weight: float = F(
+        0.5,
+        "share of a line's knowledge that depends on seeing the customer's other lines: a "
+        "customer splits its purchases across lines and suppliers as a whole (assumption; "
+        "0 switches the whole-customer advantage off)",
+        "0-1",
+        ge=0,
+        le=1,
+    )
+
+
+class Declarations(Section):
+    """Budgets declared to us: annual budgets and monthly call-offs, per line.
+
+    ``declared = expected purchases from us * (1 + overstatement * (1 - knowledge)) * noise``,
+    noise lognormal with sigma ``noise * (1 - knowledge)``, drawn once a year per (customer,
+    line). Customers inflate what they declare when supply is allocated and the declaration is
+    cheap talk (Lee, Padmanabhan & Whang 1997, shortage gaming; Cachon & Lariviere 2001), less
+    so where they are known and trusted (Ozer, Zheng & Chen 2011): the dependence on knowledge
+    is an assumption.
+    """
+
+    overstatement: float = F(
+        4.0,
+        "how far an unknown customer inflates its declared budget: declared / real - 1 at zero "
+        "knowledge (fitted to the 2005 budget fulfilment)",
+        "ratio",
+        ge=0,
+        le=50,
+    )
+    noise: float = F(
+        0.3, "lognormal sigma of a declaration's error at zero knowledge (assumption)", "",
+        ge=0, le=3,
+    )  # fmt: skip
+
+
 class Planning(Section):
-    """Monthly plan per line from the budget information staff hold."""
+    """Plans from declarations, revised monthly from orders within the planners' capacity."""
 
     enabled: bool = F(
-        True, "plan from the information staff hold (off: plan equals what customers will order)"
+        True, "plan from the declarations staff hold (off: plan equals what customers will order)"
     )
-    forecast_noise: float = F(
-        0.25, "forecast error (lognormal sigma) with no customer information", "", ge=0, le=3
+    order_weight: float = F(
+        0.5,
+        "weight planners give last month's orders over the call-off when they revise a record "
+        "(the planning department's monthly balancing; fitted to the 2005 plan completion)",
+        "0-1",
+        ge=0,
+        le=1,
     )
+
+
+class FieldWork(Section):
+    """How each person splits the time not spent on requests between visits and prospecting."""
+
+    prospecting_share: float = F(
+        0.2,
+        "share of field time each person keeps for prospecting; visits take the rest and any "
+        "visit time left over also goes to prospecting (assumption)",
+        "share",
+        ge=0,
+        le=1,
+    )
+    extra_line_visit_share: float = F(
+        0.25,
+        "extra time at the customer for each further line the visitor owns, as a share of a "
+        "visit (assumption: a visit covering three lines takes longer than one)",
+        "share",
+        ge=0,
+        le=2,
+    )
+
+
+class Mechanisms(Section):
+    """Which registered implementation fills each slot of the monthly cycle."""
+
+    sales: str = F("supply_limited", "demand, orders, supply-limited deliveries, price")
+    satisfaction: str = F("expectation_disconfirmation", "satisfaction from experience")
+    field_work: str = F("reserved_prospecting", "visits and prospecting in field time")
+    wallet: str = F("logistic_target", "share of wallet")
+    churn: str = F("logistic", "customers leaving for a competitor")
+    channel: str = F("logistic_fallback", "direct customers falling back to distributors")
+    newcomers: str = F("open_window", "new customers nobody prospected settling elsewhere")
+    declarations: str = F("knowledge_overstatement", "budgets and call-offs declared to us")
+    planning: str = F("adaptive", "plan and supply from declarations and orders")
+
+    @model_validator(mode="after")
+    def _registered(self) -> Mechanisms:
+        from salesim.mechanisms import registered_mechanisms
+
+        for slot, name in self.model_dump().items():
+            names = registered_mechanisms(slot)
+            if name not in names:
+                raise ValueError(f"{slot}: unknown mechanism {name!r}; allowed: {', '.join(names)}")
+        return self
+
+
+class Start(Section):
+    """The state of the world at day 0: the steady state of the organisation customers know."""
+
+    settle_months: int = F(
+        36,
+        "months of the monthly mechanisms iterated before day 0 so that satisfaction, "
+        "relationships, share of wallet and plans start at their steady state (0: start from the "
+        "drawn initial values)",
+        "months",
+        ge=0,
+        le=240,
+    )
+    design: str | None = F(
+        None,
+        "the organisation in force before day 0 (none: the run's own design); set it to compare "
+        "designs from the same starting world, as a reorganisation at day 0",
+    )
+    channel_equilibrium: bool = F(
+        True,
+        "draw each customer's channel from the steady state of prospecting conversions and "
+        "fallbacks (off: keep population.direct_share)",
+    )
+
+    @field_validator("design")
+    @classmethod
+    def _registered(cls, name: str | None) -> str | None:
+        from salesim.designs import registered_designs
+
+        if name is not None and name not in registered_designs():
+            raise ValueError(f"unknown design {name!r}; allowed: {', '.join(registered_designs())}")
+        return name
 
 
 class Value(Section):
@@ -538,6 +679,14 @@ class Reorganisation(Section):
         ge=0,
         le=120,
     )
+    relationship_kept: float = F(
+        0.8,
+        "share of a customer-line's relationship its new owner inherits at a reorganisation "
+        "(assumption; the case: customer managers contacted their customers quickly)",
+        "share",
+        ge=0,
+        le=1,
+    )
     initial_skill: float = F(
         0.6,
         "share of full skill at the switch when learning_months > 0 (Lee et al. 2015)",
@@ -579,7 +728,12 @@ class ModelConfig(Section):
     market: Market = Field(default_factory=Market)
     competition: Competition = Field(default_factory=Competition)
     wallet: Wallet = Field(default_factory=Wallet)
+    information: Information = Field(default_factory=Information)
+    declarations: Declarations = Field(default_factory=Declarations)
     planning: Planning = Field(default_factory=Planning)
+    field_work: FieldWork = Field(default_factory=FieldWork)
+    start: Start = Field(default_factory=Start)
+    mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     value: Value = Field(default_factory=Value)
     costs: Costs = Field(default_factory=Costs)
     reorganisation: Reorganisation = Field(default_factory=Reorganisation)

@@ -76,12 +76,20 @@ class CustomerBook:
         self.satisfaction = np.clip(sat, 0.0, 1.0)
         self.expectation = self.satisfaction.copy()
         rel = cfg.relationship.initial + 0.1 * rng.standard_normal(n)
-        self.relationship = np.clip(rel, 0.0, 1.0)
+        # Relationship per (customer, line): with the person who owns that line of the customer.
+        self.relationship = np.where(self.buys, np.clip(rel, 0.0, 1.0)[:, None], 0.0)
         wal = cfg.wallet.initial + 0.05 * rng.standard_normal(n)
         self.wallet = np.clip(wal, 0.01, 1.0)
         self.tenure_months = np.where(self.channel <= DISTRIBUTOR, rng.integers(0, 120, n), 0)
-        self.budget = np.zeros((n, n_lines))  # planned purchases for the current year, tonnes
+        self.calloff = np.zeros((n, n_lines))  # volume declared to us for this month, tonnes
+        self.declaration_error = np.zeros((n, n_lines))  # this year's error, standard normal
         self.active_at_start = self.channel <= DISTRIBUTOR
+
+    def customer_relationship(self) -> np.ndarray:
+        """Per customer: relationship with the people who own its lines, weighted by volume."""
+        vol = np.where(self.buys, self.volume, 0.0)
+        total = np.maximum(vol.sum(axis=1), 1e-12)
+        return (vol * self.relationship).sum(axis=1) / total
 
     @property
     def active(self) -> np.ndarray:

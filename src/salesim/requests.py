@@ -82,12 +82,12 @@ class NeedSource:
             (1 + req.satisfaction_effect * (book.satisfaction - 0.5)) / self.peak * channel_factor
         )
 
-    def draw(self, day: int) -> Needs:
-        """The needs raised on business day ``day``."""
+    def draw(self, day: int, demand_index: float = 1.0) -> Needs:
+        """The needs raised on business day ``day``; a market that grows or surges raises more."""
         book = self.model.customers
         hours = self.model.config.calendar.hours_per_day
         rng = self.rng
-        counts = rng.poisson(self.max_rate)
+        counts = rng.poisson(self.max_rate * demand_index)
         customer = np.repeat(np.arange(book.size), counts)
         m = len(customer)
         arrival = (day + rng.random(m)) * hours

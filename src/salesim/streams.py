@@ -19,16 +19,24 @@ def stream_key(name: str) -> int:
 
 
 class RandomStreams:
-    """A lazily created generator per name, all derived from one seed."""
+    """A lazily created generator per name, all derived from one seed.
 
-    def __init__(self, seed: int) -> None:
+    ``prefix`` gives every stream but ``shared`` ones a separate family: the steady start runs a
+    world of its own (``prefix="start/"``) on the same customers (``shared=("customers",)``)
+    without drawing from the streams the measured run uses.
+    """
+
+    def __init__(self, seed: int, prefix: str = "", shared: tuple[str, ...] = ()) -> None:
         self.seed = int(seed)
+        self.prefix = prefix
+        self.shared = shared
         self._streams: dict[str, np.random.Generator] = {}
 
     def __getitem__(self, name: str) -> np.random.Generator:
         gen = self._streams.get(name)
         if gen is None:
-            seq = np.random.SeedSequence([self.seed, stream_key(name)])
+            key = name if name in self.shared else self.prefix + name
+            seq = np.random.SeedSequence([self.seed, stream_key(key)])
             gen = self._streams[name] = np.random.Generator(np.random.PCG64(seq))
         return gen
 

@@ -1,0 +1,52 @@
+"""What the organisation knows of each customer's purchasing, per (customer, line, informant).
+
+The informant for a (customer, line) is the person who owns that line of that customer: a rep
+under the product design, the customer manager otherwise. A line owned by someone else is known
+only through that person, so the planners' record of a line is as good as its owner's knowledge.
+The owner knows its own line at a level set by the relationship; seeing the customer's other
+lines helps, because a customer splits its purchases across lines and suppliers as a whole.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from salesim.behaviour import owners_per_line
+
+if TYPE_CHECKING:
+    from salesim.model import SalesModel
+
+
+def seen_share(model: SalesModel) -> np.ndarray:
+    """Per (customer, line): share of the customer's volume whose lines the line's owner owns."""
+    cached = model.derived.get("seen_share")
+    if cached is not None and cached[0] == model.owner_version:
+        return cached[1]
+    book = model.customers
+    owner = model.owner
+    vol = np.where(book.buys, book.volume, 0.0)
+    total = np.maximum(vol.sum(axis=1, keepdims=True), 1e-12)
+    seen = np.zeros(owner.shape)
+    for k in range(owner.shape[1]):
+        seen += np.where(owner == owner[:, [k]], vol[:, [k]], 0.0)
+    seen = np.where(book.buys, seen / total, 0.0)
+    model.derived["seen_share"] = (model.owner_version, seen)
+    return seen
+
+
+def knowledge(model: SalesModel) -> np.ndarray:
+    """Per (customer, line), 0-1: how well the line's owner knows what the customer will buy."""
+    info = model.config.information
+    book = model.customers
+    own = np.clip(info.base + info.relationship_effect * book.relationship, 0.0, 1.0)
+    whole = 1.0 - info.whole_customer_weight * (1.0 - seen_share(model))
+    return np.where(book.buys & (model.owner >= 0), own * whole, 0.0)
+
+
+def records(model: SalesModel) -> float:
+    """Demand records the planners consolidate: one per (active customer, informant)."""
+    book = model.customers
+    same = owners_per_line(model)[book.active]
+    return float((1.0 / same[same > 0]).sum())

@@ -1,0 +1,90 @@
+"""Sales: what customers need, order from us, and get, at what price."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from salesim.mechanisms import Mechanism, register_mechanism
+from salesim.population import DIRECT, DISTRIBUTOR, FUTURE
+
+if TYPE_CHECKING:
+    from salesim.model import SalesModel
+
+
+@register_mechanism
+class SupplyLimitedSales(Mechanism):
+    """Demand, orders to us, supply-limited deliveries, price and margin for the month.
+
+    A customer's demand per line is its annual volume / 12 times the market's demand index and a
+    lognormal month-to-month noise; it orders ``wallet`` of it from us. Deliveries per line are
+    orders scaled down pro rata when they exceed the supply the plan secured. Price: list price,
+    less a concession to dissatisfied customers under competitor pressure and a distributor
+    discount, plus a premium when orders exceed supply (assumptions; the case reports prices
+    "did not collapse" under the 2006-2007 pressure).
+    """
+
+    slot = "sales"
+    name = "supply_limited"
+
+    def month_end(self, model: SalesModel, month: int) -> None:
+        """Demand, orders, deliveries and value of ``month``."""
+        cfg = model.config
+        book = model.customers
+        acc = model.acc
+        mpy = cfg.calendar.months_per_year
+        rng = model.streams["market.demand"]
+        sigma = cfg.market.demand_noise
+        noise = np.exp(sigma * rng.standard_normal(book.volume.shape) - sigma**2 / 2)
+        demand = book.volume / mpy * model.market.demand_index(month) * noise
+        present = book.channel != FUTURE  # not in the market yet
+        ours = book.active
+        orders = np.where(ours[:, None], demand * book.wallet[:, None], 0.0)
+        line_orders = orders.sum(axis=0)
+        fill_line = np.minimum(1.0, acc.supply / np.maximum(line_orders, 1e-12))
+        delivered = orders * fill_line[None, :]
+        ordered_c = orders.sum(axis=1)
+        delivered_c = delivered.sum(axis=1)
+        acc.fill = np.where(ordered_c > 0, delivered_c / np.maximum(ordered_c, 1e-12), 1.0)
+        acc.failed = 1.0 - acc.fill
+        acc.orders_cl = orders
+        acc.orders_month = month
+
+        val = cfg.value
+        pressure = model.market.pressure(month)
+        scarcity = np.maximum(0.0, line_orders / np.maximum(acc.supply, 1e-12) - 1.0)
+        concession = 1 - val.pressure_discount * pressure * (1 - book.satisfaction)
+        price = val.price_per_tonne * concession[:, None] * (1 + val.scarcity_premium * scarcity)
+        price = np.where(
+            (book.channel == DISTRIBUTOR)[:, None], price * (1 - val.distributor_discount), price
+        )
+        revenue_c = (delivered * price).sum(axis=1)
+        margin_c = revenue_c - val.cost_per_tonne * delivered_c
+        disc = (1 + val.discount_rate_per_year) ** (-(month + 1 - acc.measure_from_month) / mpy)
+        acc.clv += margin_c * disc
+        acc.margin_recent = np.where(ours, 0.7 * acc.margin_recent + 0.3 * margin_c, 0.0)
+        declared = np.where(ours[:, None], book.calloff, 0.0)
+
+        acc.month.update(
+            plan=float(acc.plan.sum()),
+            # What we sold is at once plan realisation, budget delivery and our market volume.
+            sold=float(delivered.sum()),
+            declared=float(declared.sum()),
+            direct=float(delivered_c[book.channel == DIRECT].sum()),
+            market=float(demand[present].sum()),
+            demand_ours=float(np.where(ours[:, None], demand, 0.0).sum()),
+            revenue=float(revenue_c.sum()),
+            margin=float(margin_c.sum()),
+            list_value=float(delivered.sum() * val.price_per_tonne),
+        )
+        acc.ledger.append(
+            {
+                "month": month,
+                "plan": acc.plan.copy(),
+                "supply": acc.supply.copy(),
+                "orders": line_orders,
+                "sold": delivered.sum(axis=0),
+                "declared": declared.sum(axis=0),
+            }
+        )

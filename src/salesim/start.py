@@ -1,0 +1,156 @@
+"""The steady start: day 0 finds the world at the steady state of the organisation it has known.
+
+Left to the drawn initial values, the world would spend its first year settling (satisfaction
+climbing, a wave of early churn, relationships and shares of wallet drifting), and that drift
+would be read as an effect. So before day 0, the same customers live ``start.settle_months``
+months under ``start.design`` (by default the run's own design) in a world of their own: one
+month of requests is simulated on streams of its own (``start/...``), then the monthly mechanisms
+are iterated on that month's experience until satisfaction, relationships, share of wallet and
+plans settle. Nobody leaves or arrives while it settles. Each customer's channel is then drawn
+from the steady state of the two flows that move it: prospecting conversions and fallbacks
+(a two-state chain: P(direct) = conversion / (conversion + fallback)).
+
+The settled state depends on the config, the seed and the start design only, so every design
+of a comparison that names the same ``start.design`` starts from the very same customers; it is
+computed once per process and reused.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from salesim import behaviour
+from salesim.population import DIRECT, DISTRIBUTOR
+
+if TYPE_CHECKING:
+    from salesim.model import SalesModel
+    from salesim.params import ModelConfig
+
+_CACHE: OrderedDict[tuple, SettledState] = OrderedDict()
+_CACHE_SIZE = 8
+ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class SettledState:
+    """Customer columns at the end of the settling, and who owned what."""
+
+    satisfaction: np.ndarray
+    expectation: np.ndarray
+    relationship: np.ndarray
+    wallet: np.ndarray
+    channel: np.ndarray
+    owner: np.ndarray
+    orders: np.ndarray | None
+
+
+def settle(model: SalesModel, design: str) -> None:
+    """Give ``model``'s customers the settled state of ``design``'s world."""
+    state = settled_state(model.config, model.seed, design)
+    book = model.customers
+    book.satisfaction = state.satisfaction.copy()
+    book.expectation = state.expectation.copy()
+    book.wallet = state.wallet.copy()
+    book.channel = state.channel.copy()
+    book.relationship = state.relationship.copy()
+    book.active_at_start = book.active.copy()
+    if state.orders is not None:
+        model.acc.orders_cl = state.orders.copy()
+        model.acc.orders_month = 0
+    if design != model.design.name:
+        # A reorganisation at day 0: new owners inherit part of the relationship, and pay for it.
+        model.station_appointed[model.sales_stations] = 0.0
+        model.take_over(state.owner, model.config.reorganisation.relationship_kept)
+        appointed = len(model.sales_staff) + sum(o.servers for o in model.outlets)
+        model.acc.reorganisation_cost_due += (
+            appointed * model.config.costs.reorganisation_cost_per_person
+        )
+        model.apply_learning()
+    elif not np.array_equal(state.owner, model.owner):
+        model.take_over(state.owner, 1.0)
+
+
+def settled_state(cfg: ModelConfig, seed: int, design: str) -> SettledState:
+    """The settled state for (config, seed, design), computed once per process."""
+    key = (cfg.model_copy(update={"design": design}).model_dump_json(), int(seed))
+    found = _CACHE.get(key)
+    if found is not None:
+        _CACHE.move_to_end(key)
+        return found
+    state = _settle(cfg, seed, design)
+    _CACHE[key] = state
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return state
+
+
+def _settle(cfg: ModelConfig, seed: int, design: str) -> SettledState:
+    from salesim.model import SalesModel
+
+    days = cfg.calendar.days_per_month
+    # The same horizon: the customer book (future customers included) is drawn from it.
+    quiet = cfg.model_copy(
+        update={
+            "warmup_days": 0,
+            "reorganisation": cfg.reorganisation.model_copy(update={"month": None}),
+            "start": cfg.start.model_copy(update={"settle_months": 0}),
+        }
+    )
+    world = SalesModel(quiet, rng=seed, design=design, _settling=True)
+    book = world.customers
+    # The channel mix sets how many needs customers raise (distributor customers raise fewer),
+    # which sets response times and field time, which set the channel flows: a few damped
+    # rounds of (channel mix, a month of requests, the monthly mechanisms) find the fixed point.
+    rounds = ROUNDS if cfg.start.channel_equilibrium else 1
+    months = np.diff(np.linspace(0, cfg.start.settle_months, rounds + 1).round().astype(int))
+    direct = (book.channel == DIRECT).astype(float)
+    u = world.streams["channel.equilibrium"].random(book.size)
+    active = book.active.copy()
+    for r, n in enumerate(months):
+        if r > 0:
+            book.channel = np.where(
+                active, np.where(u < direct, DIRECT, DISTRIBUTOR), book.channel
+            ).astype(book.channel.dtype)
+        for day in range(r * days, (r + 1) * days):
+            world.run_day(day)
+        now = (r + 1) * days * world.hours_per_day
+        for _ in range(n):
+            behaviour.month_end(world, 0, now)
+            behaviour.month_start(world, 0)
+        if r + 1 < rounds:
+            direct = 0.5 * (direct + _direct_probability(world, direct))
+    return SettledState(
+        satisfaction=book.satisfaction.copy(),
+        expectation=book.expectation.copy(),
+        relationship=book.relationship.copy(),
+        wallet=book.wallet.copy(),
+        channel=book.channel.copy(),
+        owner=world.owner.copy(),
+        orders=None if world.acc.orders_cl is None else world.acc.orders_cl.copy(),
+    )
+
+
+def _direct_probability(world: SalesModel, direct: np.ndarray) -> np.ndarray:
+    """Per customer: P(direct) = c / (c + f) at the current flows (``direct`` where no flow)."""
+    field = world.mechanisms["field_work"]
+    channel = world.mechanisms["channel"]
+    if not (hasattr(field, "monthly_conversion") and hasattr(channel, "fallback_probability")):
+        return direct  # a swapped-in mechanism that cannot say its flows: keep the channels
+    active = world.customers.active
+    fall = channel.fallback_probability(world)
+    # The candidates for prospecting are the distributor customers, whose number depends on the
+    # answer: fixed-point rounds on the expected counts.
+    p = direct
+    for _ in range(50):
+        conv = field.monthly_conversion(world, active * (1.0 - p))
+        flow = conv + fall
+        new = np.where(active & (flow > 0), conv / np.maximum(flow, 1e-300), direct)
+        done = np.max(np.abs(new - p)) < 1e-6
+        p = new
+        if done:
+            break
+    return p
