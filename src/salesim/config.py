@@ -84,7 +84,48 @@ def validate_config(data: Any, source: str = "config") -> SalesimConfig:
 def load_config(
     path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None
 ) -> SalesimConfig:
-    """Load, override and validate a config; ``path=None`` gives the defaults."""
+    """Load, override and validate a config and its data files; ``path=None`` gives the defaults.
+
+    Data files are checked here, before anything runs or is written.
+    """
     data = read_config_data(path) if path is not None else {}
     source = str(path) if path is not None else "defaults"
-    return validate_config(apply_overrides(data, overrides), source)
+    return check_data_files(validate_config(apply_overrides(data, overrides), source))
+
+
+def designs_used(cfg: SalesimConfig) -> list[str]:
+    """Every design a config may build: its own, the experiment's, a reorganisation's."""
+    names = [cfg.model.design]
+    if cfg.experiment is not None:
+        names += list(cfg.experiment.designs)
+    if cfg.model.reorganisation.month is not None:
+        names.append(cfg.model.reorganisation.design)
+    return list(dict.fromkeys(names))
+
+
+def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
+    """Read and check the customer file and roster; counts follow the customer file.
+
+    Every design the config may build is checked against the roster, and every scenario that
+    names other data files has them checked too, so a bad file stops ``salesim run`` before its
+    output directory exists.
+    """
+    from salesim.datafiles import own_data
+    from salesim.designs import make_design
+
+    models = [cfg.model]
+    if cfg.experiment is not None:
+        from salesim.experiments.plan import Run, model_config, seed_of
+
+        for scenario, overrides in cfg.experiment.scenario_overrides().items():
+            if any(key.endswith("_file") for key in overrides):
+                run = Run("probe", 0, scenario, cfg.model.design, 0, seed_of(cfg), {})
+                models.append(model_config(cfg, run))
+    for i, model in enumerate(models):
+        synced, _, roster = own_data(model)
+        if i == 0 and synced is not cfg.model:
+            cfg.model = synced
+        if roster is not None:
+            for name in designs_used(cfg):
+                make_design(name).roster_people(roster, synced)
+    return cfg
