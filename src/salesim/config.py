@@ -94,10 +94,12 @@ def load_config(
 
 
 def designs_used(cfg: SalesimConfig) -> list[str]:
-    """Every design a config may build: its own, the experiment's, a reorganisation's."""
-    names = [cfg.model.design]
-    if cfg.experiment is not None:
-        names += list(cfg.experiment.designs)
+    """The designs a config builds: the experiment's (else its own), and a reorganisation's.
+
+    ``salesim simulate`` on an experiment config builds ``model.design``, which the model
+    checks against the roster when it is built.
+    """
+    names = list(cfg.experiment.designs) if cfg.experiment is not None else [cfg.model.design]
     if cfg.model.reorganisation.month is not None:
         names.append(cfg.model.reorganisation.design)
     return list(dict.fromkeys(names))

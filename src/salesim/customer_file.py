@@ -175,7 +175,7 @@ def _read(path: str, lines: tuple[str, ...]) -> CustomerTable:
     if "segment" in checked:
         seg = checked["segment"]
         for i, name in enumerate(SEGMENTS):
-            segment[(seg == name).to_numpy()] = i
+            segment[seg.eq(name).fillna(False).to_numpy(dtype=bool)] = i
     return CustomerTable(
         path=path,
         ids=checked["customer_id"].to_numpy(dtype=object),
