@@ -76,11 +76,6 @@ class Calendar(Section):
 class Population(Section):
     """Customers at the start and the new ones who appear later."""
 
-    customers_file: str | None = F(
-        None,
-        "the company's own customers (CSV, Parquet or .xlsx; docs/own-data.md) instead of the "
-        "synthetic draw; relative to the config file that names it",
-    )
     customers: int = F(
         1500,
         "customers at the start of the horizon (with customers_file: the file's rows)",
@@ -127,6 +122,11 @@ class Population(Section):
         ge=0,
         le=2,
     )
+    customers_file: str | None = F(
+        None,
+        "the company's own customers (CSV, Parquet or .xlsx; docs/own-data.md) instead of the "
+        "synthetic draw; relative to the config file that names it",
+    )
 
     @field_validator("customers_file")
     @classmethod
@@ -152,11 +152,6 @@ class Population(Section):
 class Staff(Section):
     """Head-counts, hours and skills of every role; designs share one head-count budget."""
 
-    roster_file: str | None = F(
-        None,
-        "the company's front-line people (CSV, Parquet or .xlsx; docs/own-data.md): each design "
-        "takes its front line from it instead of sales_staff; relative to the config file",
-    )
 
     sales_staff: int = F(
         30,
@@ -233,6 +228,11 @@ class Staff(Section):
         "",
         ge=0,
         le=3,
+    )
+    roster_file: str | None = F(
+        None,
+        "the company's front-line people (CSV, Parquet or .xlsx; docs/own-data.md): each design "
+        "takes its front line from it instead of sales_staff; relative to the config file",
     )
 
     @field_validator("roster_file")
