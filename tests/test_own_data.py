@@ -649,3 +649,45 @@ def test_template_refuses_an_unknown_output_type(tmp_path, capsys):
     line = refused(capsys, "template", "customers", "--out", str(tmp_path / "book.json"))
     assert "--out" in line and "unsupported file type '.json'" in line
     assert not (tmp_path / "book.json").exists()
+
+
+def test_the_docs_examples_are_valid_files(tmp_path):
+    """docs/own-data.md: its customer and roster examples pass the checks they describe."""
+    import re
+
+    from salesim.customer_file import read_customers
+    from salesim.roster import read_roster
+
+    text = (ROOT / "docs/own-data.md").read_text()
+    customers, roster = re.findall(r"```csv\n(.*?)```", text, re.S)
+    (tmp_path / "c.csv").write_text(customers)
+    (tmp_path / "r.csv").write_text(roster)
+    table = read_customers(str(tmp_path / "c.csv"), ("HDPE", "PP", "PS"))
+    assert table.region_names == ("North", "West") and len(table) == 4
+    staff = read_roster(
+        str(tmp_path / "r.csv"), ("HDPE", "PP", "PS"), table.region_names, (6, 7, 8)
+    )
+    assert staff.counts() == {"product_rep": 3, "customer_manager": 3, "service_outlet": 1}
+    assert [p.person_id for p in staff.take(("service_outlet", "customer_manager"), "x")] == [
+        "S01",
+        "S02",
+        "S03",
+    ]
+
+
+def test_counts_the_file_sets_cannot_be_swept(tmp_path):
+    (tmp_path / "customers.csv").write_text(GOOD)
+    config = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace(
+            "replications: 1}",
+            "replications: 1, sweep: {method: grid, parameters: "
+            "[{path: model.population.customers, role: uncertainty, values: [100, 200]}]}}",
+        )
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(config)
+    assert str(err.value) == (
+        "experiment.sweep: model.population.customers follows model.population.customers_file "
+        "and cannot be varied"
+    )

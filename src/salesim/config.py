@@ -123,6 +123,7 @@ def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
             if any(key.endswith("_file") for key in overrides):
                 run = Run("probe", 0, scenario, cfg.model.design, 0, seed_of(cfg), {})
                 models.append(model_config(cfg, run))
+    _nothing_varies_what_the_file_sets(cfg)
     for i, model in enumerate(models):
         synced, _, roster = own_data(model)
         if i == 0 and synced is not cfg.model:
@@ -131,3 +132,19 @@ def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
             for name in designs_used(cfg):
                 make_design(name).roster_people(roster, synced)
     return cfg
+
+
+def _nothing_varies_what_the_file_sets(cfg: SalesimConfig) -> None:
+    """With a customer file, sweeping or overriding its counts would silently do nothing."""
+    exp = cfg.experiment
+    if cfg.model.population.customers_file is None or exp is None:
+        return
+    fixed = ("model.population.customers", "model.population.regions")
+    swept = [("experiment.sweep", p.path) for p in (exp.sweep.parameters if exp.sweep else [])]
+    for name, overrides in exp.scenarios.items():
+        swept += [(f"experiment.scenarios.{name}", key) for key in overrides]
+    for where, path in swept:
+        if path in fixed:
+            raise ConfigError(
+                f"{where}: {path} follows model.population.customers_file and cannot be varied"
+            )

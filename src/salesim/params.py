@@ -152,7 +152,6 @@ class Population(Section):
 class Staff(Section):
     """Head-counts, hours and skills of every role; designs share one head-count budget."""
 
-
     sales_staff: int = F(
         30,
         "head-count of front-line sales staff (reps or CMs, plus outlet staff under three_in_one)",
