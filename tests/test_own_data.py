@@ -514,6 +514,11 @@ ROSTER_CASES = [
         ["roster.csv: line 10, column region: customer managers and outlet staff work in one"],
     ),
     (
+        "customer manager in two regions",
+        ROSTER + "P9,customer_manager,North;South,,6\n",
+        ["roster.csv: line 10, column region: customer managers and outlet staff work in one"],
+    ),
+    (
         "customer manager with lines",
         ROSTER + "P9,customer_manager,North,PP,6\n",
         ["roster.csv: line 10, column lines: customer managers and outlet staff take every line"],
@@ -691,3 +696,11 @@ def test_counts_the_file_sets_cannot_be_swept(tmp_path):
         "experiment.sweep: model.population.customers follows model.population.customers_file "
         "and cannot be varied"
     )
+
+
+def test_excel_csv_exports_with_a_bom_are_read_and_semicolons_named(tmp_path, capsys):
+    (tmp_path / "customers.csv").write_bytes(GOOD.encode("utf-8-sig"))
+    assert load_config(write_config(tmp_path)).model.population.customers == 3
+    (tmp_path / "customers.csv").write_text(GOOD.replace(",", ";"))
+    line = refuse_run(tmp_path, capsys, write_config(tmp_path))
+    assert "customers.csv: columns are separated by ';'" in line

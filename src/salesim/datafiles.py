@@ -71,8 +71,13 @@ def read_table(path: str | Path, what: str) -> pd.DataFrame:
         raise ConfigError(f"{name}: no such file")
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
+            frame = pd.read_csv(  # utf-8-sig: Excel's "CSV UTF-8" starts with a BOM
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                skipinitialspace=True,
+                encoding="utf-8-sig",
             )
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
@@ -86,6 +91,8 @@ def read_table(path: str | Path, what: str) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{name}: cannot read it as {suffix[1:]}: {first}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if suffix == ".csv" and len(frame.columns) == 1 and ";" in frame.columns[0]:
+        raise ConfigError(f"{name}: columns are separated by ';'; salesim reads CSV with commas")
     twice = [
         c
         for c in frame.columns
@@ -128,6 +135,9 @@ def first_failure(
         first = columns.iloc[0]
         return str(first["check"]), None, str(first["failure_case"]), None
     rows = cases[cases["index"].notna()].copy()
+    if rows.empty:  # only checks that could not run; name the first of them
+        first = cases.iloc[0]
+        return str(first["check"]), None, str(first["column"]), first["failure_case"]
     rows["row"] = rows["index"].astype(int)
     rows["across"] = rows["schema_context"] == "DataFrameSchema"
     rows["col"] = rows["column"].map(lambda c: order.index(c) if c in order else len(order))
@@ -174,7 +184,7 @@ def cached_read(reader: Callable[..., Any], path: str | Path, *key: Any) -> Any:
     """
     try:
         stat = os.stat(path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     except OSError:
         stamp = None  # the reader reports the missing file
     return _read_once(reader, str(path), stamp, key)

@@ -120,7 +120,10 @@ def _schema(lines: tuple[str, ...], regions: tuple[str, ...], day: float):
             error="rep_lines",
         ),
         pa.Check(lambda df: ~rep(df) | covers_all("region")(df), error="rep_region"),
-        pa.Check(lambda df: rep(df) | ~covers_all("region")(df), error="needs_region"),
+        pa.Check(
+            lambda df: rep(df) | (df["region"].map(lambda c: len(_names(c))) == 1),
+            error="needs_region",
+        ),
         pa.Check(lambda df: rep(df) | covers_all("lines")(df), error="all_lines"),
     ]
     columns = {
@@ -144,9 +147,7 @@ def _schema(lines: tuple[str, ...], regions: tuple[str, ...], day: float):
     )
 
 
-def _explainer(
-    frame: pd.DataFrame, lines: tuple[str, ...], regions: tuple[str, ...], path: str, day: float
-):
+def _explainer(lines: tuple[str, ...], regions: tuple[str, ...], day: float):
     def explain(check: str, column: str, value: Any) -> str:
         got = shown_value(value)
         across = {
@@ -162,7 +163,7 @@ def _explainer(
             ),
             "needs_region": (
                 "region",
-                "customer managers and outlet staff work in one region; name it "
+                "customer managers and outlet staff work in one region; name one "
                 f"({', '.join(regions)})",
             ),
             "all_lines": (
@@ -210,7 +211,7 @@ def _read(
             frame[column] = as_text(frame[column])
     if "role" in frame:
         frame["role"] = frame["role"].str.lower()
-    explain = _explainer(frame, lines, regions, path, day)
+    explain = _explainer(lines, regions, day)
     checked = validate_frame(path, frame, _schema(lines, regions, day), explain)
     people = []
     for row, rec in enumerate(checked.itertuples(index=False)):
