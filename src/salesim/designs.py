@@ -203,7 +203,7 @@ class CustomerManagerDesign(OrganisationDesign):
     @override
     def roster_people(self, roster: Roster, cfg: ModelConfig) -> list[Person]:
         people = super().roster_people(roster, cfg)
-        _each_region(roster, cfg, self.name, people, "customer_manager")
+        _each_region(roster, self.name, people, "customer_manager")
         return people
 
     def front_line_headcount(self, model: SalesModel) -> int:
@@ -254,7 +254,7 @@ class ThreeInOneDesign(CustomerManagerDesign):
     @override
     def roster_people(self, roster: Roster, cfg: ModelConfig) -> list[Person]:
         people = super().roster_people(roster, cfg)
-        _each_region(roster, cfg, self.name, people, "service_outlet")
+        _each_region(roster, self.name, people, "service_outlet")
         return people
 
     @override
@@ -287,9 +287,7 @@ def _shown(roster: Roster) -> str:
     return shown(roster.path)
 
 
-def _each_region(
-    roster: Roster, cfg: ModelConfig, design: str, people: list[Person], role: str
-) -> None:
+def _each_region(roster: Roster, design: str, people: list[Person], role: str) -> None:
     """A one-line ConfigError if some region has nobody of ``role`` among ``people``."""
     have = {p.region for p in people if p.role == role}
     missing = [name for r, name in enumerate(roster.regions) if r not in have]
