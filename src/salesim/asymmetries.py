@@ -16,8 +16,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Asymmetry:
-    """One asymmetry: ``off`` overrides neutralise it; ``gap_moves`` is +1 if switching it off
-    raises (customer_manager - product) on ``kpi``, -1 if it lowers it.
+    """One asymmetry between the designs and the parameter that carries it.
+
+    ``off`` overrides neutralise it; ``gap_moves`` is +1 if switching it off raises
+    (customer_manager - product) on ``kpi``, -1 if it lowers it.
     """
 
     name: str

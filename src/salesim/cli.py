@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from salesim.config import SalesimConfig, load_config
 from salesim.params import ConfigError, ModelConfig
+from salesim.template import add_template, describe_data_files
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
@@ -309,6 +310,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         what += f"; {len(runs_for(cfg, plan, range(reps)))} runs at most"
     print(f"{args.config}: valid ({what})")
+    for line in describe_data_files(cfg.model):
+        print(f"  {line}")
     return 0
 
 
@@ -431,6 +434,7 @@ SUBCOMMANDS = (
     add_viz,
     add_report,
     add_calibrate,
+    add_template,
 )
 
 

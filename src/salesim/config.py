@@ -84,7 +84,67 @@ def validate_config(data: Any, source: str = "config") -> SalesimConfig:
 def load_config(
     path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None
 ) -> SalesimConfig:
-    """Load, override and validate a config; ``path=None`` gives the defaults."""
+    """Load, override and validate a config and its data files; ``path=None`` gives the defaults.
+
+    Data files are checked here, before anything runs or is written.
+    """
     data = read_config_data(path) if path is not None else {}
     source = str(path) if path is not None else "defaults"
-    return validate_config(apply_overrides(data, overrides), source)
+    return check_data_files(validate_config(apply_overrides(data, overrides), source))
+
+
+def designs_used(cfg: SalesimConfig) -> list[str]:
+    """The designs a config builds: the experiment's (else its own), and a reorganisation's.
+
+    ``salesim simulate`` on an experiment config builds ``model.design``, which the model
+    checks against the roster when it is built.
+    """
+    names = list(cfg.experiment.designs) if cfg.experiment is not None else [cfg.model.design]
+    if cfg.model.reorganisation.month is not None:
+        names.append(cfg.model.reorganisation.design)
+    return list(dict.fromkeys(names))
+
+
+def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
+    """Read and check the customer file and roster; counts follow the customer file.
+
+    Every design the config may build is checked against the roster, and every scenario that
+    names other data files has them checked too, so a bad file stops ``salesim run`` before its
+    output directory exists.
+    """
+    from salesim.datafiles import own_data
+    from salesim.designs import make_design
+
+    models = [cfg.model]
+    if cfg.experiment is not None:
+        from salesim.experiments.plan import Run, model_config, seed_of
+
+        for scenario, overrides in cfg.experiment.scenario_overrides().items():
+            if any(key.endswith("_file") for key in overrides):
+                run = Run("probe", 0, scenario, cfg.model.design, 0, seed_of(cfg), {})
+                models.append(model_config(cfg, run))
+    _nothing_varies_what_the_file_sets(cfg)
+    for i, model in enumerate(models):
+        synced, _, roster = own_data(model)
+        if i == 0 and synced is not cfg.model:
+            cfg.model = synced
+        if roster is not None:
+            for name in designs_used(cfg):
+                make_design(name).roster_people(roster, synced)
+    return cfg
+
+
+def _nothing_varies_what_the_file_sets(cfg: SalesimConfig) -> None:
+    """With a customer file, sweeping or overriding its counts would silently do nothing."""
+    exp = cfg.experiment
+    if cfg.model.population.customers_file is None or exp is None:
+        return
+    fixed = ("model.population.customers", "model.population.regions")
+    swept = [("experiment.sweep", p.path) for p in (exp.sweep.parameters if exp.sweep else [])]
+    for name, overrides in exp.scenarios.items():
+        swept += [(f"experiment.scenarios.{name}", key) for key in overrides]
+    for where, path in swept:
+        if path in fixed:
+            raise ConfigError(
+                f"{where}: {path} follows model.population.customers_file and cannot be varied"
+            )

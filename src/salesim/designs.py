@@ -7,6 +7,11 @@ contacts, travel per visit, information a planner gets, load on product managers
 
 Add a design by subclassing ``OrganisationDesign`` and decorating it with ``@register``; the
 model and agents need no change.
+
+With a staff roster (``model.staff.roster_file``, ``salesim.roster``) a design takes its front
+line from the rows of its ``roster_roles``, each person once: head-count, regions, lines and
+hours come from the roster instead of ``model.staff``. Where the roster cannot staff the design
+(no row of its roles, a line or region nobody covers) the design says so in one line.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from salesim.params import ConfigError
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
+    from salesim.params import ModelConfig
+    from salesim.roster import Person, Roster
 
 _REGISTRY: dict[str, type[OrganisationDesign]] = {}
 
@@ -51,6 +58,18 @@ class OrganisationDesign:
     name: ClassVar[str] = ""
     #: Request kinds a regional service outlet takes directly (none unless the design has outlets).
     outlet_kinds: ClassVar[tuple[str, ...]] = ()
+    #: Roster roles of this design's front line, in order of preference (a person listed under
+    #: several is taken once, in the first). Empty: the design cannot be staffed from a roster.
+    roster_roles: ClassVar[tuple[str, ...]] = ()
+
+    def roster_people(self, roster: Roster, cfg: ModelConfig) -> list[Person]:
+        """The roster's people this design takes; a one-line ConfigError where it does not fit."""
+        if not self.roster_roles:
+            raise ConfigError(
+                f"model.staff.roster_file: the {self.name} design cannot take its staff from a "
+                "roster (it declares no roster_roles)"
+            )
+        return roster.take(self.roster_roles, self.name)
 
     def build_staff(self, model: SalesModel) -> None:
         """Create the front-line staff agents via ``model.add_sales_staff``/``add_outlet``."""
@@ -124,10 +143,34 @@ class ProductDesign(OrganisationDesign):
     """A rep per product line across all regions; one rep per (customer, line)."""
 
     name = "product"
+    roster_roles = ("product_rep",)
+
+    @override
+    def roster_people(self, roster: Roster, cfg: ModelConfig) -> list[Person]:
+        reps = super().roster_people(roster, cfg)
+        covered = {p.lines[0] for p in reps if p.lines}
+        missing = [n for i, n in enumerate(cfg.population.lines) if i not in covered]
+        if missing:
+            raise ConfigError(
+                f"{_shown(roster)}: the product design needs a product_rep for every line; "
+                f"none for {', '.join(missing)}"
+            )
+        return reps
 
     @override
     def build_staff(self, model: SalesModel) -> None:
         cfg = model.config
+        if model.roster is not None:
+            everywhere = tuple(range(cfg.population.regions))
+            for p in self.roster_people(model.roster, cfg):
+                model.add_sales_staff(
+                    role="product_rep",
+                    group=p.lines[0],
+                    regions=everywhere,
+                    lines=p.lines,
+                    hours=p.hours,
+                )
+            return
         n_lines = len(cfg.population.lines)
         total = cfg.staff.sales_staff
         if total < n_lines:
@@ -156,6 +199,13 @@ class CustomerManagerDesign(OrganisationDesign):
     """One customer manager per customer, by region; PM-bound lines go to the line's PM."""
 
     name = "customer_manager"
+    roster_roles = ("customer_manager",)
+
+    @override
+    def roster_people(self, roster: Roster, cfg: ModelConfig) -> list[Person]:
+        people = super().roster_people(roster, cfg)
+        _each_region(roster, self.name, people, "customer_manager")
+        return people
 
     def front_line_headcount(self, model: SalesModel) -> int:
         """Customer managers to appoint from the sales head-count."""
@@ -164,6 +214,18 @@ class CustomerManagerDesign(OrganisationDesign):
     @override
     def build_staff(self, model: SalesModel) -> None:
         cfg = model.config
+        lines = tuple(range(len(cfg.population.lines)))
+        if model.roster is not None:
+            for p in self.roster_people(model.roster, cfg):
+                if p.role == "customer_manager":
+                    model.add_sales_staff(
+                        role="customer_manager",
+                        group=p.region,
+                        regions=(p.region,),
+                        lines=lines,
+                        hours=p.hours,
+                    )
+            return
         regions = cfg.population.regions
         total = self.front_line_headcount(model)
         if total < regions:
@@ -171,7 +233,6 @@ class CustomerManagerDesign(OrganisationDesign):
                 f"model.staff.sales_staff: {self.name} needs at least one customer manager per "
                 f"region ({regions}) after outlet staff, got {total}"
             )
-        lines = tuple(range(len(cfg.population.lines)))
         for i in range(total):
             region = i % regions
             model.add_sales_staff(
@@ -189,6 +250,13 @@ class ThreeInOneDesign(CustomerManagerDesign):
 
     name = "three_in_one"
     outlet_kinds = ("logistics",)
+    roster_roles = ("service_outlet", "customer_manager")
+
+    @override
+    def roster_people(self, roster: Roster, cfg: ModelConfig) -> list[Person]:
+        people = super().roster_people(roster, cfg)
+        _each_region(roster, self.name, people, "service_outlet")
+        return people
 
     @override
     def front_line_headcount(self, model: SalesModel) -> int:
@@ -199,7 +267,33 @@ class ThreeInOneDesign(CustomerManagerDesign):
     def build_staff(self, model: SalesModel) -> None:
         super().build_staff(model)
         cfg = model.config
+        if model.roster is not None:
+            people = self.roster_people(model.roster, cfg)
+            for region in range(cfg.population.regions):
+                hours = [
+                    p.hours for p in people if p.role == "service_outlet" and p.region == region
+                ]
+                # One pooled team per region; its people's hours are pooled as their mean.
+                model.add_outlet(region=region, servers=len(hours), hours=float(np.mean(hours)))
+            return
         if cfg.staff.outlet_staff_per_region < 1:
             raise ConfigError("model.staff.outlet_staff_per_region: three_in_one needs at least 1")
         for region in range(cfg.population.regions):
             model.add_outlet(region=region, servers=cfg.staff.outlet_staff_per_region)
+
+
+def _shown(roster: Roster) -> str:
+    from salesim.datafiles import shown
+
+    return shown(roster.path)
+
+
+def _each_region(roster: Roster, design: str, people: list[Person], role: str) -> None:
+    """A one-line ConfigError if some region has nobody of ``role`` among ``people``."""
+    have = {p.region for p in people if p.role == role}
+    missing = [name for r, name in enumerate(roster.regions) if r not in have]
+    if missing:
+        raise ConfigError(
+            f"{_shown(roster)}: the {design} design needs a {role} in every region; none in "
+            f"{', '.join(missing)}"
+        )

@@ -1,6 +1,9 @@
 """Reading config files: safe YAML, ``extends:`` and dotted ``KEY=VALUE`` overrides.
 
-Nothing here knows the schema; ``salesim.config`` validates what these functions return.
+Nothing here knows the schema; ``salesim.config`` validates what these functions return. One
+convention is read here: a key ending in ``_file`` (also a dotted one in a scenario) holds a
+path relative to the config file that names it, so an ``extends:`` chain can spread data files
+across folders; such paths are made absolute before the files are merged.
 """
 
 from __future__ import annotations
@@ -89,6 +92,20 @@ def deep_merge(base: dict, top: dict) -> dict:
     return out
 
 
+def resolve_file_keys(data: Any, folder: Path) -> Any:
+    """``data`` with every relative path under a ``*_file`` key made absolute from ``folder``."""
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if str(key).endswith("_file") and isinstance(value, str) and value.strip():
+                value = str((folder / Path(value.strip()).expanduser()).resolve())
+            out[key] = resolve_file_keys(value, folder)
+        return out
+    if isinstance(data, list):
+        return [resolve_file_keys(item, folder) for item in data]
+    return data
+
+
 def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     """A config file's mapping, with ``extends: OTHER.yaml`` (relative to it) merged underneath."""
     path = Path(path)
@@ -97,6 +114,7 @@ def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
         raise ConfigError(f"{path}: the file is empty; expected a mapping with a 'model:' section")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    data = resolve_file_keys(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -24,6 +24,7 @@ from salesim.agents import (
     SalesStaff,
     ServiceOutlet,
 )
+from salesim.datafiles import own_data
 from salesim.designs import make_design
 from salesim.history import History
 from salesim.loading import apply_overrides
@@ -70,10 +71,11 @@ class SalesModel(Model):
         mechanisms: dict[str, Mechanism] | None = None,
         _settling: bool = False,
     ) -> None:
-        cfg = _model_config(config, overrides)
+        cfg, table, roster = own_data(_model_config(config, overrides))
         seed = int(cfg.seed if rng is None else rng)
         super().__init__(rng=seed)
         self.config = cfg
+        self.roster = roster
         self.seed = seed
         #: True while this model is the world before day 0 that the start settles in: it draws
         #: from streams of its own (the same customers, other demand) and changes nobody's
@@ -91,7 +93,7 @@ class SalesModel(Model):
         self.month = 0
         n_lines = len(cfg.population.lines)
 
-        self.customers = CustomerBook(cfg, self.streams["customers"])
+        self.customers = CustomerBook(cfg, self.streams["customers"], table)
         book = self.customers
         self.market = Market(cfg, book.volume[: book.n_initial].sum(axis=0))
         self.source = NeedSource(self)
@@ -194,6 +196,8 @@ class SalesModel(Model):
         self.sales_staff: list[SalesStaff] = []
         self.outlets: list[ServiceOutlet] = []
         self.outlet_station = np.full(self.config.population.regions, -1)
+        if self.roster is not None:
+            self.design.roster_people(self.roster, self.config)  # one line if it does not fit
         self.design.build_staff(self)
         self.sales_stations = np.array([s.station for s in self.sales_staff], dtype=np.int64)
         self.staff_group = np.array([s.group for s in self.sales_staff])
@@ -272,22 +276,31 @@ class SalesModel(Model):
         )
 
     def add_sales_staff(
-        self, role: str, group: int, regions: tuple[int, ...], lines: tuple[int, ...]
+        self,
+        role: str,
+        group: int,
+        regions: tuple[int, ...],
+        lines: tuple[int, ...],
+        hours: float | None = None,
     ) -> SalesStaff:
-        """Create a front-line sales person; designs call this from ``build_staff``."""
+        """Create a front-line sales person; designs call this from ``build_staff``.
+
+        ``hours`` a day for requests defaults to ``staff.desk_hours_per_day`` (a roster gives
+        each person's own).
+        """
         st = self.config.staff
         skill_level = st.rep_line_skill if len(lines) == 1 else st.cm_line_skill
         skill = np.full(len(self.config.population.lines), skill_level)
-        station = self._add_station(1, st.desk_hours_per_day, role, skill)
+        desk = st.desk_hours_per_day if hours is None else hours
+        station = self._add_station(1, desk, role, skill)
         staff = SalesStaff(self, station, role, group, regions, lines)
         self.sales_staff.append(staff)
         return staff
 
-    def add_outlet(self, region: int, servers: int) -> ServiceOutlet:
-        """Create a regional service outlet (a pooled team)."""
-        station = self._add_station(
-            servers, self.config.staff.outlet_hours_per_day, "service_outlet"
-        )
+    def add_outlet(self, region: int, servers: int, hours: float | None = None) -> ServiceOutlet:
+        """Create a regional service outlet (a pooled team of ``servers`` people)."""
+        per_day = self.config.staff.outlet_hours_per_day if hours is None else hours
+        station = self._add_station(servers, per_day, "service_outlet")
         self.outlet_station[region] = station
         outlet = ServiceOutlet(self, station, region, servers)
         self.outlets.append(outlet)
@@ -316,7 +329,8 @@ class SalesModel(Model):
     def run_day(self, day: int) -> None:
         """Business day ``day`` (0-based) of requests: arrivals, front line, second stage."""
         t_end = (day + 1) * self.hours_per_day
-        self._appear(day)
+        if not self.settling:  # nobody arrives while the start settles
+            self._appear(day)
         needs = self.source.draw(day, self.market.demand_index(self.month))
         jobs = self.router.route(needs)
         start, depart = self.stations.serve(jobs["station"], jobs["arrival"], jobs["work"])

@@ -7,12 +7,16 @@ experiment layer.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 KINDS = ("order", "price_enquiry", "technical", "logistics")
+#: File types a company's own data (customers, staff roster) may come in.
+DATA_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
 
 class ConfigError(ValueError):
@@ -32,6 +36,23 @@ class Section(BaseModel):
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def data_file(value: str | None) -> str | None:
+    """A data file's path made absolute, so that worker processes find it from any folder.
+
+    Config files give paths relative to themselves (``salesim.loading`` resolves them); a path
+    from ``--set`` or from Python is relative to the working directory.
+    """
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValueError("expected a file name (.csv, .parquet or .xlsx) or null")
+    path = Path(value.strip()).expanduser()
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        allowed = ", ".join(DATA_SUFFIXES)
+        raise ValueError(f"unsupported file type {path.suffix or '(none)'!r}; allowed: {allowed}")
+    return os.path.abspath(path)
 
 
 class ServiceTime(Section):
@@ -56,9 +77,19 @@ class Population(Section):
     """Customers at the start and the new ones who appear later."""
 
     customers: int = F(
-        1500, "customers at the start of the horizon", "customers", ge=1, le=1_000_000
+        1500,
+        "customers at the start of the horizon (with customers_file: the file's rows)",
+        "customers",
+        ge=1,
+        le=1_000_000,
     )
-    regions: int = F(3, "sales regions", "regions", ge=1, le=50)
+    regions: int = F(
+        3,
+        "sales regions (with customers_file: the file's distinct regions)",
+        "regions",
+        ge=1,
+        le=50,
+    )
     lines: list[str] = F(
         ["HDPE", "LDPE", "LLDPE", "PP", "PS"], "product lines sold", min_length=1, max_length=20
     )
@@ -93,6 +124,16 @@ class Population(Section):
         ge=0,
         le=2,
     )
+    customers_file: str | None = F(
+        None,
+        "the company's own customers (CSV, Parquet or .xlsx; docs/own-data.md) instead of the "
+        "synthetic draw; relative to the config file that names it",
+    )
+
+    @field_validator("customers_file")
+    @classmethod
+    def _customers_file(cls, value: str | None) -> str | None:
+        return data_file(value)
 
     @model_validator(mode="after")
     def _check(self) -> Population:
@@ -189,6 +230,16 @@ class Staff(Section):
         ge=0,
         le=3,
     )
+    roster_file: str | None = F(
+        None,
+        "the company's front-line people (CSV, Parquet or .xlsx; docs/own-data.md): each design "
+        "takes its front line from it instead of sales_staff; relative to the config file",
+    )
+
+    @field_validator("roster_file")
+    @classmethod
+    def _roster_file(cls, value: str | None) -> str | None:
+        return data_file(value)
 
 
 class Requests(Section):

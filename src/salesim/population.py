@@ -7,9 +7,14 @@ population-wide monthly updates are numpy operations. Slots for customers who ap
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from salesim.params import ModelConfig
+
+if TYPE_CHECKING:
+    from salesim.customer_file import CustomerTable
 
 DIRECT, DISTRIBUTOR, LOST, OPEN, FUTURE, ELSEWHERE = range(6)
 CHANNELS = ("direct", "distributor", "lost", "open", "future", "elsewhere")
@@ -21,10 +26,33 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-class CustomerBook:
-    """Columns of customer state; index = customer slot."""
+def synthetic_region_names(count: int) -> tuple[str, ...]:
+    """Names of drawn regions (R1, R2, ...), as a roster or a template file writes them."""
+    return tuple(f"R{i + 1}" for i in range(count))
 
-    def __init__(self, cfg: ModelConfig, rng: np.random.Generator) -> None:
+
+def _segments(total: np.ndarray, key_share: float, medium_share: float) -> np.ndarray:
+    """Key, medium and small by rank of total volume."""
+    n = len(total)
+    order_by_size = np.argsort(-total)
+    segment = np.full(n, 2, dtype=np.int8)
+    n_key = int(round(key_share * n))
+    n_med = int(round(medium_share * n))
+    segment[order_by_size[:n_key]] = 0
+    segment[order_by_size[n_key : n_key + n_med]] = 1
+    return segment
+
+
+class CustomerBook:
+    """Columns of customer state; index = customer slot.
+
+    With ``table`` (the company's own customers, ``salesim.customer_file``) the first
+    ``len(table)`` slots are the file's rows; customers who appear later are still drawn.
+    """
+
+    def __init__(
+        self, cfg: ModelConfig, rng: np.random.Generator, table: CustomerTable | None = None
+    ) -> None:
         pop = cfg.population
         n_lines = len(pop.lines)
         years = cfg.horizon_days / (cfg.calendar.days_per_month * cfg.calendar.months_per_year)
@@ -55,12 +83,7 @@ class CustomerBook:
         total = self.volume.sum(axis=1)
         self.log_volume = np.log(total / np.median(total))
 
-        order_by_size = np.argsort(-total)
-        self.segment = np.full(n, 2, dtype=np.int8)
-        n_key = int(round(pop.key_share * n))
-        n_med = int(round(pop.medium_share * n))
-        self.segment[order_by_size[:n_key]] = 0
-        self.segment[order_by_size[n_key : n_key + n_med]] = 1
+        self.segment = _segments(total, pop.key_share, pop.medium_share)
 
         # Large customers are more likely to buy direct (Taylor 2003).
         z = (self.log_volume - self.log_volume.mean()) / (self.log_volume.std() + 1e-12)
@@ -83,7 +106,74 @@ class CustomerBook:
         self.tenure_months = np.where(self.channel <= DISTRIBUTOR, rng.integers(0, 120, n), 0)
         self.calloff = np.zeros((n, n_lines))  # volume declared to us for this month, tonnes
         self.declaration_error = np.zeros((n, n_lines))  # this year's error, standard normal
+        self.ids: np.ndarray | None = None
+        self.region_names = synthetic_region_names(pop.regions)
+        #: State the company's file gives (column -> (slots, values)); the steady start keeps it.
+        self.given: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if table is not None:
+            self._take_file(table, cfg)
         self.active_at_start = self.channel <= DISTRIBUTOR
+
+    def _take_file(self, table: CustomerTable, cfg: ModelConfig) -> None:
+        """The company's customers replace the first draws; what the file leaves blank stays drawn.
+
+        The file gives what each customer buys from us; its requirement is that over its share
+        of wallet. Everything is drawn first in full, so the draws do not depend on the file.
+        """
+        n0 = self.n_initial
+        if len(table) != n0 or len(table.region_names) != cfg.population.regions:
+            raise ValueError("the config's customers and regions must follow the customer file")
+        self.ids = table.ids
+        self.region_names = table.region_names
+        self.region[:n0] = table.region
+        rel = self.customer_relationship()
+        for name, given, column in (
+            ("satisfaction", table.satisfaction, self.satisfaction),
+            ("relationship", table.relationship, rel),
+            ("wallet", table.wallet, self.wallet),
+        ):
+            known = np.flatnonzero(~np.isnan(given))
+            column[known] = given[known]
+            if len(known):
+                self.given[name] = (known, given[known])
+        # The file's volumes are what each customer buys from us at day 0, so its share of
+        # wallet (given, or drawn where blank) stands at day 0 too.
+        self.given["wallet"] = (np.arange(n0), self.wallet[:n0].copy())
+        self.expectation = self.satisfaction.copy()
+        self.volume[:n0] = table.volume / self.wallet[:n0, None]
+        self.channel[:n0] = table.channel
+        self.given["channel"] = (np.arange(n0), self.channel[:n0].copy())
+        self.buys[:n0] = table.volume > 0
+        self.n_lines = self.buys.sum(axis=1)
+        self.relationship = np.where(self.buys, rel[:, None], 0.0)
+        # Line slots of file customers: their lines by volume, largest first.
+        width = max(self.line_slots.shape[1], int(self.n_lines[:n0].max()))
+        slots = np.full((self.size, width), -1, dtype=self.line_slots.dtype)
+        slots[:, : self.line_slots.shape[1]] = self.line_slots
+        order = np.argsort(-table.volume, axis=1, kind="stable")[:, :width]
+        slots[:n0] = np.where(np.arange(width)[None, :] < self.n_lines[:n0, None], order, -1)
+        self.line_slots = slots
+        total = self.volume.sum(axis=1)
+        self.log_volume = np.log(total / np.median(total))
+        pop = cfg.population
+        self.segment = _segments(total, pop.key_share, pop.medium_share)
+        known = table.segment >= 0
+        self.segment[:n0][known] = table.segment[known]
+
+    def keep_given(self) -> None:
+        """Put back what the company's file says, over whatever the steady start settled."""
+        for name, (slots, values) in self.given.items():
+            if name == "relationship":
+                self.relationship[slots] = np.where(self.buys[slots], values[:, None], 0.0)
+            else:
+                getattr(self, name)[slots] = values
+
+    def customer_ids(self) -> np.ndarray:
+        """Ids of every slot: the file's for its customers, ``C00001``... for drawn ones."""
+        drawn = np.array([f"C{i + 1:05d}" for i in range(self.size)], dtype=object)
+        if self.ids is not None:
+            drawn[: self.n_initial] = self.ids
+        return drawn
 
     def customer_relationship(self) -> np.ndarray:
         """Per customer: relationship with the people who own its lines, weighted by volume."""

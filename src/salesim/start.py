@@ -8,7 +8,8 @@ month of requests is simulated on streams of its own (``start/...``), then the m
 are iterated on that month's experience until satisfaction, relationships, share of wallet and
 plans settle. Nobody leaves or arrives while it settles. Each customer's channel is then drawn
 from the steady state of the two flows that move it: prospecting conversions and fallbacks
-(a two-state chain: P(direct) = conversion / (conversion + fallback)).
+(a two-state chain: P(direct) = conversion / (conversion + fallback)). What a company's own
+customer file gives (channel, satisfaction, relationship, share of wallet) is kept as given.
 
 The settled state depends on the config, the seed and the start design only, so every design
 of a comparison that names the same ``start.design`` starts from the very same customers; it is
@@ -57,6 +58,7 @@ def settle(model: SalesModel, design: str) -> None:
     book.wallet = state.wallet.copy()
     book.channel = state.channel.copy()
     book.relationship = state.relationship.copy()
+    book.keep_given()  # what the company's own file says stands
     book.active_at_start = book.active.copy()
     if state.orders is not None:
         model.acc.orders_cl = state.orders.copy()
@@ -105,7 +107,9 @@ def _settle(cfg: ModelConfig, seed: int, design: str) -> SettledState:
     # The channel mix sets how many needs customers raise (distributor customers raise fewer),
     # which sets response times and field time, which set the channel flows: a few damped
     # rounds of (channel mix, a month of requests, the monthly mechanisms) find the fixed point.
-    rounds = ROUNDS if cfg.start.channel_equilibrium else 1
+    # A company's own file says who buys direct: its channels stand.
+    known_channels = "channel" in book.given
+    rounds = ROUNDS if cfg.start.channel_equilibrium and not known_channels else 1
     months = np.diff(np.linspace(0, cfg.start.settle_months, rounds + 1).round().astype(int))
     direct = (book.channel == DIRECT).astype(float)
     u = world.streams["channel.equilibrium"].random(book.size)

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from salesim.config import ConfigError, SalesimConfig
+from salesim.datafiles import data_files, file_digests
 
 #: Per-run tables: part prefix -> consolidated file.
 TABLES = {"ts": "timeseries.parquet", "responses": "responses.parquet"}
@@ -34,8 +35,14 @@ def now() -> str:
 
 
 def fingerprint(cfg: SalesimConfig) -> str:
-    """Identity of an experiment: its resolved config (not how or where it runs)."""
-    text = json.dumps(cfg.model_dump(mode="json"), sort_keys=True)
+    """Identity of an experiment: its resolved config and the contents of its data files.
+
+    An edited customer file or roster is another experiment, so ``--resume`` cannot mix runs
+    on old and new data.
+    """
+    config = cfg.model_dump(mode="json")
+    digests = file_digests(data_files(cfg.model))
+    text = json.dumps({"config": config, "files": digests} if digests else config, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -141,6 +148,7 @@ class Store:
                 "versions": _versions(),
                 "git_commit": _git_commit(),
                 "config": cfg.model_dump(mode="json"),
+                "data_files": file_digests(data_files(cfg.model)),
                 "runs": {"planned": 0, "done": 0, "failed": 0},
                 "sessions": [],
                 "seeds": _seeds(cfg),
