@@ -38,14 +38,14 @@ class Asymmetry:
 ASYMMETRIES = (
     Asymmetry(
         name="territory travel",
-        parameter="staff.travel_hours_per_region",
-        default="1.0 h (x regions covered ** staff.travel_region_exponent)",
-        range="0-8 h",
+        parameter="staff.travel_region_exponent",
+        default="1.0 (travel per visit = staff.travel_hours_per_region 1.0 h x regions covered)",
+        range="0-3",
         source="MODEL.md section 3: reps cover all regions (more travel per visit); size: "
         "assumption",
         works_through="a rep covering 3 regions travels 3 h per visit, a CM 1 h: fewer visits "
         "(relationship, knowledge, declarations) and fewer prospecting attempts per field hour",
-        off={"model.staff.travel_hours_per_region": 0.0},
+        off={"model.staff.travel_region_exponent": 0.0},
         kpi="budget_fulfilment_rate",
         gap_moves=-1,
     ),
