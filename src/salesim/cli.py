@@ -361,6 +361,8 @@ def cmd_viz(args: argparse.Namespace) -> int:
         "SALESIM_VIZ_CONFIG": str(Path(args.config).resolve()) if args.config else "",
         # Offline by design: no usage telemetry, no version check against the package index.
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        # Solara's corner banner would cover the page's bottom-right content.
+        "SOLARA_THEME_SHOW_BANNER": "False",
     }
     cmd = [
         sys.executable, "-m", "solara", "run", "salesim.viz.app",
