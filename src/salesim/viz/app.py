@@ -152,7 +152,7 @@ def SettingsCard(values: solara.Reactive, pending: list[str], reset):
             solara.Warning(
                 "Reset applies: " + "; ".join(pending) + ".",
                 dense=True,
-                classes=["salesim-pending", "mt-2"],
+                classes=["salesim-pending"],
             )
 
 

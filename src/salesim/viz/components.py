@@ -76,6 +76,7 @@ table.salesim-kpis .later { color: #999; font-weight: 400; font-size: 11.5px; }
   vertical-align: top; }
 .salesim-story .num { text-align: right; white-space: nowrap; }
 .salesim-hint { color: #666; font-size: 12.5px; }
+.salesim-controls .salesim-pending { margin-top: 8px; }
 """
 
 PAUSED, PLAYING, TO_END = "paused", "playing", "to_end"
