@@ -242,7 +242,7 @@ def test_a_reorganisation_rebuilds_the_front_line_in_the_picture():
         "customer_manager"
     }
     svg = organisation_svg(pane.model, pane.tracker, scale=flow_scale([tracker]))
-    assert 'class="salesim-reorg"' in svg and "Reorganised from month 2" in svg
+    assert 'class="salesim-reorg"' in svg and "Reorganised from month 2: product" in svg
     # Boxes of the old front line stay while they hold last month's requests, drawn dashed.
     assert svg.count('class="staff former"') == len(old) and "stroke-dasharray" in svg
 

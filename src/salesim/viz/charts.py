@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 PANELS = (
     ("mean_response_hours", "daily", "resolved in the last 21 business days"),
     ("p90_response_hours", "daily", "resolved in the last 21 business days"),
-    ("load_product_manager", "daily", "work taken on ÷ hours, last 21 business days"),
+    ("load_product_manager", "daily", "work taken on ÷ hours available"),
     ("satisfaction", "daily", "mean of active customers"),
     ("retention_rate", "daily", "of the customers at the start"),
     ("direct_sales_rate", "monthly", "in the month"),

@@ -166,9 +166,8 @@ def _header(model: SalesModel, tracker: Tracker, colour: str, parts: list[str]) 
     if tracker.reorganised:
         month, before, after = tracker.reorganised[-1]
         note = (
-            f"Reorganised from month {month + 1}: {short_title(before)} → "
-            f"{short_title(after)}. Dashed boxes: the old front line "
-            "finishing its queue."
+            f"Reorganised from month {month + 1}: {short_title(before).lower()} → "
+            f"{short_title(after).lower()}. Dashed: the old front line."
         )
         parts.append(
             f'<rect class="salesim-reorg" x="0" y="22" width="{WIDTH}" height="18" rx="3" '
@@ -301,7 +300,7 @@ def _staff_box(tracker, i, box, queues, load, owner) -> list[str]:
     detail = " · ".join(
         p
         for p in (
-            node.scope,
+            "" if former else node.scope,
             f"{people} people" if node.column == SECOND and people > 1 else "",
             f"load {100 * value:.0f}%" if np.isfinite(value) else "load –",
             "leaving" if former else "",

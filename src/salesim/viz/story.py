@@ -50,6 +50,7 @@ class RequestIndex:
             self.key = (id(model), slot)
             self.needs: list[int] = []
             self.jobs: dict[int, list] = {}
+            self.routes: dict[int, str] = {}  # of requests resolved: they go nowhere new
             self.needs_seen = 0
             self.jobs_seen = 0
         log = model.log
@@ -99,17 +100,22 @@ def customer_story(
         ],
     }
 
-    needs, jobs = (index or RequestIndex()).lookup(model, slot)
+    index = index or RequestIndex()
+    needs, jobs = index.lookup(model, slot)
     cols = model.log.cols
     pending = cols["pending"][needs]
     arrival = cols["arrival"][needs]
     response = np.where(pending == 0, cols["resolution"][needs] - arrival, np.nan)
     requests = []
     for k, need in enumerate(needs.tolist()):
-        served = sorted(jobs.get(need, []), key=lambda j: (j[1], j[2]))
-        front = list(dict.fromkeys(name(s) for s, stage, _ in served if stage == 1))
-        second = list(dict.fromkeys(name(s) for s, stage, _ in served if stage == 2))
-        route = " + ".join(front) + (" → " + " + ".join(second) if second else "")
+        route = index.routes.get(need)
+        if route is None:
+            served = sorted(jobs.get(need, []), key=lambda j: (j[1], j[2]))
+            front = list(dict.fromkeys(name(s) for s, stage, _ in served if stage == 1))
+            second = list(dict.fromkeys(name(s) for s, stage, _ in served if stage == 2))
+            route = " + ".join(front) + (" → " + " + ".join(second) if second else "")
+            if pending[k] == 0:
+                index.routes[need] = route
         requests.append(
             {
                 "id": need,
