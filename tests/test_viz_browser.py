@@ -177,6 +177,7 @@ def test_each_visitor_has_a_model_of_their_own(server, browser):
 
 
 def test_page_in_a_real_browser(server, browser, tmp_path):
+    shots = Path(os.environ.get("SALESIM_VIZ_SCREENSHOTS", tmp_path))
     requested: list[str] = []
     times: list[float] = []
     context, page = open_page(browser, server, requested)
@@ -258,7 +259,7 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
         })"""
     )
     assert overflow == [], overflow
-    page.screenshot(path=str(tmp_path / "side_by_side.png"))
+    page.screenshot(path=str(shots / "side_by_side.png"))
 
     # Follow a customer: click a dot in the picture; its story appears in both designs.
     page.locator("svg.salesim-org g.customer").first.click()
@@ -311,7 +312,7 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     page.get_by_role("button", name="Run to the end").click()
     expect(page.locator('.salesim-clock[data-day="504"]')).to_be_visible(timeout=240_000)
     expect(page.get_by_role("button", name="Step", exact=True)).to_be_disabled()
-    page.screenshot(path=str(tmp_path / "finished.png"))
+    page.screenshot(path=str(shots / "finished.png"))
     context.close()
 
     # data: and blob: URLs live in the page; a blob's origin is the server it came from.

@@ -74,7 +74,8 @@ table.salesim-kpis .later { color: #999; font-weight: 400; font-size: 11.5px; }
   padding: 1px 6px 1px 0; }
 .salesim-story table.requests td { border-top: 1px solid #eee; padding: 1px 6px 1px 0;
   vertical-align: top; }
-.salesim-story .num { text-align: right; white-space: nowrap; }
+.salesim-story .num, .salesim-story .line { text-align: right; white-space: nowrap; }
+.salesim-story .line { text-align: left; }
 .salesim-hint { color: #666; font-size: 12.5px; }
 .salesim-controls .salesim-pending { margin-top: 8px; }
 """

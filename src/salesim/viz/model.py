@@ -156,9 +156,12 @@ class VizModel:
         elif compare_with != NONE:
             models.append(SalesModel(config, design=compare_with))
         self.panes = []
+        reorg = config.reorganisation
         for k, m in enumerate(models):
             short = short_title(m.design.name)
-            if k and compare_with == NO_REORGANISATION:
+            if m.config.reorganisation.month is not None and reorg.design != m.design.name:
+                short += f" → {short_title(reorg.design).lower()}"
+            elif k and compare_with == NO_REORGANISATION:
                 short += ", not reorganised"
             self.panes.append(Pane(m, Tracker(m), m.design.name, short, DESIGN_COLOURS[k]))
 

@@ -282,7 +282,8 @@ def story_html(story: dict[str, Any], recent: int = 8) -> str:
     if s["requests"]:
         rows = "".join(
             f"<tr><td>{r['day']}</td><td>{esc(r['kind'])}</td>"
-            f"<td>{esc(r['line'])}{' +' + str(r['lines'] - 1) if r['lines'] > 1 else ''}</td>"
+            f"<td class='line'>{esc(r['line'])}"
+            f"{' +' + str(r['lines'] - 1) if r['lines'] > 1 else ''}</td>"
             f"<td>{esc(r['route'])}</td><td class='num'>{_h(r['hours'])}</td></tr>"
             for r in reversed(s["requests"][-recent:])
         )
