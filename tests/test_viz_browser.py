@@ -33,6 +33,8 @@ ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
+# Generous waits: the machines that run this are shared, and a wait is not a timing measurement.
+expect.set_options(timeout=30_000)
 
 
 def free_port() -> int:
@@ -84,6 +86,7 @@ def browser():
 def open_page(browser, url, requested: list[str] | None = None):
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
+    page.set_default_timeout(60_000)
     if requested is not None:
         page.on("request", lambda r: requested.append(r.url))
     page.goto(url)

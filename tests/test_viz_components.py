@@ -147,6 +147,7 @@ def test_running_kpis_restart_when_the_warm_up_ends():
     assert model.measure_from_day == 30
     for name, value in tracker.running().items():
         assert value == pytest.approx(kpis[name], rel=1e-9), name
+    assert tracker.series["retention_rate"][-1] == pytest.approx(kpis["retention_rate"])
 
 
 def test_flows_are_the_jobs_served_by_where_they_came_from():

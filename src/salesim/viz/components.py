@@ -223,6 +223,13 @@ def CustomerStory(
     error, set_error = solara.use_state("")
     size = viz.left.customers.size
 
+    def picked_elsewhere():
+        # A click on a dot (or a pick button) replaces whatever was typed, and its error.
+        set_text("")
+        set_error("")
+
+    solara.use_effect(picked_elsewhere, [selected])
+
     def choose(value: str) -> None:
         set_text(value)
         try:
@@ -251,7 +258,7 @@ def CustomerStory(
     with solara.Row(style={"align-items": "center", "gap": "10px", "flex-wrap": "wrap"}):
         solara.InputText(
             "Customer number",
-            value=text if selected is None or text else str(selected),
+            value=text or ("" if selected is None else str(selected)),
             on_value=choose,
             style={"max-width": "170px"},
             dense=True,

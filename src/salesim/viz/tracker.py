@@ -132,13 +132,10 @@ class Tracker:
         self.month_kpis: dict[str, float] = model.kpis() if model.month else {}
         self.opening = preview_month(model) if model.time == 0 else {}
         self.monthly_rows: list[dict[str, float]] = []
-        book = model.customers
         self.snapshots: list[dict[str, np.ndarray]] = [self._snapshot()]
         self._owner = model.owner.copy()
         #: (months closed, customers whose owners changed, owners before, owners after)
         self.owner_changes: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-        start = book.active_at_start
-        self._start_count = max(int(start.sum()), 1)
         self.series: dict[str, list[float]] = {
             k: []
             for k in (
@@ -372,7 +369,8 @@ class Tracker:
         s["satisfaction"].append(
             float(book.satisfaction[active].mean()) if active.any() else float("nan")
         )
-        s["retention_rate"].append(float((book.active_at_start & active).sum()) / self._start_count)
+        start = book.active_at_start  # replaced when a warm-up ends
+        s["retention_rate"].append(float((start & active).sum()) / max(int(start.sum()), 1))
         if len(s["day"]) > 1 and s["day"][-2] == s["day"][-1]:
             for values in s.values():
                 del values[-2]
