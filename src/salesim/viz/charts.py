@@ -107,9 +107,10 @@ def _panel(panes: list[Pane], name: str, source: str, subtitle: str, months: flo
         'stroke="#ddd"/>'
     )
     if len(values) == 0:
+        empty = "first point after day 1" if source == "daily" else "first point after month 1"
         out.append(
             f'<text x="{(x0 + x1) / 2}" y="{(y0 + y1) / 2 + 3}" font-size="9" fill="#999" '
-            'text-anchor="middle">first point at the end of month 1</text>'
+            f'text-anchor="middle">{empty}</text>'
         )
     else:
         lo, hi = float(values.min()), float(values.max())

@@ -30,7 +30,6 @@ SAT_COLOURS = ("#c0392b", "#f0a15e", "#f4e29b", "#9bcf7a", "#2e8b3e")
 FLOW_COLOUR = "#5b84b1"  # customer -> front line
 HANDOFF_COLOUR = "#8e5ba8"  # front line -> product or regional manager
 LOST_COLOUR = "#9a9a9a"
-__all__ = ["BETTER_COLOUR", "WORSE_COLOUR", "NEUTRAL_COLOUR"]
 
 #: How the page names the registered designs (others show their registered name).
 DESIGN_TITLES = {
