@@ -352,11 +352,13 @@ def add_report(sub: Any, sets: dict[str, Any]) -> None:
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
-    """Serve the browser visualisation (Mesa SolaraViz) until Ctrl-C."""
+    """Serve the browser page until Ctrl-C."""
     import subprocess
 
-    if args.config is not None:
-        load_config(args.config)  # a bad file is a one-line error here, not a broken page
+    from salesim.model import SalesModel
+
+    # A bad file, or one whose design refuses it, is a one-line error here, not a broken page.
+    SalesModel(load_config(args.config).model)
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port: must be between 1 and 65535, got {args.port}")
     env = {
@@ -364,6 +366,8 @@ def cmd_viz(args: argparse.Namespace) -> int:
         "SALESIM_VIZ_CONFIG": str(Path(args.config).resolve()) if args.config else "",
         # Offline by design: no usage telemetry, no version check against the package index.
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        # Solara's corner banner would cover the page's bottom-right content.
+        "SOLARA_THEME_SHOW_BANNER": "False",
     }
     cmd = [
         sys.executable, "-m", "solara", "run", "salesim.viz.app",

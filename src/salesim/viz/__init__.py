@@ -1,1 +1,1 @@
-"""Browser visualisation (Mesa SolaraViz): ``salesim viz [CONFIG]``."""
+"""The browser page (Solara): ``salesim viz [CONFIG]``; ``app.Page`` is the page."""

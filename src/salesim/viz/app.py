@@ -1,28 +1,248 @@
-"""The SolaraViz page. ``salesim viz CONFIG`` sets ``SALESIM_VIZ_CONFIG``; defaults come from it."""
+"""The browser page. ``salesim viz CONFIG`` sets ``SALESIM_VIZ_CONFIG``; defaults come from it.
+
+Every visitor (every browser tab, every reload) gets a model of their own: ``Page`` builds it
+with ``solara.use_memo`` inside the visitor's session, so nothing one visitor does reaches
+another. The page is built from Solara pieces rather than Mesa's SolaraViz so that its controls
+read as a strategist expects (a speed in business days a second, Step, Play, Run to the end,
+Reset that says what it will apply) and so that Play can draw every few days instead of every
+day.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 
-from mesa.visualization import SolaraViz
+import solara
 
 from salesim.config import load_config
-from salesim.viz.components import KPICards, MonthlySeries, OrganisationView
-from salesim.viz.model import VizModel, page_params
+from salesim.designs import registered_designs
+from salesim.params import ConfigError
+from salesim.viz.components import (
+    CSS,
+    FASTEST,
+    PAUSED,
+    PLAYING,
+    SPEEDS,
+    TO_END,
+    Charts,
+    CustomerStory,
+    KPITable,
+    OrganisationView,
+    StatusBar,
+    changed_fields,
+    compare_label,
+    field_widget,
+)
+from salesim.viz.model import FIELDS, VizModel, compare_choices, default_fields
+from salesim.viz.style import short_title
+
+BASE = load_config(os.environ.get("SALESIM_VIZ_CONFIG") or None).model
+FRAME_SECONDS = 0.125  # how often Play redraws at a set speed
+FAST_FRAME_SECONDS = 0.3  # ... when it runs as fast as it goes (more days between drawings)
 
 
-def make_page(config_path: str | None = None):
-    """The page for a config file (or the defaults)."""
-    base = load_config(config_path).model
-    params = page_params(base)
-    model = VizModel(config=base)
-    return SolaraViz(
-        model,
-        components=[(KPICards, 0), (MonthlySeries, 0), (OrganisationView, 0)],
-        model_params=params,
-        name="salesim: the sales organisation, day by day",
-        play_interval=150,
+def play_loop(viz: VizModel, lock: threading.RLock, days_per_second: float, frame: float, shown):
+    """Step ``viz`` in real time at ``days_per_second`` and call ``shown()`` once a frame.
+
+    Returns a function of a ``threading.Event`` (set to stop) for ``solara.use_thread``. Days
+    are due by the clock, so a slow drawing makes the next frame take more days rather than
+    slowing the run down; with an infinite rate each frame steps for most of ``frame``.
+    """
+
+    def run(cancel: threading.Event) -> None:
+        start = time.perf_counter()
+        done = 0
+        while not cancel.is_set() and viz.running:
+            t0 = time.perf_counter()
+            with lock:
+                if days_per_second == float("inf"):
+                    while viz.running and time.perf_counter() - t0 < 0.8 * frame:
+                        viz.step()
+                        done += 1
+                    due = 1
+                else:
+                    due = min(int(days_per_second * (t0 - start)) - done, int(days_per_second))
+                    for _ in range(max(due, 0)):
+                        viz.step()
+                        done += 1
+            if due > 0 and not cancel.is_set():
+                shown()
+            cancel.wait(max(0.0, frame - (time.perf_counter() - t0)))
+
+    return run
+
+
+@solara.component
+def RunCard(viz: VizModel, version: solara.Reactive, mode: solara.Reactive, speed, step_days):
+    """Step, Next month, Play/Pause, Run to the end and the play speed."""
+    version.value  # noqa: B018 - redraw when the run moves (buttons end disabled at the horizon)
+    busy = mode.value != PAUSED
+    idle = not busy and viz.running
+
+    def next_month() -> None:
+        per = viz.left.days_per_month
+        step_days(per - viz.day % per)
+
+    with solara.Card("Run", margin=0, classes=["mb-2"]):
+        with solara.Div(classes=["salesim-buttons"]):
+            solara.Button("Step", on_click=lambda: step_days(1), disabled=not idle, color="primary")
+            solara.Button("Next month", on_click=next_month, disabled=not idle, outlined=True)
+            solara.Button(
+                "❚❚ Pause" if busy else "▶ Play",
+                on_click=lambda: mode.set(PAUSED if busy else PLAYING),
+                disabled=not viz.running,
+                color="primary",
+            )
+            solara.Button(
+                "Run to the end",
+                on_click=lambda: mode.set(TO_END),
+                disabled=not idle,
+                outlined=True,
+            )
+        solara.Select(
+            "Play speed (business days a second)",
+            value=speed.value,
+            values=SPEEDS,
+            on_value=speed.set,
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML='<div class="salesim-hint">Step: one business day (21 make a month). '
+            "Play redraws about eight times a second, several days at a time when fast.</div>",
+        )
+
+
+@solara.component
+def SettingsCard(values: solara.Reactive, pending: list[str], reset):
+    """The organisation and market a Reset builds; says what Reset will change."""
+
+    def set_value(name: str):
+        def on_value(value) -> None:
+            values.value = {**values.value, name: value}
+
+        return on_value
+
+    with solara.Card("Organisation and market", margin=0):
+        solara.v.Select(
+            label="Organisation design",
+            items=[{"text": short_title(d), "value": d} for d in registered_designs()],
+            v_model=values.value["design"],
+            on_v_model=set_value("design"),
+            dense=True,
+        )
+        solara.v.Select(
+            label="Side by side with",
+            items=[{"text": compare_label(c), "value": c} for c in compare_choices(BASE)],
+            v_model=values.value["compare_with"],
+            on_v_model=set_value("compare_with"),
+            dense=True,
+        )
+        for name in FIELDS:
+            field_widget(name, values.value[name], set_value(name))
+        # Below the button, so that the button stays put as the notice comes and goes.
+        solara.Button(
+            "Reset" if not pending else "Reset (apply changes)",
+            on_click=reset,
+            color="primary",
+            block=True,
+        )
+        if pending:
+            solara.Warning(
+                "Reset applies: " + "; ".join(pending) + ".",
+                dense=True,
+                classes=["salesim-pending"],
+            )
+
+
+@solara.component
+def Views(viz: VizModel, version: solara.Reactive, mode: str, lock, selected: solara.Reactive):
+    """Everything that moves as the run goes on (re-rendered after each step shown)."""
+    v = version.value
+    StatusBar(viz, v, mode)
+    with solara.Div(classes=["salesim-top"]):
+        KPITable(viz, v, lock)
+        Charts(viz, v, lock)
+    solara.HTML(
+        tag="h3", unsafe_innerHTML="The organisation at work: where last month's requests went"
+    )
+    OrganisationView(viz, v, lock, selected.value, selected.set)
+    solara.HTML(tag="h3", unsafe_innerHTML="One customer's story")
+    CustomerStory(viz, v, lock, selected.value, selected.set)
+
+
+@solara.component
+def Page():
+    """One visitor's page: controls on the left, the organisations at work on the right."""
+    lock = solara.use_memo(threading.RLock, dependencies=[])
+    first = solara.use_memo(lambda: VizModel.from_fields(BASE, default_fields(BASE)), [])
+    viz = solara.use_reactive(first)
+    version = solara.use_reactive(0)
+    mode = solara.use_reactive(PAUSED)
+    speed = solara.use_reactive("20")
+    values = solara.use_reactive(default_fields(BASE))
+    applied = solara.use_reactive(default_fields(BASE))
+    error = solara.use_reactive(None)
+    selected = solara.use_reactive(None)
+
+    def shown() -> None:
+        version.value += 1
+
+    def loop(cancel: threading.Event) -> None:
+        if mode.value == PAUSED:
+            return
+        fastest = mode.value == TO_END or speed.value == FASTEST
+        rate = float("inf") if fastest else float(speed.value)
+        frame = 0.5 if mode.value == TO_END else FAST_FRAME_SECONDS if fastest else FRAME_SECONDS
+        play_loop(viz.value, lock, rate, frame, shown)(cancel)
+        if not cancel.is_set():
+            mode.value = PAUSED
+            shown()
+
+    solara.use_thread(
+        loop, dependencies=[mode.value, speed.value, viz.value], intrusive_cancel=False
     )
 
+    def step_days(days: int) -> None:
+        with lock:
+            for _ in range(days):
+                viz.value.step()
+        shown()
 
-page = make_page(os.environ.get("SALESIM_VIZ_CONFIG") or None)
+    def reset() -> None:
+        mode.value = PAUSED
+        try:
+            fresh = VizModel.from_fields(BASE, values.value)
+        except ConfigError as exc:
+            error.value = str(exc)
+            return
+        error.value = None
+        applied.value = dict(values.value)
+        viz.value = fresh
+        if selected.value is not None and selected.value >= fresh.left.customers.size:
+            selected.value = None
+        shown()
+
+    pending = changed_fields(values.value, applied.value)
+    solara.Style(CSS)
+    solara.Title("salesim: the sales organisation, day by day")
+    with solara.AppBar():
+        solara.AppBarTitle("salesim · the sales organisation, day by day")
+    with solara.Div(classes=["salesim-page"]):
+        with solara.Div(classes=["salesim-controls"]):
+            RunCard(viz.value, version, mode, speed, step_days)
+            SettingsCard(values, pending, reset)
+        with solara.Div(classes=["salesim-main"]):
+            if error.value:
+                solara.Error(
+                    f"Not applied: {error.value}. Still running the last valid organisation.",
+                    classes=["salesim-error"],
+                    dense=True,
+                )
+            if pending:
+                solara.Info(
+                    "Changed settings apply when you press Reset: " + "; ".join(pending) + ".",
+                    dense=True,
+                )
+            Views(viz.value, version, mode.value, lock, selected)

@@ -1,253 +1,332 @@
-"""Page components: KPI cards, monthly series, the organisation at a glance.
+"""The page's pieces as Solara components; ``salesim.viz.app.Page`` wires them for one visitor.
 
-Each takes the page's ``VizModel`` and re-renders after every step (Mesa's update counter).
-At the baseline scale the organisation view draws aggregates (region x line cells, staff by
-group), not one dot per customer.
+Each view takes the visitor's ``VizModel`` and a ``version`` that the page bumps after every
+step it shows, and draws from the models' trackers under the visitor's lock (the play loop
+steps in a thread of its own). Views are strings of SVG or HTML built in a few milliseconds.
 """
 
 from __future__ import annotations
 
-import html
+import threading
+from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+import solara
 
-matplotlib.use("Agg")
+from salesim.population import LOST
+from salesim.viz.charts import charts_svg
+from salesim.viz.model import FIELDS, NO_REORGANISATION, NONE, VizModel
+from salesim.viz.org import flow_scale, key_accounts, organisation_svg
+from salesim.viz.story import RequestIndex, customer_story, story_html
+from salesim.viz.style import esc, short_title
+from salesim.viz.table import kpi_table_html
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import solara  # noqa: E402
-from mesa.visualization.utils import update_counter  # noqa: E402
+CSS = """
+.salesim-page { display: flex; align-items: flex-start; gap: 0; }
+.salesim-controls { flex: 0 0 292px; width: 292px; position: sticky; top: 0;
+  max-height: calc(100vh - 64px); overflow-y: auto; padding: 8px 8px 16px 8px;
+  background: #f5f6f8; border-right: 1px solid #e2e4e8; align-self: flex-start; }
+.salesim-controls .v-card__title { font-size: 15px; padding: 8px 12px 0 12px; }
+.salesim-controls .v-card__text { padding: 4px 12px 10px 12px; }
+.salesim-buttons { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 6px 0; }
+.salesim-buttons .v-btn { text-transform: none; letter-spacing: 0; }
+.salesim-main { flex: 1 1 0; min-width: 0; padding: 8px 14px 24px 16px; }
+.salesim-main h3 { font-size: 15px; margin: 14px 0 4px 0; font-weight: 600; color: #333; }
+.salesim-status { display: flex; align-items: baseline; gap: 14px; flex-wrap: wrap;
+  font-size: 14px; }
+.salesim-clock { font-weight: 700; font-size: 16px; }
+.salesim-sub { color: #666; font-size: 13px; }
+.salesim-reorg-note { background: #fff3cd; border: 1px solid #e0b84a; border-radius: 4px;
+  padding: 1px 8px; color: #6b4e00; font-size: 13px; }
+.salesim-progress { height: 4px; background: #e8e8e8; border-radius: 2px; margin: 4px 0 8px 0; }
+.salesim-progress > div { height: 4px; background: #1f77b4; border-radius: 2px; }
+.salesim-top { display: flex; gap: 14px; align-items: flex-start; flex-wrap: wrap; }
+.salesim-table-box { flex: 0 0 auto; max-width: 100%; }
+.salesim-charts-box { flex: 1 1 540px; min-width: 0; max-width: 720px; }
+table.salesim-kpis { border-collapse: collapse; font-size: 13px; }
+table.salesim-kpis th { font-size: 12px; color: #555; font-weight: 600; text-align: right;
+  padding: 3px 8px; vertical-align: bottom; }
+table.salesim-kpis th.design { max-width: 104px; line-height: 1.2; }
+table.salesim-kpis th.name, table.salesim-kpis td.name { text-align: left; }
+table.salesim-kpis td.name { white-space: normal; max-width: 190px; }
+table.salesim-kpis td { text-align: right; padding: 2px 8px; border-top: 1px solid #eee;
+  white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.salesim-kpis td.v { font-weight: 600; }
+table.salesim-kpis td.expected { font-weight: 400; color: #555; }
+table.salesim-kpis td.gap { font-weight: 600; }
+table.salesim-kpis .unit { color: #888; font-size: 11px; margin-left: 5px; }
+table.salesim-kpis .dir { color: #999; font-size: 10.5px; margin-left: 5px; }
+table.salesim-kpis .later { color: #999; font-weight: 400; font-size: 11.5px; }
+.salesim-note { color: #777; font-size: 11.5px; max-width: 440px; margin-top: 4px; }
+.salesim-panes { display: flex; gap: 14px; align-items: flex-start; }
+.salesim-panes > div { flex: 1 1 0; min-width: 0; }
+.salesim-story { font-size: 13px; line-height: 1.45; }
+.salesim-story .who { font-size: 14px; margin-bottom: 2px; }
+.salesim-story .left { background: #fbeaea; border-left: 3px solid #b2182b; padding: 2px 6px;
+  margin: 3px 0; }
+.salesim-story .change { color: #555; font-size: 12.5px; }
+.salesim-story .status-lost { color: #b2182b; }
+.salesim-story .spark-row { display: flex; gap: 8px; align-items: center; color: #555;
+  font-size: 12.5px; margin: 3px 0; }
+.salesim-story table.requests { border-collapse: collapse; font-size: 12px; margin-top: 4px;
+  width: 100%; }
+.salesim-story table.requests th { text-align: left; color: #666; font-weight: 600;
+  padding: 1px 6px 1px 0; }
+.salesim-story table.requests td { border-top: 1px solid #eee; padding: 1px 6px 1px 0;
+  vertical-align: top; }
+.salesim-story .num, .salesim-story .line { text-align: right; white-space: nowrap; }
+.salesim-story .line { text-align: left; }
+.salesim-hint { color: #666; font-size: 12.5px; }
+.salesim-controls .salesim-pending { margin-top: 8px; }
+"""
 
-from salesim.plots import LOWER_IS_BETTER  # noqa: E402
-from salesim.viz.model import VizModel  # noqa: E402
-
-CARDS = (
-    ("retention_rate", "Retention", "pct"),
-    ("mean_response_hours", "Mean response", "h"),
-    ("p90_response_hours", "p90 response", "h"),
-    ("direct_sales_rate", "Direct-sales rate", "pct"),
-    ("plan_completion_rate", "Plan completion", "pct"),
-    ("budget_fulfilment_rate", "Budget fulfilment", "pct"),
-    ("market_share", "Market share", "pct"),
-)
-TH = 'style="text-align:right;padding:2px 8px;font-size:0.85em;color:#555"'
-CELL = "text-align:right;padding:2px 8px;border-top:1px solid #eee"
-TD = f'style="{CELL}"'
-SERIES = (
-    ("retention_rate", "Retention"),
-    ("mean_response_hours", "Mean response (h)"),
-    ("p90_response_hours", "p90 response (h)"),
-    ("direct_sales_rate", "Direct-sales rate"),
-    ("plan_completion_rate", "Plan completion"),
-    ("budget_fulfilment_rate", "Budget fulfilment"),
-    ("market_share", "Market share"),
-)
-
-
-def _show(value: float, unit: str, gap: bool = False) -> str:
-    if value is None or not np.isfinite(value):
-        return "–"
-    if unit == "pct":
-        return f"{100 * value:+.1f} pts" if gap else f"{100 * value:.1f}%"
-    return f"{value:+.1f} h" if gap else f"{value:.1f} h"
-
-
-def kpi_html(model: VizModel) -> str:
-    """The KPI cards as one compact table: a row per KPI, a column per design, then the gap.
-
-    The gap is the second design minus the first, green where the second does better.
-    """
-    left, right = model.left, model.right
-    a = left.kpis()
-    b = right.kpis() if right is not None else None
-    day = int(left.time)
-    head = (
-        f'<div class="salesim-clock" data-day="{day}" style="font-weight:bold">Business day {day} '
-        f"of {left.config.horizon_days} (month {left.month})</div>"
-    )
-    names = [left.design.name] + ([right.design.name] if right is not None else [])
-    header = "".join(f"<th {TH}>{html.escape(n)}</th>" for n in names)
-    if right is not None:
-        header += f"<th {TH}>gap ({html.escape(names[1])} − {html.escape(names[0])})</th>"
-    rows = []
-    for key, name, unit in CARDS:
-        cells = f'<td {TD} class="v" data-design="{names[0]}"><b>{_show(a[key], unit)}</b></td>'
-        if b is not None:
-            gap = b[key] - a[key]
-            better = (gap < 0) if key in LOWER_IS_BETTER else (gap > 0)
-            colour = "#1b7837" if better else "#b2182b"
-            cells += (
-                f'<td {TD} class="v" data-design="{names[1]}"><b>{_show(b[key], unit)}</b></td>'
-            )
-            cells += (
-                f'<td class="gap" style="{CELL};color:{colour}" data-gap="{gap!r}">'
-                f"{_show(gap, unit, gap=True)}</td>"
-            )
-        rows.append(
-            f'<tr class="salesim-kpi" data-kpi="{key}" data-value="{a[key]!r}">'
-            f'<td style="padding:2px 8px">{html.escape(name)}</td>{cells}</tr>'
-        )
-    table = (
-        f'<table style="border-collapse:collapse;margin-top:6px"><tr><th {TH}></th>{header}</tr>'
-        + "".join(rows)
-        + "</table>"
-    )
-    return head + table
+PAUSED, PLAYING, TO_END = "paused", "playing", "to_end"
+FASTEST = "as fast as it goes"
+SPEEDS = ["5", "10", "20", "50", FASTEST]
 
 
-@solara.component
-def KPICards(model: VizModel):
-    """KPI cards, updating every step; the gap when two designs run side by side."""
-    update_counter.get()
-    with solara.Column():
-        if model.error:
-            solara.Error(
-                f"Not applied: {model.error}. Still running the last valid organisation.",
-                classes=["salesim-error"],
-            )
-        solara.HTML(tag="div", unsafe_innerHTML=kpi_html(model))
+@solara.component_vue("org_view.vue", vuetify=False)
+def OrgSvg(svg: str, event_pick: Callable[[int], None] | None = None):
+    """An SVG whose customer dots call ``event_pick`` with the customer's number."""
 
 
-def series_figure(model: VizModel):
-    """Monthly KPIs of each simulated design."""
-    # Shaped for half the page's width (SolaraViz lays components out in two columns).
-    fig, axes = plt.subplots(4, 2, figsize=(7, 6), sharex=True, dpi=72)
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.08, wspace=0.25, hspace=0.45)
-    for ax, (key, name) in zip(axes.ravel(), SERIES, strict=False):
-        for sim in model.models:
-            frame = sim.monthly_kpis()
-            if len(frame):
-                ax.plot(np.arange(1, len(frame) + 1), frame[key], marker=".", label=sim.design.name)
-        ax.set_title(name, fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
-    axes.ravel()[-1].axis("off")
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    if handles:
-        axes.ravel()[-1].legend(handles, labels, loc="center", fontsize=8)
-    fig.supxlabel("month", fontsize=8)
-    return fig
+def clock_text(viz: VizModel) -> tuple[str, str]:
+    """('Month 3 · day 5 of 21', 'business day 47 of 504'), months counted from 1."""
+    day, per = viz.day, viz.left.days_per_month
+    if day == 0:
+        head = "Start of month 1"
+    else:
+        head = f"Month {(day - 1) // per + 1} · day {(day - 1) % per + 1} of {per}"
+    return head, f"business day {day} of {viz.horizon}"
 
 
 @solara.component
-def MonthlySeries(model: VizModel):
-    """Monthly KPI plots (redrawn once a month)."""
-    update_counter.get()
-    fig = solara.use_memo(
-        lambda: series_figure(model), dependencies=[id(model.left), model.left.month]
-    )
-    solara.FigureMatplotlib(fig, dependencies=[id(model.left), model.left.month], format="png")
-    plt.close(fig)
-
-
-def _hex(cmap, x: float) -> str:
-    if not np.isfinite(x):
-        return "#dddddd"
-    r, g, b, _ = matplotlib.colormaps[cmap](float(np.clip(x, 0, 1)))
-    return f"#{int(255 * r):02x}{int(255 * g):02x}{int(255 * b):02x}"
-
-
-def organisation_svg(sim) -> str:
-    """Customers by region x line (area: active, colour: satisfaction); staff sized by queue.
-
-    Drawn as SVG: cheap enough to redraw on every step at any scale, since it shows
-    aggregates (one circle per region x line, one dot per person), never one dot per customer.
-    """
-    book, cfg = sim.customers, sim.config
-    regions, lines = cfg.population.regions, list(cfg.population.lines)
-    active = book.active
-    cell_w, cell_h, left = 86, 62, 150
-    parts = [
-        f'<text x="4" y="14" font-size="12" font-weight="bold">{html.escape(sim.design.name)}: '
-        "customers by region x line (area: active, colour: satisfaction)</text>"
-    ]
-    for li, name in enumerate(lines):
-        parts.append(
-            f'<text x="{left + li * cell_w + cell_w / 2}" y="32" font-size="11" '
-            f'text-anchor="middle">{html.escape(name)}</text>'
+def StatusBar(viz: VizModel, version: int, mode: str):
+    """Where the run is, and anything about to happen or just done (reorganisation, warm-up)."""
+    head, sub = clock_text(viz)
+    cfg = viz.config
+    notes = []
+    if mode == TO_END:
+        notes.append("running to the end…")
+    elif mode == PLAYING:
+        notes.append("playing")
+    if not viz.running:
+        notes.append("finished")
+    if cfg.warmup_days and viz.day < cfg.warmup_days:
+        notes.append(f"warm-up: KPIs start counting on business day {cfg.warmup_days + 1}")
+    extra = ""
+    reorg = cfg.reorganisation
+    if reorg.month is not None:
+        month = reorg.month + 1
+        done = viz.day >= reorg.month * viz.left.days_per_month
+        text = (
+            f"Reorganised: {short_title(reorg.design).lower()} from month {month}"
+            if done
+            else f"Reorganisation: {short_title(reorg.design).lower()} from month {month}"
         )
-    counts = np.array(
-        [
-            [
-                int((active & (book.region == r) & book.buys[:, li]).sum())
-                for li in range(len(lines))
+        extra = f'<span class="salesim-reorg-note">{esc(text)}</span>'
+    pct = 100 * viz.day / max(viz.horizon, 1)
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            f'<div class="salesim-status"><span class="salesim-clock" data-day="{viz.day}">'
+            f'{esc(head)}</span><span class="salesim-sub">{esc(sub)}'
+            f"{' · ' + esc(' · '.join(notes)) if notes else ''}</span>{extra}</div>"
+            f'<div class="salesim-progress"><div style="width:{pct:.1f}%"></div></div>'
+        ),
+    )
+
+
+@solara.component
+def KPITable(viz: VizModel, version: int, lock: threading.RLock):
+    """The KPI table (a column per design, the gap coloured better or worse)."""
+
+    def build():
+        with lock:
+            return kpi_table_html(viz.panes)
+
+    html = solara.use_memo(build, dependencies=[viz, version])
+    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["salesim-table-box"])
+
+
+@solara.component
+def Charts(viz: VizModel, version: int, lock: threading.RLock):
+    """KPIs over the horizon, one line per design."""
+
+    def build():
+        with lock:
+            return charts_svg(viz.panes)
+
+    svg = solara.use_memo(build, dependencies=[viz, version])
+    solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["salesim-charts-box"])
+
+
+@solara.component
+def OrganisationView(
+    viz: VizModel, version: int, lock: threading.RLock, selected: int | None, on_pick
+):
+    """Each organisation as it works, side by side, line widths on one scale."""
+    accounts = solara.use_memo(lambda: key_accounts(viz.left), dependencies=[viz])
+
+    def build():
+        with lock:
+            scale = flow_scale([p.tracker for p in viz.panes])
+            return [
+                organisation_svg(
+                    p.model,
+                    p.tracker,
+                    scale=scale,
+                    colour=p.colour,
+                    selected=selected,
+                    accounts=accounts,
+                )
+                for p in viz.panes
             ]
-            for r in range(regions)
-        ]
-    )
-    biggest = max(int(counts.max()), 1)
-    for r in range(regions):
-        y = 40 + r * cell_h
-        parts.append(
-            f'<text x="{left - 8}" y="{y + cell_h / 2}" font-size="11" text-anchor="end">'
-            f"region {r + 1}</text>"
-        )
-        for li in range(len(lines)):
-            members = active & (book.region == r) & book.buys[:, li]
-            n = counts[r, li]
-            sat = float(book.satisfaction[members].mean()) if n else np.nan
-            direct = float((book.channel[members] == 0).mean()) if n else 0.0
-            cx, cy = left + li * cell_w + cell_w / 2, y + cell_h / 2 - 6
-            radius = 4 + 18 * np.sqrt(n / biggest)
-            parts.append(
-                f'<circle class="cell" cx="{cx}" cy="{cy}" r="{radius:.1f}" '
-                f'fill="{_hex("RdYlGn", (sat - 0.3) / 0.65)}" '
-                f'stroke="#333" stroke-width="0.6"><title>{n} active, satisfaction {sat:.2f}, '
-                f"{100 * direct:.0f}% direct</title></circle>"
-            )
-            parts.append(
-                f'<text x="{cx}" y="{y + cell_h - 2}" font-size="9" text-anchor="middle">'
-                f"{n} · {100 * direct:.0f}% direct</text>"
-            )
-    queues, util = sim.queue_lengths(), sim.station_utilisation()
-    rows: dict[str, list[int]] = {}
-    for s_ in sim.sales_staff:
-        where = (
-            f"region {s_.group + 1}" if s_.role == "customer_manager" else f"line {lines[s_.group]}"
-        )
-        rows.setdefault(f"{s_.role.replace('_', ' ')}s, {where}", []).append(s_.station)
-    for pm in sim.product_managers:
-        rows.setdefault(f"product manager {lines[pm.line]}", []).append(pm.station)
-    for rm in sim.regional_managers:
-        rows.setdefault(f"regional manager {rm.region + 1}", []).append(rm.station)
-    for o in sim.outlets:
-        rows.setdefault(f"service outlet, region {o.region + 1}", []).append(o.station)
-    top = 40 + regions * cell_h + 24
-    parts.append(
-        f'<text x="4" y="{top - 6}" font-size="12" font-weight="bold">'
-        "staff: dot area = requests waiting or in service, colour = utilisation</text>"
-    )
-    step = max(8.0, min(24.0, (cell_w * len(lines) - 10) / max(len(v) for v in rows.values())))
-    for i, (label, stations) in enumerate(rows.items()):
-        y = top + 12 + i * 18
-        parts.append(
-            f'<text x="{left - 8}" y="{y + 4}" font-size="10" text-anchor="end">'
-            f"{html.escape(label)}</text>"
-        )
-        for j, st in enumerate(stations):
-            q = int(queues[st])
-            parts.append(
-                f'<circle class="staff" data-queue="{q}" cx="{left + 6 + j * step}" cy="{y}" '
-                f'r="{2.5 + 2 * np.sqrt(q):.1f}" fill="{_hex("viridis", util[st] / 1.2)}" '
-                f'stroke="#333" stroke-width="0.4">'
-                f"<title>{q} in queue, utilisation {util[st]:.0%}</title></circle>"
-            )
-    height = top + 12 + len(rows) * 18
-    width = left + cell_w * len(lines) + 10
-    return (
-        '<svg class="salesim-org" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width * 1.4}px;font-family:sans-serif">'
-        + "".join(parts)
-        + "</svg>"
-    )
+
+    svgs = solara.use_memo(build, dependencies=[viz, version, selected])
+    with solara.Div(classes=["salesim-panes"]):
+        for svg in svgs:
+            with solara.Div():
+                OrgSvg(svg=svg, event_pick=on_pick)
+
+
+def pick_largest(viz: VizModel) -> int:
+    """The customer with the largest volume at the start."""
+    book = viz.left.customers
+    return int(np.argmax(book.volume[: book.n_initial].sum(axis=1)))
+
+
+def pick_last_lost(viz: VizModel) -> int | None:
+    """The largest of the customers who left most recently (left-hand design), if any."""
+    snaps = viz.panes[0].tracker.snapshots
+    channel = viz.left.customers.channel
+    lost = channel == LOST
+    if not lost.any():
+        return None
+    recent = lost.copy()
+    for snap in reversed(snaps[:-1]):
+        newer = recent & (snap["channel"] != LOST)
+        if newer.any():
+            recent = newer
+            break
+    volume = viz.left.customers.volume.sum(axis=1)
+    return int(np.flatnonzero(recent)[np.argmax(volume[recent])])
 
 
 @solara.component
-def OrganisationView(model: VizModel):
-    """Where the queue builds and which customers drift away, per simulated design."""
-    update_counter.get()
-    with solara.Row():
-        for sim in model.models:
-            with solara.Column(style={"flex": "1", "min-width": "0"}):
-                solara.HTML(tag="div", unsafe_innerHTML=organisation_svg(sim))
+def CustomerStory(
+    viz: VizModel, version: int, lock: threading.RLock, selected: int | None, on_pick
+):
+    """The story of the customer being followed, in each organisation."""
+    indexes = solara.use_memo(lambda: [RequestIndex(), RequestIndex()], dependencies=[])
+    text, set_text = solara.use_state("")
+    error, set_error = solara.use_state("")
+    size = viz.left.customers.size
+
+    def picked_elsewhere():
+        # A click on a dot (or a pick button) replaces whatever was typed, and its error.
+        set_text("")
+        set_error("")
+
+    solara.use_effect(picked_elsewhere, [selected])
+
+    def choose(value: str) -> None:
+        set_text(value)
+        try:
+            slot = int(value.strip())
+        except ValueError:
+            slot = -1
+        if not 0 <= slot < size:
+            set_error(f"Customer number: enter a whole number from 0 to {size - 1}")
+            return
+        set_error("")
+        on_pick(slot)
+
+    def last_lost() -> None:
+        with lock:
+            slot = pick_last_lost(viz)
+        if slot is None:
+            set_error("No customer has left yet.")
+        else:
+            set_error("")
+            on_pick(slot)
+
+    def random_active() -> None:
+        active = np.flatnonzero(viz.left.customers.active)
+        on_pick(int(np.random.default_rng().choice(active)))
+
+    with solara.Row(style={"align-items": "center", "gap": "10px", "flex-wrap": "wrap"}):
+        solara.InputText(
+            "Customer number",
+            value=text or ("" if selected is None else str(selected)),
+            on_value=choose,
+            style={"max-width": "170px"},
+            dense=True,
+            error=error or False,
+            message=error or f"0 to {size - 1}",
+        )
+        solara.Button("Largest", on_click=lambda: on_pick(pick_largest(viz)), outlined=True)
+        solara.Button("Latest to leave", on_click=last_lost, outlined=True)
+        solara.Button("Any active", on_click=random_active, outlined=True)
+
+    def build():
+        if selected is None or selected >= size:
+            return []
+        with lock:
+            return [
+                story_html(customer_story(p.model, selected, p.tracker, indexes[k]))
+                for k, p in enumerate(viz.panes)
+            ]
+
+    stories = solara.use_memo(build, dependencies=[viz, version, selected])
+    if not stories:
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML='<div class="salesim-hint">Click a customer dot in the picture above, '
+            "or enter a customer number, to follow one customer: who it deals with, where its "
+            "requests went and how fast, its satisfaction, and whether it stayed.</div>",
+        )
+        return
+    with solara.Div(classes=["salesim-panes"]):
+        for p, html in zip(viz.panes, stories, strict=True):
+            with solara.Div():
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML=f'<div style="border-top:3px solid {p.colour};'
+                    f'padding-top:3px">{html}</div>',
+                )
+
+
+def field_widget(name: str, value, on_value) -> None:
+    """A labelled input for one of the page's model fields, its unit after the number."""
+    f = FIELDS[name]
+    if f.kind is bool:
+        solara.Checkbox(label=f.label, value=bool(value), on_value=on_value)
+    else:
+        solara.InputText(
+            f.label, value=str(value), on_value=on_value, suffix=f.unit, message=f.hint
+        )
+
+
+def compare_label(choice: str) -> str:
+    """How the second pane's choices read."""
+    if choice == NONE:
+        return "nothing (one design)"
+    if choice == NO_REORGANISATION:
+        return "the same, without the reorganisation"
+    return short_title(choice)
+
+
+def changed_fields(values: dict, applied: dict) -> list[str]:
+    """'Label: old → new' for each field that differs from the running model's."""
+    out = []
+    for name, new in values.items():
+        old = applied.get(name)
+        if str(old) != str(new):
+            label = (
+                FIELDS[name].label
+                if name in FIELDS
+                else ("Organisation design" if name == "design" else "Side by side with")
+            )
+            out.append(f"{label}: {old} → {new}")
+    return out

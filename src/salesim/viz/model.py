@@ -1,197 +1,208 @@
-"""The model behind the page: one design, or two on the same seed stepping in lockstep.
+"""What one visitor's page runs: a design, and optionally a second on the same seed, in lockstep.
 
-SolaraViz re-creates the model from the page's fields on Reset. Fields are typed by people,
-so this class never raises on bad input: it keeps simulating the last good organisation and
-carries the message for the page to show.
+The page's fields are typed by people, so ``VizModel.from_fields`` turns them into a config
+and raises ``ConfigError`` with one line naming the field; the page keeps running the model it
+had. Each simulated organisation comes with a ``Tracker`` that keeps what the page shows.
 """
 
 from __future__ import annotations
 
-import weakref
+from dataclasses import dataclass
 from typing import Any
-
-from mesa import Model
 
 from salesim.config import validate_config
 from salesim.designs import registered_designs
 from salesim.loading import apply_overrides
 from salesim.model import SalesModel
 from salesim.params import ConfigError, ModelConfig
+from salesim.viz.style import DESIGN_COLOURS, short_title
+from salesim.viz.tracker import Tracker
 
-#: Page field -> (config path, label, kind)
-FIELDS: dict[str, tuple[str, str, type]] = {
-    "customers": ("model.population.customers", "Customers", int),
-    "sales_staff": ("model.staff.sales_staff", "Sales staff (reps / CMs)", int),
-    "pm_hours_per_day": ("model.staff.pm_hours_per_day", "PM hours a day for requests", float),
-    "needs_per_customer_year": (
-        "model.requests.needs_per_customer_year",
-        "Needs per customer a year",
-        float,
-    ),
-    "multi_line_share": (
-        "model.population.multi_line_share",
-        "Share of multi-line customers",
-        float,
-    ),
-    "surge": ("model.market.surge", "2006-07 market surge", bool),
-    "seed": ("model.seed", "Seed", int),
-}
 NONE = "none"
+#: Side by side with the same design, the config's reorganisation switched off.
+NO_REORGANISATION = "no_reorganisation"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A page field: the config path it sets, its label and the unit shown after the value."""
+
+    path: str
+    label: str
+    kind: type
+    unit: str = ""
+
+    @property
+    def hint(self) -> str:
+        """The parameter's allowed range, read from its declaration in ``salesim.params``."""
+        section: Any = ModelConfig
+        info = None
+        for part in self.path.split(".")[1:]:
+            info = section.model_fields[part]
+            section = info.annotation
+        words = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+        bounds = [
+            f"{words[k]} {getattr(m, k):,}"
+            for m in info.metadata
+            for k in words
+            if getattr(m, k, None) is not None and abs(getattr(m, k)) < 1e12
+        ]
+        return ("whole number " if self.kind is int else "") + ", ".join(bounds)
+
+
+FIELDS: dict[str, Field] = {
+    "customers": Field("model.population.customers", "Customers at the start", int, "customers"),
+    "sales_staff": Field("model.staff.sales_staff", "Front-line head-count", int, "people"),
+    "pm_hours_per_day": Field(
+        "model.staff.pm_hours_per_day", "Product-manager time for requests", float, "hours a day"
+    ),
+    "needs_per_customer_year": Field(
+        "model.requests.needs_per_customer_year", "Needs a median customer raises", float, "a year"
+    ),
+    "multi_line_share": Field(
+        "model.population.multi_line_share", "Customers buying two or more lines", float, "share"
+    ),
+    "surge": Field("model.market.surge", "Market surge of 2006–07", bool),
+    "seed": Field("model.seed", "Seed (same seed: same customers and demand)", int),
+}
+
+
+@dataclass
+class Pane:
+    """One simulated organisation on the page."""
+
+    model: SalesModel
+    tracker: Tracker
+    name: str
+    short: str
+    colour: str
+
+
+def default_fields(base: ModelConfig) -> dict[str, Any]:
+    """The page's fields (design choices included) as ``base`` sets them."""
+    data = {"model": base.model_dump()}
+    values: dict[str, Any] = {"design": base.design, "compare_with": NONE}
+    for name, f in FIELDS.items():
+        node: Any = data
+        for part in f.path.split("."):
+            node = node[part]
+        values[name] = node if f.kind is bool else str(node)
+    return values
+
+
+def compare_choices(base: ModelConfig) -> list[str]:
+    """What the second pane can run: nothing, any design, or (with a reorganisation) none."""
+    extra = [NO_REORGANISATION] if base.reorganisation.month is not None else []
+    return [NONE, *registered_designs(), *extra]
 
 
 def _parse(name: str, value: Any) -> Any:
-    kind, label = FIELDS[name][2], FIELDS[name][1]
-    if kind is bool:
+    f = FIELDS[name]
+    if f.kind is bool:
         return bool(value)
     try:
         number = float(str(value).strip())
     except ValueError:
-        raise ConfigError(f"{label}: expected a number, got {value!r}") from None
-    if kind is int:
+        raise ConfigError(f"{f.label}: expected a number, got {value!r}") from None
+    if f.kind is int:
         if not number.is_integer():
-            raise ConfigError(f"{label}: expected a whole number, got {value!r}")
+            raise ConfigError(f"{f.label}: expected a whole number, got {value!r}")
         return int(number)
     return number
 
 
-class VizModel(Model):
-    """What the page runs: ``design`` and, side by side, ``compare_with`` on the same seed."""
+def build_config(base: ModelConfig, values: dict[str, Any]) -> ModelConfig:
+    """The page's fields over ``base``; ``ConfigError`` names the field and what is allowed."""
+    unknown = set(values) - set(FIELDS) - {"design", "compare_with"}
+    if unknown:
+        raise ConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    overrides = {FIELDS[k].path: _parse(k, v) for k, v in values.items() if k in FIELDS}
+    design = values.get("design") or base.design
+    if design not in registered_designs():
+        allowed = ", ".join(registered_designs())
+        raise ConfigError(f"Organisation design: unknown design {design!r}; allowed: {allowed}")
+    overrides["model.design"] = design
+    compare = values.get("compare_with", NONE)
+    if compare not in compare_choices(base):
+        allowed = ", ".join(compare_choices(base))
+        raise ConfigError(f"Side by side with: unknown choice {compare!r}; allowed: {allowed}")
+    data = apply_overrides({"model": base.model_dump()}, overrides)
+    try:
+        return validate_config(data, "page").model
+    except ConfigError as exc:
+        raise _labelled(exc) from None
 
-    _last_good: weakref.ref | None = None
 
-    def __init__(
-        self,
-        config: ModelConfig | None = None,
-        design: str | None = None,
-        compare_with: str = NONE,
-        rng: Any = None,
-        scenario: Any = None,
-        **fields: Any,
-    ) -> None:
-        # SolaraViz passes Mesa's own ``scenario`` (and may pass ``rng``) on Reset; the seed that
-        # matters is the page's ``seed`` field, which feeds every named stream.
-        super().__init__(rng=0)
-        self.error: str | None = None
-        self._catching_up = False
-        try:
-            cfg = self.build_config(config or ModelConfig(), design, compare_with, fields)
-            self.config = cfg
-            self.models = [SalesModel(cfg)]
-            if compare_with != NONE:
-                self.models.append(SalesModel(cfg, design=compare_with))
+def _labelled(exc: ConfigError) -> ConfigError:
+    """The error with config paths named as the page's fields are."""
+    text = str(exc).removeprefix("page: ")
+    for f in FIELDS.values():
+        text = text.replace(f.path + ":", f"{f.label} ({f.path}):")
+    return ConfigError(text)
+
+
+class VizModel:
+    """The organisations a visitor watches, stepped a business day at a time together."""
+
+    def __init__(self, config: ModelConfig, compare_with: str = NONE) -> None:
+        self.config = config
+        self.compare_with = compare_with
+        models = [SalesModel(config)]
+        if compare_with == NO_REORGANISATION:
+            plain = config.model_copy(
+                update={"reorganisation": config.reorganisation.model_copy(update={"month": None})}
+            )
+            models.append(SalesModel(plain))
+        elif compare_with != NONE:
+            models.append(SalesModel(config, design=compare_with))
+        self.panes = []
+        reorg = config.reorganisation
+        for k, m in enumerate(models):
+            short = short_title(m.design.name)
+            if m.config.reorganisation.month is not None and reorg.design != m.design.name:
+                short += f" → {short_title(reorg.design).lower()}"
+            elif k and compare_with == NO_REORGANISATION:
+                short += ", not reorganised"
+            self.panes.append(Pane(m, Tracker(m), m.design.name, short, DESIGN_COLOURS[k]))
+
+    @classmethod
+    def from_fields(cls, base: ModelConfig, values: dict[str, Any]) -> VizModel:
+        """A model from the page's fields; ``ConfigError`` (one line) if a field is bad."""
+        config = build_config(base, values)
+        try:  # a design can refuse a config (e.g. fewer reps than product lines)
+            return cls(config, values.get("compare_with", NONE))
         except ConfigError as exc:
-            last = VizModel._last_good() if VizModel._last_good else None
-            if last is None:
-                raise
-            self.error = str(exc).removeprefix("overrides: ")
-            self.config, self.models = last.config, last.models
-            self._catch_up(last.time)
-        VizModel._last_good = weakref.ref(self)
-
-    @staticmethod
-    def build_config(
-        base: ModelConfig, design: str | None, compare_with: str, fields: dict
-    ) -> ModelConfig:
-        """The page's fields over the base config; ConfigError names the bad field."""
-        unknown = set(fields) - set(FIELDS)
-        if unknown:
-            raise ConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
-        overrides = {FIELDS[k][0]: _parse(k, v) for k, v in fields.items() if v is not None}
-        if design:
-            overrides["model.design"] = design
-        if compare_with not in (NONE, *registered_designs()):
-            allowed = ", ".join([NONE, *registered_designs()])
-            raise ConfigError(f"compare with: unknown design {compare_with!r}; allowed: {allowed}")
-        data = apply_overrides({"model": base.model_dump()}, overrides)
-        try:
-            return validate_config(data, "overrides").model
-        except ConfigError as exc:
-            text = str(exc)
-            for path, label, _ in FIELDS.values():
-                text = text.replace(path + ":", f"{label} ({path}):")
-            raise ConfigError(text) from None
-
-    def _catch_up(self, time: float) -> None:
-        """Advance this wrapper's clock to the adopted models' time without stepping them."""
-        self._catching_up = True
-        try:
-            if time > self.time:
-                self.run_until(time)
-        finally:
-            self._catching_up = False
+            raise _labelled(exc) from None
 
     @property
     def left(self) -> SalesModel:
-        """The design on the left (the one chosen first)."""
-        return self.models[0]
+        """The organisation chosen first."""
+        return self.panes[0].model
 
     @property
     def right(self) -> SalesModel | None:
-        """The design it is compared with, if any."""
-        return self.models[1] if len(self.models) > 1 else None
+        """The organisation it is compared with, if any."""
+        return self.panes[1].model if len(self.panes) > 1 else None
+
+    @property
+    def day(self) -> int:
+        """Business days simulated."""
+        return int(round(self.left.time))
+
+    @property
+    def horizon(self) -> int:
+        """Business days in the run."""
+        return self.config.horizon_days
+
+    @property
+    def running(self) -> bool:
+        """Whether there are days left to simulate."""
+        return self.day < self.horizon
 
     def step(self) -> None:
-        """One business day for every simulated organisation."""
-        if self._catching_up:
+        """One business day for every organisation on the page."""
+        if not self.running:
             return
-        for model in self.models:
-            if model.time < model.config.horizon_days:
-                model.step()
-        self.running = self.left.time < self.left.config.horizon_days
-
-
-def page_params(base: ModelConfig) -> dict[str, Any]:
-    """SolaraViz ``model_params``: the page's controls, with defaults read from ``base``."""
-    designs = registered_designs()
-    c = base
-    return {
-        "config": base,
-        "design": {
-            "type": "Select",
-            "value": c.design,
-            "values": designs,
-            "label": "Organisation design",
-        },
-        "compare_with": {
-            "type": "Select",
-            "value": NONE,
-            "values": [NONE, *designs],
-            "label": "Side by side with",
-        },
-        "customers": {
-            "type": "InputText",
-            "value": str(c.population.customers),
-            "label": FIELDS["customers"][1],
-        },
-        "sales_staff": {
-            "type": "InputText",
-            "value": str(c.staff.sales_staff),
-            "label": FIELDS["sales_staff"][1],
-        },
-        "pm_hours_per_day": {
-            "type": "SliderFloat",
-            "value": c.staff.pm_hours_per_day,
-            "min": 0.5,
-            "max": 8.0,
-            "step": 0.5,
-            "label": FIELDS["pm_hours_per_day"][1],
-        },
-        "needs_per_customer_year": {
-            "type": "SliderFloat",
-            "value": c.requests.needs_per_customer_year,
-            "min": 4.0,
-            "max": 80.0,
-            "step": 2.0,
-            "label": FIELDS["needs_per_customer_year"][1],
-        },
-        "multi_line_share": {
-            "type": "SliderFloat",
-            "value": c.population.multi_line_share,
-            "min": 0.0,
-            "max": 1.0,
-            "step": 0.05,
-            "label": FIELDS["multi_line_share"][1],
-        },
-        "surge": {"type": "Checkbox", "value": c.market.surge, "label": FIELDS["surge"][1]},
-        "seed": {"type": "InputText", "value": str(c.seed), "label": FIELDS["seed"][1]},
-    }
+        for pane in self.panes:
+            pane.model.step()
+            pane.tracker.update()

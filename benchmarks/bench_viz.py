@@ -1,0 +1,165 @@
+"""What the browser page costs per business day, piece by piece, without a browser.
+
+Usage:
+    .venv/bin/python benchmarks/bench_viz.py            # 1,500 and 15,000 customers
+    .venv/bin/python benchmarks/bench_viz.py --quick    # 1,500 only
+
+For each scale it runs one design to mid-horizon (so the request log is as long as it gets
+half-way), then times over the next month: the model's day, the page's bookkeeping (the
+tracker), and each drawing. "Before" is the page as it was at commit BEFORE (its components are
+loaded from git history and timed on the same model in the same run); it needs the repository's
+git history and prints "-" without it. Staff scale with customers as in bench_model.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "929bda7"  # the page before issue 11
+
+
+def old_components():
+    """The pre-issue-11 components module, from git history (None if unavailable)."""
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{BEFORE}:src/salesim/viz/components.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = Path(tempfile.mkdtemp()) / "old_viz_components.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("old_viz_components", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def timed(fn, repeats: int) -> float:
+    """Median wall time of ``fn`` in milliseconds."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return 1e3 * times[len(times) // 2]
+
+
+def one_scale(customers: int, old) -> list[tuple[str, float | None, float, str]]:
+    from salesim import load_config
+    from salesim.viz.charts import charts_svg
+    from salesim.viz.model import VizModel, default_fields
+    from salesim.viz.org import flow_scale, key_accounts, organisation_svg
+    from salesim.viz.story import RequestIndex, customer_story, story_html
+    from salesim.viz.table import kpi_table_html
+
+    per = customers / 1500
+    base = load_config(
+        "configs/baseline.yaml",
+        [
+            f"model.population.customers={customers}",
+            f"model.staff.sales_staff={max(30, round(30 * per))}",
+            f"model.staff.product_managers_per_line={max(1, round(per))}",
+            f"model.staff.regional_managers_per_region={max(1, round(per))}",
+            f"model.staff.planners={max(3, round(3 * per))}",
+        ],
+    ).model
+    viz = VizModel.from_fields(base, default_fields(base))
+    pane = viz.panes[0]
+    model, tracker = pane.model, pane.tracker
+    for _ in range(base.horizon_days // 2 - 1):
+        viz.step()
+
+    days = model.days_per_month
+    step_ms, track_ms = [], []
+    for _ in range(days):
+        t = time.perf_counter()
+        model.step()
+        t1 = time.perf_counter()
+        tracker.update()
+        t2 = time.perf_counter()
+        step_ms.append(1e3 * (t1 - t))
+        track_ms.append(1e3 * (t2 - t1))
+    step, track = sorted(step_ms)[days // 2], sorted(track_ms)[days // 2]
+
+    accounts = key_accounts(model)
+    slot = int(accounts[0][0])
+    index = RequestIndex()
+    repeats = 15
+    org = timed(
+        lambda: organisation_svg(
+            model, tracker, scale=flow_scale([tracker]), selected=slot, accounts=accounts
+        ),
+        repeats,
+    )
+    table = timed(lambda: kpi_table_html(viz.panes), repeats)
+    charts = timed(lambda: charts_svg(viz.panes), repeats)
+    story = timed(lambda: story_html(customer_story(model, slot, tracker, index)), repeats)
+    drawing = org + table + charts + story
+
+    old_org = old_table = old_charts = None
+    if old is not None:
+        import matplotlib.pyplot as plt
+
+        page = SimpleNamespace(left=model, right=None, models=[model])
+        old_org = timed(lambda: old.organisation_svg(model), repeats)
+        old_table = timed(lambda: old.kpi_html(page), repeats)
+
+        def figure():
+            plt.close(old.series_figure(page))
+
+        old_charts = timed(figure, 3)
+    old_drawing = None if old is None else old_org + old_table  # charts redrew once a month
+    rows = [
+        ("model: one business day", step, step, "per day"),
+        ("page bookkeeping (tracker)", 0.0 if old else None, track, "per day"),
+        ("organisation picture", old_org, org, "per drawing"),
+        ("KPI table", old_table, table, "per drawing"),
+        ("charts", old_charts, charts, "per drawing (before: monthly, matplotlib)"),
+        ("customer story", None, story, "per drawing"),
+        (
+            "Step: a day and a drawing",
+            None if old is None else step + old_drawing,
+            step + track + drawing,
+            "per click, server side",
+        ),
+    ]
+    # Play draws once a frame: every day before; now as many days as the frame's time allows.
+    for k in (1, 5):
+        before = None if old is None else 1e3 / (step + old_drawing)
+        after = 1e3 / (step + track + drawing / k)
+        rows.append((f"Play, fastest, a drawing every {k} day(s)", before, after, "days a second"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,500 customers only")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    old = old_components()
+    print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (load, 1 and 5 min)")
+    print(f"before = commit {BEFORE}" + ("" if old else " (not available: no git history)"))
+    print(f"{'customers':>9s}  {'':42s} {'before':>9s} {'after':>9s}  unit")
+    for customers in (1500,) if args.quick else (1500, 15000):
+        for k, (name, before, after, unit) in enumerate(one_scale(customers, old)):
+            b = "-" if before is None else f"{before:9.2f}"
+            first = f"{customers:9,d}" if k == 0 else ""
+            print(f"{first:>9s}  {name:42s} {b:>9s} {after:9.2f}  {unit}")
+    print("Timings are medians; ms unless the unit says days a second.")
+
+
+if __name__ == "__main__":
+    main()
