@@ -46,6 +46,8 @@ def queue_config(arrival_per_hour: float, *, customers: int = 200, days: int = 2
         "model.churn.enabled": False,
         "model.channel.enabled": False,
         "model.prospecting.enabled": False,
+        "model.market.growth_per_year": 0.0,  # a stationary arrival stream
+        "model.start.settle_months": 0,  # nothing to settle: every mechanism is off
     }
     base.update(overrides)
     return load_config(None, base)

@@ -172,6 +172,10 @@ def test_pilot_script_end_to_end_reduced(tmp_path, monkeypatch, capsys):
         [
             "--replications",
             "2",
+            "--band-points",
+            "3",
+            "--band-replications",
+            "1",
             "--out",
             str(out),
             "--set",
@@ -182,9 +186,18 @@ def test_pilot_script_end_to_end_reduced(tmp_path, monkeypatch, capsys):
     )
     assert code == 0
     table = (out / "pilot_table.txt").read_text().splitlines()
+    rows = g_company_pilot.ROWS
     assert table[0].split()[:3] == ["KPI", "case", "model"]
-    assert [line.split()[0] for line in table[1:]] == [m for m, _ in g_company_pilot.ROWS]
-    for study in ("2005", "2006-2007"):
+    assert [line.split()[0] for line in table[1 : 1 + len(rows)]] == [m for m, *_ in rows]
+    # Each case figure is judged, and a band over the assumptions is given.
+    text = "\n".join(table)
+    for metric, _, figure in rows:
+        if figure is not None:
+            assert f"  {metric}: model" in text and "the case's over" in text
+    assert "Latin-hypercube points" in text
+    for study in ("2005", "2006-2007", "band"):
         assert (out / study / "report.html").exists()
     runs = __import__("pandas").read_parquet(out / "2006-2007" / "runs.parquet")
     assert set(runs.scenario) == {"base", "stay_product"} and len(runs) == 4
+    band = __import__("pandas").read_parquet(out / "band" / "runs.parquet")
+    assert band["point"].nunique() == 3

@@ -16,6 +16,7 @@ SMALL = {
     "model.horizon_days": 63,
     "model.population.customers": 240,
     "model.staff.sales_staff": 9,
+    "model.start.design": "product",  # every design starts from the same settled world
 }
 
 

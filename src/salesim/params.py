@@ -643,8 +643,9 @@ class Start(Section):
     )
     design: str | None = F(
         None,
-        "the organisation in force before day 0 (none: the run's own design); set it to compare "
-        "designs from the same starting world, as a reorganisation at day 0",
+        "the organisation in force before day 0; none: the run's own design, or in an "
+        "experiment its baseline design, so that every design starts from the same world and "
+        "any other design is a reorganisation at day 0",
     )
     channel_equilibrium: bool = F(
         True,

@@ -128,6 +128,9 @@ def model_config(cfg: SalesimConfig, run: Run) -> ModelConfig:
         overrides["model.horizon_days"] = exp.horizon_days
     if exp.warmup_days is not None:
         overrides["model.warmup_days"] = exp.warmup_days
+    if cfg.model.start.design is None:
+        # Every design of a comparison starts from the same world: the baseline's steady state.
+        overrides["model.start.design"] = exp.baseline_design
     overrides.update(exp.scenario_overrides()[run.scenario])
     overrides.update(run.values)
     overrides["model.design"] = run.design
