@@ -1,13 +1,14 @@
 """End to end: the real `salesim viz` server driven by headless Chromium through Playwright.
 
-Needs Debian's chromium (/usr/bin/chromium), which .ci/run installs. Prints the time from a
-Step click to the page showing the next day (the figure reported for the viz issue).
+Needs Debian's chromium, which `make test` installs (tools/install-browser.sh). Prints the time
+from a Step click to the page showing the next day (the figure reported for the viz issue).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -22,7 +23,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -98,7 +99,9 @@ def kpi(page, name: str) -> str:
 
 def test_page_in_a_real_browser(server, tmp_path):
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is not installed: apt-get install -y chromium (.ci/run does)")
+        pytest.fail(
+            "Debian chromium is not installed: apt-get install -y chromium (make test does)"
+        )
     requested: list[str] = []
     times: list[float] = []
     with sync_playwright() as p:
