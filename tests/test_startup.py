@@ -83,6 +83,7 @@ def test_the_experiment_layer_builds_on_the_model_parameters():
         ("simulate", "--help"),
         ("validate", "configs/baseline.yaml"),
         ("validate", "configs/compare_designs.yaml"),
+        ("validate", "configs/sensitivity.yaml"),  # a Morris sweep: counted, not sampled
         ("schema",),
         ("params",),
         ("params", "staff"),
@@ -126,3 +127,26 @@ def test_every_public_name_resolves_and_unknown_names_fail():
         assert getattr(salesim, name).__name__ == name
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         salesim.nonsense  # noqa: B018
+
+
+@pytest.mark.parametrize("method", ["grid", "lhs", "sobol", "morris"])
+def test_validate_counts_sweep_points_without_sampling(method):
+    from salesim.config import load_config
+    from salesim.experiments.plan import sweep_plan, sweep_size
+
+    sampled = {"bounds": {"low": 0.2, "high": 0.8}}
+    sweep = {
+        "method": method,
+        "samples": 4,
+        "parameters": [
+            {"path": "model.competition.pressure", "role": "uncertainty", **sampled},
+            {"path": "model.wallet.initial", "role": "uncertainty", **sampled},
+            {"path": "model.staff.sales_staff", "role": "lever", "bounds": {"low": 20, "high": 40}},
+        ],
+    }
+    if method == "grid":
+        for p, values in zip(sweep["parameters"], ([0.2, 0.5], [0.3], [20, 30, 40]), strict=True):
+            del p["bounds"]
+            p["values"] = values
+    cfg = load_config(None, {"experiment": {"designs": ["product"], "sweep": sweep}})
+    assert sweep_size(cfg.experiment.sweep) == len(sweep_plan(cfg.experiment.sweep, 1).points)

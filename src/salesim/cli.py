@@ -546,15 +546,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
     what = "model and experiment" if cfg.experiment else "model"
     if cfg.experiment is not None:
-        from salesim.experiments.plan import runs_for, seed_of, sweep_plan
+        from salesim.experiments.plan import sweep_size
 
-        plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
-        reps = (
-            cfg.experiment.precision.maximum
-            if cfg.experiment.precision
-            else cfg.experiment.replications
-        )
-        what += f"; {len(runs_for(cfg, plan, range(reps)))} runs at most"
+        exp = cfg.experiment
+        reps = exp.precision.maximum if exp.precision else exp.replications
+        runs = sweep_size(exp.sweep) * len(exp.scenario_overrides()) * len(exp.designs) * reps
+        what += f"; {runs} runs at most"
     print(f"{args.config}: valid ({what})")
     return 0
 
