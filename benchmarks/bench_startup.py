@@ -108,6 +108,17 @@ def main() -> None:
             print(f"  'import mesa' altogether: {mesa_total:.2f} s; its direct imports:")
             for name, seconds in children[:8]:
                 print(f"    {name:<32} {seconds:6.3f} s")
+            cumulative = {name: cum / 1e6 for _, _, cum, name in rows}
+            own = {name: self_us / 1e6 for _, self_us, _, name in rows}
+            print("  of which (cumulative, wherever first imported):")
+            for name in ("networkx", "scipy.spatial", "mesa.batchrunner", "tqdm"):
+                if name in cumulative:
+                    print(f"    {name:<32} {cumulative[name]:6.3f} s")
+            if "mesa.model" in own:
+                print(
+                    f"    {'mesa.model (own code)':<32} {own['mesa.model']:6.3f} s"
+                    "  <- create_module_logger() calls inspect.stack()"
+                )
     print(f"\nuptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
 

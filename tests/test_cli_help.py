@@ -117,3 +117,31 @@ def test_progress_shows_time_left(capsys):
 )
 def test_duration(seconds, shown):
     assert cli.duration(seconds) == shown
+
+
+def test_viz_silences_only_solaras_cookie_warning(monkeypatch, capsys):
+    import subprocess
+    import sys
+
+    seen = {}
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env: seen.update(cmd=cmd, env=env) or 0)
+    monkeypatch.setenv("PYTHONWARNINGS", "default")
+    assert cli.main(["viz", "configs/baseline.yaml", "--port", "8799"]) == 0
+    assert "http://127.0.0.1:8799" in capsys.readouterr().err
+    filters = seen["env"]["PYTHONWARNINGS"]
+    assert filters == f"default,{cli.VIZ_QUIET}"  # the user's own filters are kept
+    # The filter matches the warning solara raises, and nothing else.
+    probe = (
+        "import warnings\n"
+        "for text in ('Cookies with samesite=none require https, but ...', 'another warning'):\n"
+        "    warnings.warn_explicit(text, UserWarning, 'starlette.py', 1,"
+        " module='solara.server.starlette')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONWARNINGS": filters},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "samesite" not in done.stderr and "another warning" in done.stderr
