@@ -273,7 +273,10 @@ class Progress:
             return
         month = math.ceil(done / self.days_per_month)
         text = f"simulating: {100 * done // self.days:3d}% (month {month}/{self.months})"
-        elapsed = self.clock() - self.started
+        now = self.clock()
+        if done == 0:
+            self.started = now  # the clock starts once the model is built
+        elapsed = now - self.started
         if 0 < done < self.days:
             text += f", about {duration(elapsed * (self.days - done) / done)} left"
         self.width = max(self.width, len(text))
