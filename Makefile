@@ -1,4 +1,5 @@
-# `make compare` and `make test` set up .venv themselves (Python 3.12, see .python-version).
+# `make compare` and `make test` set up .venv themselves (Python 3.12, see .python-version);
+# `make test` also installs Chromium for the browser test (tools/install-browser.sh).
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,15 +7,19 @@ CONFIG ?= configs/compare_designs.yaml
 OUT ?= results/compare_designs
 ARGS ?=
 
-.PHONY: setup compare test lint bench
+.PHONY: setup browser compare test lint bench
 
 $(VENV)/.installed: pyproject.toml
+	@echo "setting up $(VENV): installing salesim and the packages it needs (first time only, a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed
+
+browser:
+	@bash tools/install-browser.sh
 
 # --resume: finish an interrupted study, or just rebuild the report of a finished one.
 compare: setup
@@ -24,8 +29,9 @@ lint: setup
 	$(VENV)/bin/ruff check src tests experiments benchmarks
 	$(VENV)/bin/ruff format --check src tests experiments benchmarks
 
-test: lint
+test: lint browser
 	$(VENV)/bin/pytest -q
 
 bench: setup
 	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_startup.py

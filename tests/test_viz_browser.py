@@ -1,14 +1,15 @@
 """End to end: the real `salesim viz` server driven by headless Chromium through Playwright.
 
-Needs Debian's chromium (/usr/bin/chromium), which .ci/run installs. Prints the figures the viz
-issue asks for: the time from a Step click to the page showing the next day (median), and the
-business days a second while playing. Timings are printed, never asserted.
+Needs Debian's chromium, which `make test` installs (tools/install-browser.sh). Prints the
+figures the viz issue asks for: the time from a Step click to the page showing the next day
+(median), and the business days a second while playing. Timings are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -23,7 +24,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -76,7 +77,9 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is not installed: apt-get install -y chromium (.ci/run does)")
+        pytest.fail(
+            "Debian chromium is not installed: apt-get install -y chromium (make test does)"
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b

@@ -9,6 +9,7 @@ scipy.optimize (Nelder-Mead with bounds by default) on parameters scaled to [0, 
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from concurrent.futures import Executor
@@ -20,6 +21,7 @@ import numpy as np
 import yaml
 from pydantic import Field, model_validator
 from scipy import optimize
+from tqdm import tqdm
 
 from salesim.config import SalesimConfig, validate_config
 from salesim.experiments.spec import is_integer, parameter_type
@@ -114,6 +116,8 @@ class Calibration:
     spec: CalibrationSpec
     executor: Executor | None = None
     trace: list[dict[str, Any]] = field(default_factory=list)
+    #: A progress bar (tqdm) told of each evaluation and the best loss so far.
+    on_evaluation: Any = None
 
     def values(self, unit: np.ndarray) -> dict[str, Any]:
         """Parameter values for a point of the unit cube."""
@@ -151,6 +155,10 @@ class Calibration:
         self.trace.append(
             {**values, **{k: kpis[k] for k in [*self.spec.targets, *self.spec.bands]}, "loss": loss}
         )
+        if self.on_evaluation is not None:
+            best = min(row["loss"] for row in self.trace)
+            self.on_evaluation.set_postfix(best_loss=f"{best:.3g}", refresh=False)
+            self.on_evaluation.update(1)
         return loss
 
     def start(self) -> np.ndarray:
@@ -186,9 +194,29 @@ class Fit:
         return ok
 
 
-def calibrate(base: SalesimConfig, spec: CalibrationSpec, executor: Executor | None = None) -> Fit:
-    """Minimise the objective from the start point; return the best point seen."""
-    cal = Calibration(base, spec, executor)
+def calibrate(
+    base: SalesimConfig,
+    spec: CalibrationSpec,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> Fit:
+    """Minimise the objective from the start point; return the best point seen.
+
+    ``progress`` shows a bar on stderr (evaluations of ``max_evaluations``, best loss, ETA);
+    by default only when stderr is a terminal. The optimiser may stop early, so the ETA is
+    an upper bound.
+    """
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(
+        total=spec.max_evaluations + 1,  # + the final evaluation at the best point
+        desc="calibrating",
+        unit="eval",
+        file=sys.stderr,
+        disable=not show,
+        dynamic_ncols=True,
+        leave=False,
+    )
+    cal = Calibration(base, spec, executor, on_evaluation=bar)
     started = time.perf_counter()
     x0 = cal.start()
     bounds = [(0.0, 1.0)] * len(x0)
@@ -198,10 +226,12 @@ def calibrate(base: SalesimConfig, spec: CalibrationSpec, executor: Executor | N
         step = np.where(x0 < 0.75, 0.2, -0.2)
         simplex = np.vstack([x0, x0 + np.diag(step)])
         options.update(initial_simplex=simplex, xatol=0.01, fatol=0.05)
-    optimize.minimize(cal.objective, x0, method=spec.method, bounds=bounds, options=options)
-    best = min(cal.trace, key=lambda row: row["loss"])
-    values = {p.path: best[p.path] for p in spec.parameters}
-    kpis = cal.kpis(values)
+    with bar:
+        optimize.minimize(cal.objective, x0, method=spec.method, bounds=bounds, options=options)
+        best = min(cal.trace, key=lambda row: row["loss"])
+        values = {p.path: best[p.path] for p in spec.parameters}
+        kpis = cal.kpis(values)
+        bar.update(1)
     return Fit(
         values, kpis, cal.loss(kpis), len(cal.trace), time.perf_counter() - started, cal.trace
     )

@@ -1,8 +1,12 @@
-"""Command line: ``salesim simulate | run | validate | schema | viz | report``.
+"""Command line: ``salesim simulate | run | validate | schema | params | viz | report | calibrate``.
 
 Every user error (config, argument, output directory) is one line ``salesim: error: ...`` on
 stderr and exit status 2, without a traceback; Ctrl-C is one line and exit status 130 (an
-experiment keeps every finished run).
+experiment keeps every finished run). Long commands show progress with an ETA on stderr when
+it is a terminal, and nothing when it is not.
+
+Imports are deferred to the command that needs them: ``--help``, ``validate``, ``schema`` and
+``params`` load neither Mesa nor pandas, so they answer at once.
 """
 
 from __future__ import annotations
@@ -13,25 +17,120 @@ import math
 import numbers
 import os
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from salesim.config import SalesimConfig, load_config
-from salesim.params import ConfigError, ModelConfig
-from salesim.template import add_template, describe_data_files
-
 if TYPE_CHECKING:
+    from salesim.config import SalesimConfig
     from salesim.model import SalesModel
+    from salesim.params import ModelConfig
 
 PROG = "salesim"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
 
-#: KPIs shown as money (whole currency units with thousands separators).
-MONEY = frozenset({"revenue", "gross_margin", "customer_lifetime_value"})
-#: KPIs that count things.
-COUNTS = frozenset({"requests", "new_customers_won"})
-#: Shares on a 0-1 scale shown as percentages (besides ``*_rate`` and ``utilisation_*``).
-SHARES = frozenset({"market_share"})
+
+# --- help texts: every command's summary and examples, in one place ------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """What ``salesim --help`` says of a command, and the examples its own ``--help`` shows."""
+
+    help: str
+    examples: tuple[str, ...]
+
+    @property
+    def epilog(self) -> str:
+        """The examples as an argparse epilog."""
+        return "examples:\n" + "\n".join(f"  {line}" for line in self.examples)
+
+
+COMMANDS = {
+    "simulate": Command(
+        "run one replication and print its KPIs",
+        (
+            "salesim simulate configs/baseline.yaml --design product --seed 7",
+            "salesim simulate configs/baseline.yaml --set model.staff.sales_staff=40 --json",
+        ),
+    ),
+    "run": Command(
+        "run an experiment (designs x scenarios x sweep x replications) and write its report",
+        (
+            "salesim run configs/compare_designs.yaml --out results/compare",
+            "salesim run configs/compare_designs.yaml --scenario hire5 "
+            "model.staff.sales_staff=35 --out results/hire5",
+            "salesim run configs/surge.yaml --out results/surge --resume   # after Ctrl-C",
+            "salesim run configs/sensitivity.yaml --executor dask --scheduler tcp://HOST:8786",
+        ),
+    ),
+    "validate": Command(
+        "check a config file without running it",
+        (
+            "salesim validate configs/sweep_portfolio.yaml",
+            "salesim validate configs/baseline.yaml --set model.population.customers=3000",
+        ),
+    ),
+    "schema": Command(
+        "print the JSON Schema of config files (for editors)",
+        ("salesim schema > salesim.schema.json",),
+    ),
+    "params": Command(
+        "list the model's parameters: defaults, units, allowed values",
+        (
+            "salesim params                 # every parameter",
+            "salesim params staff           # one section",
+            "salesim params model.churn.satisfaction",
+            "salesim params --markdown      # the table in docs/model.md",
+        ),
+    ),
+    "viz": Command(
+        f"open the browser visualisation on http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+        (
+            "salesim viz configs/baseline.yaml",
+            "salesim viz configs/baseline.yaml --host 0.0.0.0 --port 9000   # serve others",
+        ),
+    ),
+    "report": Command(
+        "rebuild DIR/report.html from stored results",
+        ("salesim report results/compare_designs",),
+    ),
+    "template": Command(
+        "write the config's customers or staff roster in the file format, to fill in",
+        (
+            "salesim template customers --config configs/baseline.yaml > customers.csv",
+            "salesim template roster --config configs/baseline.yaml --out roster.xlsx",
+        ),
+    ),
+    "calibrate": Command(
+        "fit unstated parameters to observed KPIs",
+        (
+            "salesim calibrate configs/g_company_base.yaml --targets configs/targets_2005.yaml "
+            "--out configs/g_company_2005.yaml",
+        ),
+    ),
+}
+
+DESCRIPTION = "Simulate a B2B sales organisation under alternative organisation designs."
+EPILOG = (
+    "examples:\n"
+    + "\n".join(f"  {c.examples[0]}" for c in COMMANDS.values())
+    + "\n\nRun 'salesim COMMAND --help' for a command's options and more examples."
+)
+
+#: Help of the arguments several commands share.
+ARG_HELP = {
+    "config": "YAML config file (a 'model:' section, or 'extends: baseline.yaml'; "
+    "'salesim params' lists every parameter)",
+    "set": "override a config value (repeatable), e.g. model.staff.sales_staff=40",
+    "workers": "parallel worker processes (default: all cores)",
+}
+
+
+# --- argparse plumbing -----------------------------------------------------------------------
 
 
 def one_line(message: object) -> str:
@@ -46,6 +145,22 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {one_line(message)}\n")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps examples as written; fills ``{designs}`` only when a help text is shown.
+
+    Listing the registered designs imports ``salesim.designs`` (numpy); doing it while help is
+    formatted, not while the parser is built, keeps every other command's start fast.
+    """
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        text = super()._expand_help(action)
+        if "{designs}" in text:
+            from salesim.designs import registered_designs
+
+            text = text.replace("{designs}", ", ".join(registered_designs()))
+        return text
+
+
 def positive_int(text: str) -> int:
     """An integer of at least 1 (an argparse type)."""
     try:
@@ -57,18 +172,46 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_command(sub: Any, name: str) -> Parser:
+    """A subcommand parser with its help and examples from ``COMMANDS``."""
+    command = COMMANDS[name]
+    return sub.add_parser(
+        name,
+        help=command.help,
+        description=command.help[0].upper() + command.help[1:] + ".",
+        epilog=command.epilog,
+        formatter_class=HelpFormatter,
+    )
+
+
+def add_config(p: Parser, optional: bool = False) -> None:
+    """The CONFIG positional."""
+    if optional:
+        p.add_argument("config", nargs="?", help=ARG_HELP["config"] + " (default: the defaults)")
+    else:
+        p.add_argument("config", help=ARG_HELP["config"])
+
+
+def add_set(p: Parser) -> None:
+    """The repeatable ``--set KEY=VALUE``."""
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=ARG_HELP["set"])
+
+
 # --- output ----------------------------------------------------------------------------------
 
 
 def format_kpi(name: str, value: float | None) -> str:
-    """A KPI value for the table: rates in %, hours with 1 decimal, money with separators."""
+    """A KPI value as its declared kind reads: rates in %, hours, money with separators."""
+    from salesim.outcomes import outcome
+
     if value is None or not math.isfinite(value):
         return "n/a"
-    if name.endswith("_rate") or name in SHARES or name.startswith("utilisation_"):
+    kind = outcome(name).kind
+    if kind == "rate":
         return f"{100 * value:.1f}%"
-    if name.endswith("_hours"):
+    if kind == "hours":
         return f"{value:,.1f} h"
-    if name in MONEY or name in COUNTS or abs(value) >= 1000:
+    if kind in ("money", "count") or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3f}"
 
@@ -103,24 +246,48 @@ def stderr_is_tty() -> bool:
         return False
 
 
-class Progress:
-    """A one-line percentage on stderr, updated once a month; erased when done."""
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
-    def __init__(self, days: int, days_per_month: int, enabled: bool) -> None:
+
+class Progress:
+    """A one-line percentage with an ETA on stderr, updated once a month; erased when done."""
+
+    def __init__(
+        self,
+        days: int,
+        days_per_month: int,
+        enabled: bool,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.days = days
         self.days_per_month = days_per_month
         self.months = math.ceil(days / days_per_month)
         self.enabled = enabled
         self.width = 0
+        self.clock = clock
+        self.started = clock()
 
     def update(self, done: int) -> None:
-        """Show ``done`` of ``days`` business days as a percentage."""
+        """Show ``done`` of ``days`` business days as a percentage, and the time left."""
         if not self.enabled:
             return
         month = math.ceil(done / self.days_per_month)
         text = f"simulating: {100 * done // self.days:3d}% (month {month}/{self.months})"
+        now = self.clock()
+        if done == 0:
+            self.started = now  # the clock starts once the model is built
+        elapsed = now - self.started
+        if 0 < done < self.days:
+            text += f", about {duration(elapsed * (self.days - done) / done)} left"
         self.width = max(self.width, len(text))
-        print(f"\r{text}", end="", file=sys.stderr, flush=True)
+        print(f"\r{text.ljust(self.width)}", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         """Erase the progress line so that stderr stays clean."""
@@ -168,6 +335,8 @@ def simulate(
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One replication; print the KPI table or JSON."""
+    from salesim.config import load_config
+
     cfg = load_config(args.config, _overrides(args)).model
     days = args.days or cfg.horizon_days
     progress = Progress(days, cfg.calendar.days_per_month, stderr_is_tty())
@@ -190,24 +359,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_simulate(sub: Any, sets: dict[str, Any]) -> None:
+def add_simulate(sub: Any) -> None:
     """``salesim simulate CONFIG [--design NAME] [--seed N] [--set K=V ...] [--json] [--days N]``.
 
     ``--design`` and ``--seed`` become overrides, so the config validates them.
     """
-    from salesim.designs import registered_designs
-
-    p = sub.add_parser("simulate", help="run one replication and print its KPIs")
-    p.add_argument("config", help="YAML config file")
+    p = add_command(sub, "simulate")
+    add_config(p)
     p.add_argument(
         "--design",
         metavar="NAME",
-        help=f"organisation design, one of {', '.join(registered_designs())} "
-        "(default: the config's model.design)",
+        help="organisation design, one of {designs} (default: the config's model.design)",
     )
-    p.add_argument("--seed", type=int, help="seed (default: the config's model.seed)")
-    p.add_argument("--days", type=positive_int, help="business days to run (default: the horizon)")
-    p.add_argument("--set", **sets)
+    p.add_argument("--seed", type=int, help="seed of every random stream (default: model.seed)")
+    p.add_argument(
+        "--days", type=positive_int, help="business days to run (default: model.horizon_days)"
+    )
+    add_set(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_simulate)
 
@@ -215,25 +383,87 @@ def add_simulate(sub: Any, sets: dict[str, Any]) -> None:
 # --- run -------------------------------------------------------------------------------------
 
 
+def _scenario_overrides(name: str, pairs: list[str]) -> dict[str, Any]:
+    """``--scenario NAME KEY=VALUE ...`` as a scenario's mapping of dotted paths to values."""
+    from salesim.loading import parse_override
+    from salesim.params import ConfigError
+
+    if "=" in name:
+        raise ConfigError(
+            f"--scenario {name}: give the scenario's NAME first, then KEY=VALUE pairs, "
+            "e.g. --scenario hire5 model.staff.sales_staff=35"
+        )
+    if not pairs:
+        raise ConfigError(
+            f"--scenario {name}: needs at least one KEY=VALUE, e.g. model.staff.sales_staff=35"
+        )
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(
+                f"--scenario {name}: {pair!r} is not KEY=VALUE, e.g. model.staff.sales_staff=35"
+            )
+        try:
+            parts, value = parse_override(pair)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("--set", f"--scenario {name}", 1)) from None
+        overrides[".".join(parts)] = value
+    return overrides
+
+
+def _add_scenarios(data: dict, scenarios: list[list[str]]) -> SalesimConfig:
+    """Add command-line scenarios to a config's data; validated exactly like the file's own."""
+    from salesim.config import validate_config
+    from salesim.params import ConfigError
+
+    experiment = data.setdefault("experiment", {})
+    named = experiment.setdefault("scenarios", {}) or {}
+    experiment["scenarios"] = named
+    cfg = None
+    for name, *pairs in scenarios:
+        if name in named or name == "base":
+            raise ConfigError(
+                f"--scenario {name}: the experiment already has a scenario of that name"
+                + (" (the unmodified model)" if name == "base" else "")
+            )
+        named[name] = _scenario_overrides(name, pairs)
+        try:
+            cfg = validate_config(data, "--scenario")
+        except ConfigError as exc:
+            message = str(exc).removeprefix("--scenario: ")
+            message = message.removeprefix(f"experiment.scenarios.{name}: ")
+            raise ConfigError(f"--scenario {name}: {message}") from None
+    return cfg
+
+
 def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
+    """The config of ``salesim run``: the file, ``--set``, ``--replications``, ``--scenario``."""
+    from salesim.config import validate_config
+    from salesim.loading import apply_overrides, read_config_data
+    from salesim.params import ConfigError
+
     sets = list(args.set or [])
     if args.replications is not None:
         if args.replications < 1:
             raise ConfigError(f"--replications: must be at least 1, got {args.replications}")
         sets.append(f"experiment.replications={args.replications}")
-    cfg = load_config(args.config, sets)
+    data = apply_overrides(read_config_data(args.config), sets)
+    cfg = validate_config(data, args.config)
     if cfg.experiment is None:
         raise ConfigError(
             f"{args.config}: no 'experiment:' section; see configs/compare_designs.yaml"
         )
     if args.replications is not None and cfg.experiment.precision is not None:
         raise ConfigError("--replications: the experiment uses 'precision' (adaptive replications)")
+    if args.scenario:
+        cfg = _add_scenarios(data, args.scenario)
     return cfg
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run an experiment into --out, then write its report."""
     from salesim.experiments.driver import Interrupted, run_experiment
+    from salesim.params import ConfigError
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
@@ -254,6 +484,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _report(out, quiet=True)
         print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
         return 130
+    if result.already_complete:
+        print(f"{out}: already complete - nothing to run", file=sys.stderr)
     report = _report(out) if not args.no_report else None
     failed = f", {result.failed} failed" if result.failed else ""
     print(f"{result.done} runs{failed} in {out}" + (f"; report {report}" if report else ""))
@@ -261,6 +493,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(out: Path, quiet: bool = False) -> Path | None:
+    from salesim.params import ConfigError
     from salesim.report import build_report
 
     try:
@@ -271,17 +504,38 @@ def _report(out: Path, quiet: bool = False) -> Path | None:
         raise
 
 
-def add_run(sub: Any, sets: dict[str, Any]) -> None:
-    """``salesim run CONFIG [--out DIR] [--replications N] [--executor E] ...``."""
-    from salesim.experiments.runner import EXECUTORS
+def add_run(sub: Any) -> None:
+    """``salesim run CONFIG [--out DIR] [--scenario NAME K=V ...] [--replications N] ...``."""
+    from salesim.experiments import EXECUTORS
 
-    p = sub.add_parser("run", help="run an experiment (designs x scenarios x sweep x replications)")
-    p.add_argument("config")
-    p.add_argument("--out", help="results directory (default results/NAME)")
-    p.add_argument("--set", **sets)
-    p.add_argument("--replications", type=int)
-    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="process")
+    p = add_command(sub, "run")
+    add_config(p)
+    p.add_argument(
+        "--out", metavar="DIR", help="results directory (default: results/NAME, NAME the config's)"
+    )
+    add_set(p)
+    p.add_argument(
+        "--scenario",
+        nargs="+",
+        action="append",
+        metavar=("NAME", "KEY=VALUE"),
+        help="add a scenario besides the config's (repeatable): a name, then the overrides that "
+        "define it, e.g. --scenario hire5 model.staff.sales_staff=35",
+    )
+    p.add_argument(
+        "--replications",
+        type=int,
+        metavar="N",
+        help="replications per design x scenario x sweep point, seeds seed .. seed+N-1 "
+        "(default: the config's experiment.replications)",
+    )
+    p.add_argument("--workers", type=int, metavar="N", help=ARG_HELP["workers"])
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="process",
+        help="where runs execute (default: %(default)s, on this machine's cores)",
+    )
     p.add_argument(
         "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
     )
@@ -292,47 +546,72 @@ def add_run(sub: Any, sets: dict[str, Any]) -> None:
     p.set_defaults(func=cmd_run)
 
 
-# --- validate, schema, report ----------------------------------------------------------------
+# --- validate, schema, params, report --------------------------------------------------------
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a config (and its experiment) without running anything."""
+    from salesim.config import load_config
+
     cfg = load_config(args.config, args.set)
     what = "model and experiment" if cfg.experiment else "model"
     if cfg.experiment is not None:
-        from salesim.experiments.plan import runs_for, seed_of, sweep_plan
+        from salesim.experiments.plan import sweep_size
 
-        plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
-        reps = (
-            cfg.experiment.precision.maximum
-            if cfg.experiment.precision
-            else cfg.experiment.replications
-        )
-        what += f"; {len(runs_for(cfg, plan, range(reps)))} runs at most"
+        exp = cfg.experiment
+        reps = exp.precision.maximum if exp.precision else exp.replications
+        runs = sweep_size(exp.sweep) * len(exp.scenario_overrides()) * len(exp.designs) * reps
+        what += f"; {runs} runs at most"
     print(f"{args.config}: valid ({what})")
-    for line in describe_data_files(cfg.model):
-        print(f"  {line}")
+    if cfg.model.population.customers_file or cfg.model.staff.roster_file:
+        from salesim.template import describe_data_files
+
+        for line in describe_data_files(cfg.model):
+            print(f"  {line}")
     return 0
 
 
-def add_validate(sub: Any, sets: dict[str, Any]) -> None:
+def add_validate(sub: Any) -> None:
     """``salesim validate CONFIG [--set K=V ...]``."""
-    p = sub.add_parser("validate", help="check a config file")
-    p.add_argument("config")
-    p.add_argument("--set", **sets)
+    p = add_command(sub, "validate")
+    add_config(p)
+    add_set(p)
     p.set_defaults(func=cmd_validate)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of the config format."""
+    from salesim.config import SalesimConfig
+
     print(json.dumps(SalesimConfig.model_json_schema(), indent=2))
     return 0
 
 
-def add_schema(sub: Any, sets: dict[str, Any]) -> None:
+def add_schema(sub: Any) -> None:
     """``salesim schema``."""
-    p = sub.add_parser("schema", help="print the JSON Schema of config files")
+    p = add_command(sub, "schema")
     p.set_defaults(func=cmd_schema)
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the model's parameters as a table (or Markdown)."""
+    from salesim.parameter_table import markdown_table, rows, text_table
+
+    selected = rows(args.section)
+    print(markdown_table(selected) if args.markdown else text_table(selected))
+    return 0
+
+
+def add_params(sub: Any) -> None:
+    """``salesim params [SECTION] [--markdown]``."""
+    p = add_command(sub, "params")
+    p.add_argument(
+        "section",
+        nargs="?",
+        help="a section (staff, model.requests, ...) or one parameter (default: all)",
+    )
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    p.set_defaults(func=cmd_params)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -341,21 +620,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report(sub: Any, sets: dict[str, Any]) -> None:
+def add_report(sub: Any) -> None:
     """``salesim report DIR``."""
-    p = sub.add_parser("report", help="rebuild DIR/report.html from stored results")
-    p.add_argument("dir")
+    p = add_command(sub, "report")
+    p.add_argument("dir", metavar="DIR", help="results directory written by 'salesim run'")
     p.set_defaults(func=cmd_report)
 
 
 # --- viz -------------------------------------------------------------------------------------
+
+#: Solara warns (14 lines, on the first page load) that over plain http it falls back from
+#: samesite=none to samesite=lax session cookies. samesite=none only matters when the page is
+#: embedded in another site's iframe; salesim serves it directly, where lax is right. Ignored in
+#: the viz server process only (a ``-W``-style filter: message prefix, category, module).
+VIZ_QUIET = "ignore:Cookies with samesite=none require https:UserWarning:solara.server.starlette"
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
     """Serve the browser page until Ctrl-C."""
     import subprocess
 
+    from salesim.config import load_config
     from salesim.model import SalesModel
+    from salesim.params import ConfigError
 
     # A bad file, or one whose design refuses it, is a one-line error here, not a broken page.
     SalesModel(load_config(args.config).model)
@@ -368,6 +655,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         # Solara's corner banner would cover the page's bottom-right content.
         "SOLARA_THEME_SHOW_BANNER": "False",
+        "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), VIZ_QUIET])),
     }
     cmd = [
         sys.executable, "-m", "solara", "run", "salesim.viz.app",
@@ -378,16 +666,18 @@ def cmd_viz(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env=env)
 
 
-def add_viz(sub: Any, sets: dict[str, Any]) -> None:
+def add_viz(sub: Any) -> None:
     """``salesim viz [CONFIG] [--host H] [--port P]``."""
-    p = sub.add_parser("viz", help="open the browser visualisation on http://127.0.0.1:8765")
-    p.add_argument("config", nargs="?", help="config whose values are the page's defaults")
+    p = add_command(sub, "viz")
+    add_config(p, optional=True)
     p.add_argument(
         "--host",
-        default="127.0.0.1",
-        help="address to bind (default 127.0.0.1: this machine only)",
+        default=DEFAULT_HOST,
+        help="address to bind (default: %(default)s, this machine only; 0.0.0.0 serves others)",
     )
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port to serve on (default: %(default)s)"
+    )
     p.set_defaults(func=cmd_viz)
 
 
@@ -397,7 +687,9 @@ def add_viz(sub: Any, sets: dict[str, Any]) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit parameters to targets; write the fitted config."""
     from salesim.calibration import calibrate, load_targets, write_fitted_config
+    from salesim.config import load_config
     from salesim.experiments.runner import process_pool
+    from salesim.params import ConfigError
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
@@ -405,7 +697,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     spec = load_targets(args.targets)
     out = Path(args.out or Path(args.config).with_name(Path(args.config).stem + "_fitted.yaml"))
     with process_pool(args.workers) as pool:
-        fit = calibrate(base, spec, pool)
+        fit = calibrate(base, spec, pool, progress=stderr_is_tty())
     write_fitted_config(fit, spec, args.config, out)
     ok = fit.within_tolerance(spec)
     print(f"{fit.evaluations} evaluations x {spec.replications} replications, {fit.seconds:.0f} s")
@@ -417,15 +709,39 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0 if all(ok.values()) else 1
 
 
-def add_calibrate(sub: Any, sets: dict[str, Any]) -> None:
+def add_calibrate(sub: Any) -> None:
     """``salesim calibrate CONFIG --targets TARGETS.yaml [--out FILE]``."""
-    p = sub.add_parser("calibrate", help="fit unstated parameters to observed KPIs")
-    p.add_argument("config")
-    p.add_argument("--targets", required=True, help="targets, bands and parameters to fit (YAML)")
-    p.add_argument("--out", help="fitted config to write (default CONFIG_fitted.yaml)")
-    p.add_argument("--workers", type=int, help="parallel replications (default: all cores)")
-    p.add_argument("--set", **sets)
+    p = add_command(sub, "calibrate")
+    add_config(p)
+    p.add_argument(
+        "--targets",
+        required=True,
+        metavar="FILE",
+        help="YAML file: KPIs to hit, bands to keep, parameters to fit with their bounds",
+    )
+    p.add_argument(
+        "--out", metavar="FILE", help="fitted config to write (default: CONFIG_fitted.yaml)"
+    )
+    p.add_argument("--workers", type=int, metavar="N", help=ARG_HELP["workers"])
+    add_set(p)
     p.set_defaults(func=cmd_calibrate)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """Write a template customer or roster file (``salesim.template``)."""
+    from salesim.template import cmd_template as write
+
+    return write(args)
+
+
+def add_template(sub: Any) -> None:
+    """``salesim template customers|roster [--config CONFIG] [--out FILE] [--set K=V ...]``."""
+    p = add_command(sub, "template")
+    p.add_argument("what", choices=("customers", "roster"), help="which file to write")
+    p.add_argument("--config", help=ARG_HELP["config"] + " (default: the defaults)")
+    p.add_argument("--out", help="write to this file (.csv, .parquet, .xlsx) instead of stdout")
+    add_set(p)
+    p.set_defaults(func=cmd_template)
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -435,6 +751,7 @@ SUBCOMMANDS = (
     add_run,
     add_validate,
     add_schema,
+    add_params,
     add_viz,
     add_report,
     add_calibrate,
@@ -445,17 +762,16 @@ SUBCOMMANDS = (
 def build_parser() -> Parser:
     """The argument parser with every subcommand."""
     parser = Parser(
-        prog=PROG, description="Simulate a B2B sales organisation under alternative designs."
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    sets = {
-        "action": "append",
-        "default": [],
-        "metavar": "KEY=VALUE",
-        "help": "override a config value (repeatable), e.g. model.staff.sales_staff=40",
-    }
+    sub = parser.add_subparsers(
+        title="commands", dest="command", required=True, parser_class=Parser, metavar="COMMAND"
+    )
     for add in SUBCOMMANDS:
-        add(sub, sets)
+        add(sub)
     return parser
 
 
@@ -471,10 +787,15 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``salesim`` command; returns the exit status."""
     try:
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as exc:  # --help (0) or a usage error (2, already reported)
-            return exc.code if isinstance(exc.code, int) else 0
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already reported)
+        return exc.code if isinstance(exc.code, int) else 0
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    from salesim.params import ConfigError  # after parsing: --help needs no pydantic
+
+    try:
         return args.func(args)
     except ConfigError as exc:
         print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)

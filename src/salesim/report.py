@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import yaml
+from tqdm import tqdm
 
 from salesim import plots
 from salesim.config import ConfigError, SalesimConfig
@@ -219,8 +221,12 @@ def _sweep_section(out, cfg, scenario, summary, sens, headline) -> Section:
     return sec
 
 
-def build_report(out: str | Path) -> Path:
-    """Write DIR/report.html (and DIR/figures/) from the results stored in DIR."""
+def build_report(out: str | Path, progress: bool | None = None) -> Path:
+    """Write DIR/report.html (and DIR/figures/) from the results stored in DIR.
+
+    ``progress`` shows a bar on stderr while the figures are drawn; by default only when
+    stderr is a terminal.
+    """
     out = Path(out)
     manifest_path = out / "manifest.json"
     if not manifest_path.exists():
@@ -246,27 +252,33 @@ def build_report(out: str | Path) -> Path:
     ok = runs[runs.status == "ok"]
     swept = [p.path for p in exp.sweep.parameters] if exp.sweep else []
     n_points = int(runs.point.max()) + 1
-    sections = []
+    # Each section is a few figures; a sweep's can be dozens, so the build shows progress.
+    tasks: list[tuple[str, int | None]] = []
     for scenario in runs.scenario.unique():
-        s_sum = summary[summary.scenario == scenario]
-        s_runs = ok[ok.scenario == scenario]
-        for point in range(n_points) if n_points <= MAX_TABLE_POINTS else []:
-            p_sum = s_sum[s_sum.point == point]
-            if not p_sum.empty:
-                p_runs = s_runs[s_runs.point == point]
-                tables = (
-                    p_sum,
-                    ts[ts.run_id.isin(p_runs.run_id)] if len(ts) else ts,
-                    p_runs,
-                    responses[responses.run_id.isin(p_runs.run_id)]
-                    if len(responses)
-                    else responses,
-                )
-                sections.append(
-                    _point_section(out, scenario, point, swept, metrics, headline, *tables)
-                )
+        points = range(n_points) if n_points <= MAX_TABLE_POINTS else []
+        tasks.extend((scenario, point) for point in points)
         if swept:
+            tasks.append((scenario, None))
+    sections = []
+    show = sys.stderr.isatty() if progress is None else progress
+    for scenario, point in tqdm(
+        tasks, desc="report", unit="section", file=sys.stderr, disable=not show, leave=False
+    ):
+        s_sum = summary[summary.scenario == scenario]
+        if point is None:
             sections.append(_sweep_section(out, cfg, scenario, s_sum, sens, headline))
+            continue
+        p_sum = s_sum[s_sum.point == point]
+        if p_sum.empty:
+            continue
+        p_runs = ok[(ok.scenario == scenario) & (ok.point == point)]
+        tables = (
+            p_sum,
+            ts[ts.run_id.isin(p_runs.run_id)] if len(ts) else ts,
+            p_runs,
+            responses[responses.run_id.isin(p_runs.run_id)] if len(responses) else responses,
+        )
+        sections.append(_point_section(out, scenario, point, swept, metrics, headline, *tables))
     failed = runs[runs.status != "ok"]
     context = {
         "name": cfg.name,

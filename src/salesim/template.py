@@ -34,22 +34,6 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_template(sub: Any, sets: dict[str, Any]) -> None:
-    """``salesim template customers|roster [--config CONFIG] [--out FILE] [--set K=V ...]``."""
-    p = sub.add_parser(
-        "template",
-        help="write the config's synthetic customers or staff roster in the file format",
-        description="Write the customer book (or staff roster) the config would simulate, as "
-        "a file to fill in with your own data: CSV on stdout, or --out FILE (.csv, .parquet, "
-        ".xlsx). See docs/own-data.md.",
-    )
-    p.add_argument("what", choices=("customers", "roster"))
-    p.add_argument("--config", help="YAML config file (default: the built-in defaults)")
-    p.add_argument("--out", help="write to this file instead of stdout")
-    p.add_argument("--set", **sets)
-    p.set_defaults(func=cmd_template)
-
-
 def describe_data_files(cfg: Any) -> list[str]:
     """One line per data file a model config reads (for ``salesim validate``)."""
     from salesim.customer_file import describe as customers

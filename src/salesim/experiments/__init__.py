@@ -4,3 +4,6 @@
 batch of them, wherever), ``store`` (atomic, resumable storage), ``stats`` (confidence
 intervals, paired differences, sensitivity indices), ``driver`` (all of it, with progress).
 """
+
+#: Where runs can execute (``salesim run --executor``); here so the CLI need not import the runner.
+EXECUTORS = ("sequential", "process", "dask")

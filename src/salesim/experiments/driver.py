@@ -29,6 +29,8 @@ class ExperimentResult:
     status: str
     done: int
     failed: int
+    #: True when the directory held this experiment finished: nothing was run this time.
+    already_complete: bool = False
 
 
 def batch_size(n_runs: int) -> int:
@@ -99,7 +101,7 @@ def run_experiment(
         ended=now(),
         runs={**store.manifest()["runs"], "done": done, "failed": failed},
     )
-    return ExperimentResult(store.out, "complete", done, failed)
+    return ExperimentResult(store.out, "complete", done, failed, state == "complete")
 
 
 def _execute(cfg, plan: Plan, store: Store, executor, workers, scheduler, progress) -> None:
@@ -123,10 +125,20 @@ def _execute(cfg, plan: Plan, store: Store, executor, workers, scheduler, progre
                 planned = runs_info["planned"] + len(runs)
                 store.update_manifest(runs={**runs_info, "planned": planned}, rounds=round_no + 1)
             bar.total = (bar.total or 0) + len(runs)
-            bar.update(len(runs) - sum(len(b) for b in todo.values()))
+            _skip(bar, len(runs) - sum(len(b) for b in todo.values()))
             failed_total += _submit_all(pool, n_workers, cfg, todo, store, bar, failed_total)
             if cfg.experiment.precision is not None and precision_met(store.read_runs(), cfg):
                 break
+
+
+def _skip(bar: tqdm, stored: int) -> None:
+    """Count runs stored by an earlier session without letting them into the rate (and ETA)."""
+    if bar.disable:
+        return
+    bar.n += stored
+    bar.initial += stored
+    bar.last_print_n = bar.n
+    bar.refresh()
 
 
 def _submit_all(

@@ -8,6 +8,7 @@ Run ids sort in plan order and do not depend on how runs are batched or where th
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,31 @@ def sweep_plan(sweep: Sweep | None, seed: int) -> Plan:
     return Plan(points=points, problem=problem, samples=samples)
 
 
+def sweep_size(sweep: Sweep | None) -> int:
+    """How many points ``sweep_plan`` gives, without sampling (so SALib is not imported)."""
+    if sweep is None:
+        return 1
+    dims = len(sweep.parameters)
+    if sweep.method == "grid":
+        return math.prod(
+            len(p.values if p.values is not None else p.range.values()) for p in sweep.parameters
+        )
+    if sweep.method == "lhs":
+        return sweep.samples
+    if sweep.method == "sobol":
+        return sweep.samples * (dims + 2)  # first-order and total indices only
+    return sweep.samples * (dims + 1)  # morris: trajectories of dims + 1 points
+
+
+def first_point(sweep: Sweep | None) -> dict[str, Any]:
+    """A point of the sweep to check configs with: the first grid point, or the lower bounds."""
+    if sweep is None:
+        return {}
+    if sweep.method == "grid":
+        return sweep_plan(sweep, 0).points[0]
+    return {p.path: _cast(p.path, p.bounds.low) for p in sweep.parameters}
+
+
 def _grid_value(path: str, value: Any) -> Any:
     if isinstance(value, float) and is_integer(parameter_type(path)) and value.is_integer():
         return int(value)
@@ -142,7 +168,6 @@ def model_config(cfg: SalesimConfig, run: Run) -> ModelConfig:
 def check_experiment(cfg: SalesimConfig) -> None:
     """Build the config of every scenario and sweep extreme; ValueError names the first bad."""
     exp = cfg.experiment
-    plan = sweep_plan(exp.sweep, seed_of(cfg))
     probes: list[tuple[str, dict[str, Any]]] = []
     if exp.sweep is not None:
         for p in exp.sweep.parameters:
@@ -157,7 +182,7 @@ def check_experiment(cfg: SalesimConfig) -> None:
             )
             for v in vals:
                 probes.append((f"experiment.sweep {p.path}={v}", {p.path: _grid_value(p.path, v)}))
-    for label, values in [("experiment", plan.points[0]), *probes]:
+    for label, values in [("experiment", first_point(exp.sweep)), *probes]:
         for scenario in exp.scenario_overrides():
             run = Run("probe", 0, scenario, exp.designs[0], 0, seed_of(cfg), values)
             try:

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from salesim.experiments import EXECUTORS
 from salesim.experiments.plan import Run, model_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from salesim.config import SalesimConfig
-
-EXECUTORS = ("sequential", "process", "dask")
 
 
 #: Resolution-time histogram bins (business hours); the last bin holds everything longer.

@@ -14,8 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from salesim.kpis import RUN as KPI_NAMES
+from salesim.outcomes import OUTCOMES
 from salesim.params import F, ModelConfig, Section
+
+#: Every run-level KPI (as ``kpis.RUN``, read from the declarations so that validating a config
+#: does not import the simulation's numerics).
+KPI_NAMES = tuple(OUTCOMES)
 
 
 def parameter_type(path: str) -> Any:

@@ -1,0 +1,144 @@
+"""`salesim run`: scenarios from the command line, "nothing to run", progress that is honest."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tqdm import tqdm
+
+from salesim import cli, load_config
+from salesim.experiments.driver import _skip
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = [
+    "--set", "model.horizon_days=42",
+    "--set", "model.population.customers=150",
+    "--replications", "2",
+    "--executor", "sequential",
+]  # fmt: skip
+HIRE5 = ["--scenario", "hire5", "model.staff.sales_staff=35"]
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["run", "configs/compare_designs.yaml", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_scenario_from_the_command_line_is_run_and_paired(tmp_path, capsys):
+    out = tmp_path / "hire5"
+    code, stdout, _ = run(capsys, *HIRE5, "--out", str(out), "--no-report", *SMALL)
+    assert code == 0 and stdout.strip() == f"12 runs in {out}"
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert sorted(runs.scenario.unique()) == ["base", "hire5"]
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["experiment"]["scenarios"] == {"hire5": {"model.staff.sales_staff": 35}}
+    # The override reached the model: 35 people share the same demand (same seeds) as 30.
+    util = runs.pivot_table(
+        index=["design", "replication"], columns="scenario", values="utilisation_sales"
+    )
+    assert (util["hire5"] < util["base"]).all()
+
+
+def test_a_finished_study_says_nothing_was_run(tmp_path, capsys):
+    out = tmp_path / "done"
+    assert run(capsys, *HIRE5, "--out", str(out), "--no-report", *SMALL)[0] == 0
+    before = (out / "runs.parquet").stat().st_mtime_ns
+    code, stdout, stderr = run(capsys, *HIRE5, "--out", str(out), "--no-report", *SMALL)
+    assert code == 0
+    assert stderr == f"{out}: already complete - nothing to run\n"
+    assert stdout.strip() == f"12 runs in {out}"
+    assert len(pd.read_parquet(out / "runs.parquet")) == 12
+    assert (out / "runs.parquet").stat().st_mtime_ns >= before
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [
+        (["hire5", "model.staff.sales_stuff=35"], "--scenario hire5: 'model.staff.sales_stuff'"),
+        (["hire5", "model.staff.sales_staff=0"], "--scenario hire5: model.staff.sales_staff:"),
+        (["hire5", "staff.sales_staff=35"], "--scenario hire5: 'staff.sales_staff' names no"),
+        (["hire5", "model.staff.sales_staff"], "--scenario hire5: 'model.staff.sales_staff' is"),
+        (["hire5"], "--scenario hire5: needs at least one KEY=VALUE"),
+        (["model.staff.sales_staff=35"], "--scenario model.staff.sales_staff=35: give the"),
+        (["base", "model.staff.sales_staff=35"], "--scenario base: the experiment already has"),
+    ],
+)
+def test_a_bad_scenario_is_one_line_naming_it_and_nothing_is_written(
+    tmp_path, capsys, scenario, message
+):
+    out = tmp_path / "bad"
+    code, stdout, stderr = run(capsys, "--scenario", *scenario, "--out", str(out), *SMALL)
+    assert code == 2 and stdout == ""
+    assert stderr.startswith(f"salesim: error: {message}") and stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_scenario_name_the_config_already_uses_is_refused(tmp_path, capsys):
+    code = cli.main(
+        ["run", "configs/surge.yaml", "--scenario", "surge", "model.market.surge=true"]
+        + ["--out", str(tmp_path / "x"), *SMALL]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "--scenario surge: the experiment already has a scenario" in err
+
+
+def test_command_line_scenarios_validate_like_the_files(tmp_path):
+    """The same scenario written in a file and given on the command line: the same config."""
+    path = tmp_path / "hire5.yaml"
+    base = ROOT / "configs/compare_designs.yaml"
+    path.write_text(
+        f"extends: {base}\nexperiment:\n  scenarios:\n    hire5: {{model.staff.sales_staff: 35}}\n"
+    )
+    from_file = load_config(path)
+    args = cli.build_parser().parse_args(["run", str(base), *HIRE5])
+    assert cli._experiment_config(args) == from_file
+
+
+def test_resumed_runs_do_not_inflate_the_rate():
+    """Runs an earlier session stored count as done but not as speed, so the ETA is honest."""
+    bar = tqdm(total=100, file=io.StringIO(), disable=False, mininterval=0, smoothing=0)
+    _skip(bar, 90)
+    time.sleep(0.2)
+    bar.update(1)
+    assert bar.n == 91
+    rate = bar.format_dict["rate"] or (bar.n - bar.initial) / bar.format_dict["elapsed"]
+    assert rate < 20  # one run in ~0.2 s, not 91
+    bar.close()
+
+
+def test_report_building_shows_progress_only_when_asked(tmp_path, capsys):
+    from salesim.report import build_report
+
+    out = tmp_path / "report"
+    assert run(capsys, "--out", str(out), "--no-report", *SMALL)[0] == 0
+    build_report(out, progress=True)
+    assert "report" in capsys.readouterr().err
+    build_report(out, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_calibration_shows_evaluations_and_best_loss_only_when_asked(capsys):
+    from salesim.calibration import CalibrationSpec, calibrate
+
+    base = load_config(None, {"model.horizon_days": 21, "model.population.customers": 100})
+    spec = CalibrationSpec.model_validate(
+        {
+            "targets": {"retention_rate": {"value": 0.95, "tolerance": 0.05}},
+            "parameters": [{"path": "model.churn.intercept", "low": -5, "high": -2}],
+            "replications": 1,
+            "max_evaluations": 2,
+        }
+    )
+    fit = calibrate(base, spec, progress=True)
+    err = capsys.readouterr().err
+    assert "calibrating" in err and "eval" in err and "best_loss" in err
+    assert f"/{spec.max_evaluations + 1}" in err  # of the most it may take, hence an ETA
+    assert fit.evaluations >= 1
+    calibrate(base, spec, progress=False)
+    assert capsys.readouterr().err == ""

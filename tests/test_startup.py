@@ -1,0 +1,152 @@
+"""Layers point one way, and commands that need no simulation load neither Mesa nor pandas.
+
+Each check runs in a fresh interpreter, so what it sees in ``sys.modules`` is what the command
+itself imported (behaviour, not timing: the timings are in benchmarks/bench_startup.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "salesim"
+
+#: One replication: parameters, reading files, the agents and mechanisms, the model, its KPIs.
+MODEL_LAYER = (
+    "params", "loading", "outcomes", "streams", "distributions", "population", "agents",
+    "designs", "requests", "queueing", "behaviour", "market", "kpis", "model",
+)  # fmt: skip
+#: What the model layer must not import: the experiment layer and the file schema built on it.
+ABOVE_MODEL = ("salesim.experiments", "salesim.config")
+
+
+def loaded_after(code: str) -> set[str]:
+    """Module names in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def cli(*args: str) -> str:
+    return (
+        "import contextlib, io, salesim.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert salesim.cli.main({list(args)!r}) == 0\n"
+    )
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module a source file imports, at the top or inside functions."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("module", MODEL_LAYER)
+def test_no_model_module_imports_the_experiment_layer(module):
+    names = imported_names(SRC / f"{module}.py")
+    bad = sorted(n for n in names if n.startswith(ABOVE_MODEL) or n in ("salesim.cli",))
+    assert not bad, f"salesim.{module} imports {bad}"
+
+
+def test_importing_the_model_layer_loads_no_experiment_module():
+    loaded = loaded_after("import salesim.params, salesim.loading, salesim.model")
+    assert not {m for m in loaded if m.startswith(ABOVE_MODEL)}
+
+
+def test_the_experiment_layer_builds_on_the_model_parameters():
+    # The other direction is allowed and used: the schema of a file embeds the model's.
+    from salesim.config import SalesimConfig
+    from salesim.params import ModelConfig
+
+    assert SalesimConfig.model_fields["model"].annotation is ModelConfig
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("simulate", "--help"),
+        ("validate", "configs/baseline.yaml"),
+        ("validate", "configs/compare_designs.yaml"),
+        ("validate", "configs/sensitivity.yaml"),  # a Morris sweep: counted, not sampled
+        ("schema",),
+        ("params",),
+        ("params", "staff"),
+    ],
+)
+def test_commands_without_a_simulation_load_neither_mesa_nor_pandas(args):
+    loaded = loaded_after(cli(*args))
+    assert "salesim.cli" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("mesa", "pandas")}
+
+
+def test_help_alone_loads_no_pydantic_or_numpy():
+    loaded = loaded_after(cli("--help"))
+    assert not {m for m in loaded if m.split(".")[0] in ("pydantic", "numpy")}
+
+
+def test_simulate_loads_the_model_but_not_the_experiment_machinery(tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text("model: {horizon_days: 21, population: {customers: 100}}\n")
+    loaded = loaded_after(cli("simulate", str(config)))
+    assert {"mesa", "pandas", "salesim.model"} <= loaded
+    unused = (
+        "matplotlib", "dask", "distributed", "SALib", "jinja2", "salesim.report",
+        "salesim.plots", "salesim.experiments.runner", "salesim.experiments.driver",
+        "salesim.experiments.store", "salesim.calibration", "salesim.viz",
+    )  # fmt: skip
+    assert not {m for m in loaded if m.startswith(unused)}
+
+
+def test_public_names_are_imported_on_first_use():
+    loaded = loaded_after("import salesim")
+    assert "salesim.model" not in loaded and "mesa" not in loaded
+    loaded = loaded_after("from salesim import SalesModel, load_config, ConfigError")
+    assert {"salesim.model", "salesim.config", "mesa"} <= loaded
+
+
+def test_every_public_name_resolves_and_unknown_names_fail():
+    import salesim
+
+    for name in salesim.__all__:
+        assert getattr(salesim, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        salesim.nonsense  # noqa: B018
+
+
+@pytest.mark.parametrize("method", ["grid", "lhs", "sobol", "morris"])
+def test_validate_counts_sweep_points_without_sampling(method):
+    from salesim.config import load_config
+    from salesim.experiments.plan import sweep_plan, sweep_size
+
+    sampled = {"bounds": {"low": 0.2, "high": 0.8}}
+    sweep = {
+        "method": method,
+        "samples": 4,
+        "parameters": [
+            {"path": "model.competition.pressure", "role": "uncertainty", **sampled},
+            {"path": "model.wallet.initial", "role": "uncertainty", **sampled},
+            {"path": "model.staff.sales_staff", "role": "lever", "bounds": {"low": 20, "high": 40}},
+        ],
+    }
+    if method == "grid":
+        for p, values in zip(sweep["parameters"], ([0.2, 0.5], [0.3], [20, 30, 40]), strict=True):
+            del p["bounds"]
+            p["values"] = values
+    cfg = load_config(None, {"experiment": {"designs": ["product"], "sweep": sweep}})
+    assert sweep_size(cfg.experiment.sweep) == len(sweep_plan(cfg.experiment.sweep, 1).points)
