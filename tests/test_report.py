@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from report_checks import check_verdict_cells, expected_verdict, parse
 from salesim import ConfigError, load_config, plots
 from salesim.experiments import driver
 from salesim.experiments.driver import Interrupted, run_experiment
@@ -27,39 +28,6 @@ TARGETS = [
     {"kpi": "budget_fulfilment_rate", "value": 0.01, "tolerance": 0.001, "label": "2005"},
     {"kpi": "retention_rate", "at_most": 1.0, "label": "always"},
 ]
-
-
-def parse(path):
-    text = path.read_text()
-    assert text.startswith("<!DOCTYPE html>")
-    return ET.fromstring(text.removeprefix("<!DOCTYPE html>"))
-
-
-def expected_verdict(row: pd.Series, prefix: str, metric: str) -> str:
-    """Better / worse / none from the paired CI's side of zero and the KPI's declared direction."""
-    d, h = row[f"{prefix}_mean"], row[f"{prefix}_ci95_half_width"]
-    direction = OUTCOMES[metric].direction
-    if direction == 0 or not (np.isfinite(d) and np.isfinite(h)):
-        return "none"
-    side = 1 if d - h > 0 else -1 if d + h < 0 else 0
-    if side == 0:
-        return "none"
-    return "better" if side == direction else "worse"
-
-
-def check_verdict_cells(root, summary: pd.DataFrame) -> list:
-    """Every data-verdict cell of the verdict section agrees with summary.csv; returns them."""
-    verdict = root.find(".//section[@id='verdict']")
-    cells = verdict.findall(".//td[@data-verdict]")
-    table = summary.set_index(["scenario", "point", "design", "metric"]).sort_index()
-    for c in cells:
-        metric = c.get("data-kpi")
-        row = table.loc[(c.get("data-scenario"), int(c.get("data-point")), c.get("data-design"))]
-        row = row.loc[metric]
-        want = expected_verdict(row, c.get("data-compare"), metric)
-        assert c.get("data-verdict") == want, (metric, c.get("data-design"), c.text)
-        assert c.get("class") == want
-    return cells
 
 
 @pytest.fixture(scope="module")

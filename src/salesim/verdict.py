@@ -299,9 +299,9 @@ def _cost_note(st: Study) -> str:
         )
     if st.verdict_metrics[0] == "gross_margin":
         return (
-            "These results hold no operating profit (they predate it), so the verdict reads "
-            "gross margin, which leaves out the cost to serve. Money in "
-            f"{st.currency}."
+            "These results hold no operating profit (they predate it, or the experiment's "
+            "metrics leave it out), so the verdict reads gross margin, which leaves out the cost "
+            f"to serve. Money in {st.currency}."
         )
     return ""
 
