@@ -62,10 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     out = Path(args.out)
+    from salesim.calibration import load_targets
     from salesim.experiments.spec import ExperimentSpec
 
     reps = args.replications or load_config("configs/g_company_2006.yaml").experiment.replications
-    spec_2005 = ExperimentSpec(designs=["product"], replications=reps, seed=1)
+    # The 2005 report checks the model against the case's 2005 figures (the calibration targets).
+    observed = load_targets("configs/targets_2005.yaml").targets
+    targets = [
+        {"kpi": kpi, "value": t.value, "tolerance": t.tolerance, "label": "2005"}
+        for kpi, t in observed.items()
+    ]
+    spec_2005 = ExperimentSpec(designs=["product"], replications=reps, seed=1, targets=targets)
     y2005 = study("configs/g_company_2005.yaml", out / "2005", args.set, None, spec_2005)
     later = study("configs/g_company_2006.yaml", out / "2006-2007", args.set, args.replications)
     reorganised = later[later.scenario == "base"].set_index("replication")

@@ -215,6 +215,12 @@ def test_bad_targets_are_one_line_errors(tmp_path, target, expected):
     assert "\n" not in text
     for part in expected:
         assert part in text
+
+
+def test_a_bad_target_on_the_command_line_is_one_line_exit_2(tmp_path):
+    path = tmp_path / "bad.yaml"
+    target, expected = TARGET_ERRORS[0]
+    path.write_text(yaml.safe_dump({"experiment": {"targets": [target]}}))
     done = subprocess.run(
         [sys.executable, "-m", "salesim", "validate", str(path)],
         capture_output=True,
@@ -222,7 +228,10 @@ def test_bad_targets_are_one_line_errors(tmp_path, target, expected):
         timeout=120,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert len(done.stderr.splitlines()) == 1 and expected[0] in done.stderr
+    assert done.stderr.splitlines() == [
+        f"salesim: error: {path}: experiment.targets.0.kpi: unknown KPI 'profitt'; allowed: "
+        + ", ".join(OUTCOMES)
+    ]
 
 
 def test_results_without_operating_profit_fall_back_to_gross_margin(study, tmp_path):

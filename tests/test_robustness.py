@@ -100,6 +100,7 @@ def test_sensitivity_report_shows_robustness_gap_and_win_map(sensitivity_study):
     assert (out / "figures" / "winmap-base-customer_manager.png").stat().st_size > 5000
     verdict = text_of(root.find(".//section[@id='verdict']"))
     assert "Across the 14 points of the sweep, operating profit is better at" in verdict
+    assert "The gap in operating profit depends most on " in verdict
     assert "robustness section varies the uncertain parameters" in verdict
 
 
@@ -184,8 +185,8 @@ def test_grid_robustness_is_per_lever_setting(grid_study):
     root = parse(report)
     captions = [c.text for c in root.findall(".//details[@id='robustness']//caption")]
     assert captions == [
-        "Across the uncertainties (base scenario; pm hours per day = 1)",
-        "Across the uncertainties (base scenario; pm hours per day = 6)",
+        "Across the uncertainties (base scenario; staff: pm hours per day = 1)",
+        "Across the uncertainties (base scenario; staff: pm hours per day = 6)",
     ]
     # Six points: too many for per-point tables, so the verdict counts wins over the sweep.
     assert not check_verdict_cells(root, summary)

@@ -57,8 +57,12 @@ MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def label(metric: str) -> str:
-    """A readable name for a KPI or a parameter path (its last part)."""
-    return LABELS.get(metric, metric.rsplit(".", 1)[-1].replace("_", " "))
+    """A readable name for a KPI, or for a parameter path its section and field."""
+    if metric in LABELS:
+        return LABELS[metric]
+    parts = metric.removeprefix("model.").split(".")
+    field = parts[-1].replace("_", " ")
+    return f"{parts[-2].replace('_', ' ')}: {field}" if len(parts) > 1 else field
 
 
 def _colours(designs: list[str]) -> dict[str, str]:
@@ -373,7 +377,7 @@ def win_map(
     x = axes[0]
     y = axes[1] if len(axes) > 1 else None
     base = summary["baseline"].iloc[0]
-    fig, panels = _panels(len(metrics), width=2.9, height=2.5, top=1.1)
+    fig, panels = _panels(len(metrics), width=2.9, height=2.5, top=0.6)
     for ax, metric in zip(panels, metrics, strict=True):
         m = d[d.metric == metric]
         xs = m[x].to_numpy(dtype=float)
@@ -404,7 +408,7 @@ def win_map(
         x=0.01,
         ha="left",
     )
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     return fig
 
 
@@ -473,19 +477,20 @@ def robustness_bars(robust: pd.DataFrame, design: str, title: str = "") -> Figur
     ax.set_xlabel("share of the sweep's points, %")
     base = d["baseline"].iloc[0] if len(d) else ""
     ax.set_title(title or f"{design} against {base} across the uncertainties", fontsize=9)
-    ax.legend(fontsize=7, ncol=3, loc="lower right", bbox_to_anchor=(1, 1.0))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
 
-def gap_sensitivity(gaps: pd.DataFrame, design: str, title: str = "") -> Figure:
-    """Which parameters the gap (design - baseline) of each KPI depends on.
+def sensitivity_matrix(indices: pd.DataFrame, design: str, title: str = "") -> Figure:
+    """Which parameters each KPI depends on: of the gap (design - baseline) or of its level.
 
-    Each row is a KPI's gap; each cell a parameter's total-order Sobol index ST (or Morris mu*)
-    as a share of the row's largest, so rows with different units compare. The number in a
-    cell is that share.
+    ``indices`` is ``sensitivity_gap.csv`` (rows carry a baseline) or ``sensitivity.csv``. Each
+    row is a KPI; each cell a parameter's total-order Sobol index ST (or Morris mu*) as a share
+    of the row's largest, so rows with different units compare. The number in a cell is that
+    share.
     """
-    d = gaps[gaps.design == design]
+    d = indices[indices.design == design]
     sobol = "ST" in d.columns and d["ST"].notna().any()
     value = "ST" if sobol else "mu_star"
     table = d.pivot_table(index="metric", columns="parameter", values=value, aggfunc="mean")
@@ -507,12 +512,12 @@ def gap_sensitivity(gaps: pd.DataFrame, design: str, title: str = "") -> Figure:
         rotation=30,
         ha="right",
     )
-    base = d["baseline"].iloc[0] if len(d) else "baseline"
     what = "total-order Sobol ST" if sobol else "Morris mu*"
-    ax.set_title(
-        title or f"What the gap {design} - {base} depends on ({what}, share of row max)",
-        fontsize=9,
-    )
+    if "baseline" in d.columns and len(d):
+        default = f"What the gap {design} − {d['baseline'].iloc[0]} depends on"
+    else:
+        default = f"What each KPI under {design} depends on"
+    ax.set_title(title or f"{default} ({what}, share of row max)", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.03)
     fig.tight_layout()
     return fig

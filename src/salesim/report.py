@@ -275,13 +275,11 @@ def _sweep_section(st: Study, scenario: str) -> Section:
             fig = plots.sweep_heatmap(summary, st.swept[0], st.swept[1], profit, design)
             caption = f"{plots.label(profit)}: {design} − {st.baseline} over the grid"
             sec.figures.append(_save(fig, st.out, f"heatmap-{scenario}-{design}", caption))
-    sens = st.sensitivity[st.sensitivity.scenario == scenario] if len(st.sensitivity) else None
-    for design in sens.design.unique() if sens is not None else []:
-        fig = plots.gap_sensitivity(
-            sens.assign(baseline=design),
-            design,
-            title=f"What each KPI's level under {design} depends on (share of row max)",
-        )
+    sens = st.sensitivity
+    if len(sens):
+        sens = sens[(sens.scenario == scenario) & sens.metric.isin(metrics)]
+    for design in sens.design.unique() if len(sens) else []:
+        fig = plots.sensitivity_matrix(sens, design)
         caption = f"Sensitivity of the levels under {design}"
         sec.figures.append(_save(fig, st.out, f"sensitivity-{scenario}-{design}", caption))
     return sec
@@ -324,9 +322,11 @@ def _robustness_section(st: Study) -> Section | None:
             fig = plots.robustness_bars(r, design)
             caption = f"Where {design} beats, ties or loses to {st.baseline} ({scenario} scenario)"
             sec.figures.append(_save(fig, st.out, f"robustness-{scenario}-{design}", caption))
-        g = st.gaps[st.gaps.scenario == scenario] if len(st.gaps) else st.gaps
+        g = st.gaps
+        if len(g):
+            g = g[(g.scenario == scenario) & g.metric.isin(st.verdict_metrics)]
         for design in g.design.unique() if len(g) else []:
-            fig = plots.gap_sensitivity(g, design)
+            fig = plots.sensitivity_matrix(g, design)
             caption = (
                 f"Which parameters the gap {design} − {st.baseline} depends on ({scenario} "
                 "scenario): the assumptions the verdict hangs on"

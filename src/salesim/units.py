@@ -107,6 +107,6 @@ def with_ci(
 ) -> str:
     """A mean or difference with its 95% CI half-width, both in one unit and scale."""
     shown = _one(metric, x, currency, diff=signed, hw=hw)
-    if not _finite(hw):
+    if not _finite(x) or not _finite(hw):
         return shown
     return f"{shown} ± {half_width(metric, hw, x if _finite(x) else 0.0, currency)}"

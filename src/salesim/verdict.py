@@ -229,6 +229,9 @@ def _sweep_paragraph(st: Study, comp: Comparison) -> list[str]:
                 continue
             top = max(c, key=c.get)
             groups[top if c[top] > n / 2 else "mixed"].append(_lower(metric))
+        hangs = _hangs_on(st, col["scenario"], col["design"], st.verdict_metrics[:1])
+        if hangs:
+            out.append(f"The gap in {hangs[0]}.")
         for key, start in (
             ("better", "Better at most points on"),
             ("worse", "Worse at most points on"),
@@ -509,18 +512,11 @@ def _gap_notes(st: Study) -> list[str]:
     g = st.gaps
     if g.empty:
         return []
-    value = "ST" if "ST" in g.columns and g["ST"].notna().any() else "mu_star"
+    value = _index_column(g)
     notes = []
-    for (scenario, design), d in g.groupby(["scenario", "design"], sort=False):
+    for scenario, design in g[["scenario", "design"]].drop_duplicates().itertuples(index=False):
         where = f" in the {scenario} scenario" if len(st.scenarios) > 1 else ""
-        parts = []
-        for metric in [m for m in st.verdict_metrics if m in set(d.metric)][:6]:
-            top = d[d.metric == metric].sort_values(value, ascending=False).head(2)
-            names = [
-                f"{label(p).lower()} ({role})"
-                for p, role in zip(top.parameter, top.role, strict=True)
-            ]
-            parts.append(f"{_lower(metric)} on {' then '.join(names)}")
+        parts = _hangs_on(st, scenario, design, st.verdict_metrics[:6])
         if parts:
             notes.append(
                 f"What the gap {design} − {st.baseline}{where} hangs on "
@@ -529,6 +525,25 @@ def _gap_notes(st: Study) -> list[str]:
                 + "."
             )
     return notes
+
+
+def _index_column(g: pd.DataFrame) -> str:
+    return "ST" if "ST" in g.columns and g["ST"].notna().any() else "mu_star"
+
+
+def _hangs_on(st: Study, scenario: str, design: str, metrics: list[str]) -> list[str]:
+    """'<kpi> on <parameter> (role) then <parameter> (role)' for each KPI with gap indices."""
+    g = st.gaps
+    if g.empty:
+        return []
+    d = g[(g.scenario == scenario) & (g.design == design)]
+    value = _index_column(g)
+    parts = []
+    for metric in [m for m in metrics if m in set(d.metric)]:
+        top = d[d.metric == metric].sort_values(value, ascending=False).head(2)
+        names = [f"{label(p)} ({role})" for p, role in zip(top.parameter, top.role, strict=True)]
+        parts.append(f"{_lower(metric)} depends most on {' then '.join(names)}")
+    return parts
 
 
 def robustness_tables(st: Study) -> list[dict[str, Any]]:
