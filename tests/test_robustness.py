@@ -185,8 +185,15 @@ def test_grid_robustness_is_per_lever_setting(grid_study):
     root = parse(report)
     captions = [c.text for c in root.findall(".//details[@id='robustness']//caption")]
     assert captions == [
-        "Across the uncertainties (base scenario; staff: pm hours per day = 1)",
-        "Across the uncertainties (base scenario; staff: pm hours per day = 6)",
+        "customer_manager vs product (base scenario): share of the uncertainty values where it "
+        "beats / loses, per lever setting",
+        "Worst-case regret on operating profit (base scenario) per lever setting; the smallest "
+        "is marked",
     ]
+    cells = root.findall(".//details[@id='robustness']//td[@data-win-share]")
+    assert len(cells) == 2 * len(verdict_metrics(summary))
+    for c in cells:
+        row = robust[(robust.metric == c.get("data-kpi")) & (robust.design == "customer_manager")]
+        assert float(c.get("data-win-share")) in set(row.win_share)
     # Six points: too many for per-point tables, so the verdict counts wins over the sweep.
     assert not check_verdict_cells(root, summary)

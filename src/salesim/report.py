@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
 
-from salesim import plots, units, verdict
+from salesim import plots, uncertainty, units, verdict
 from salesim.config import ConfigError, SalesimConfig
 from salesim.experiments.compare import (
     first_measured_month,
@@ -312,9 +312,14 @@ def _transition_figures(st: Study, flagged: list[verdict.Transition]) -> list[Fi
 def _robustness_section(st: Study) -> Section | None:
     if st.robust.empty and st.gaps.empty:
         return None
-    sec = Section("Robustness: what if our assumptions are wrong?", "robustness", open=True)
-    sec.notes = verdict.robustness_notes(st)
-    sec.tables = verdict.robustness_tables(st)
+    title = (
+        "Robustness: what if our assumptions are wrong?"
+        if len(st.robust)
+        else "What the gap between the designs depends on"
+    )
+    sec = Section(title, "robustness", open=True)
+    sec.notes = uncertainty.robustness_notes(st)
+    sec.tables = uncertainty.robustness_tables(st)
     for scenario in st.scenarios:
         r = st.robust[st.robust.scenario == scenario] if len(st.robust) else st.robust
         one_policy = len(r) and len(r.drop_duplicates(["design", "metric"])) == len(r)
@@ -343,7 +348,7 @@ def _wins_section(st: Study) -> Section | None:
     grid = st.exp.sweep.method == "grid"
     facets = [p for p in st.swept if p not in axes] if grid else []
     sec = Section("Where each design wins", "wins", open=True)
-    sec.notes = verdict.wins_notes(st, axes, facets)
+    sec.notes = uncertainty.wins_notes(st, axes, facets)
     for scenario in st.scenarios:
         summary = st.summary[st.summary.scenario == scenario]
         groups = summary.groupby(facets, sort=True) if facets else [((), summary)]

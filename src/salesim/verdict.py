@@ -50,7 +50,8 @@ def _name(metric: str) -> str:
     return outcome(metric).label if metric in OUTCOMES else label(metric)
 
 
-def _lower(metric: str) -> str:
+def lower_name(metric: str) -> str:
+    """A KPI's name inside a sentence: lower case unless it starts with an acronym."""
     text = _name(metric)
     return text if text[:2].isupper() else text[0].lower() + text[1:]
 
@@ -191,13 +192,13 @@ def _point_paragraph(st: Study, comp: Comparison, cells: dict[str, list[dict]]) 
             continue
         words = {c["attrs"].get("verdict", "none") for c in row}
         if len(words) == 1:
-            by_word[words.pop()].append(_lower(metric))
+            by_word[words.pop()].append(lower_name(metric))
         else:
             detail = ", ".join(
                 f"{c['attrs'].get('verdict', 'none')} at {h}"
                 for c, h in zip(row, headings, strict=True)
             )
-            mixed.append(f"{_lower(metric)} ({detail})")
+            mixed.append(f"{lower_name(metric)} ({detail})")
     for word, start in (
         ("better", "Better on"),
         ("worse", "Worse on"),
@@ -222,14 +223,14 @@ def _sweep_paragraph(st: Study, comp: Comparison) -> list[str]:
             n = sum(c.values())
             if i == 0:
                 out.append(
-                    f"Across the {n} points of the sweep{where}, {_lower(metric)} is "
+                    f"Across the {n} points of the sweep{where}, {lower_name(metric)} is "
                     f"better at {c['better']}, shows no detectable difference at {c['none']} "
                     f"and is worse at {c['worse']}."
                 )
                 continue
             top = max(c, key=c.get)
-            groups[top if c[top] > n / 2 else "mixed"].append(_lower(metric))
-        hangs = _hangs_on(st, col["scenario"], col["design"], st.verdict_metrics[:1])
+            groups[top if c[top] > n / 2 else "mixed"].append(lower_name(metric))
+        hangs = hangs_on(st, col["scenario"], col["design"], st.verdict_metrics[:1])
         if hangs:
             out.append(f"The gap in {hangs[0]}.")
         for key, start in (
@@ -263,7 +264,7 @@ def _transition_sentence(st: Study, t: Transition) -> str:
     first = units.with_ci(g.metric, g.first, g.first_hw, signed=True, currency=st.currency)
     last = units.with_ci(g.metric, g.last, g.last_hw, signed=True, currency=st.currency)
     return (
-        f"Transition effect on {_lower(g.metric)}: {g.first_verdict} in the first year "
+        f"Transition effect on {lower_name(g.metric)}: {g.first_verdict} in the first year "
         f"({first}) but {g.last_verdict} in the last ({last}); the monthly difference is below."
     )
 
@@ -452,164 +453,21 @@ def _targets_line(st: Study) -> str:
     )
 
 
-# --- robustness and wins -------------------------------------------------------------------------
-
-
-def robustness_notes(st: Study) -> list[str]:
-    """How shares and regret are defined, the headline numbers, what the gap depends on."""
-    notes = []
-    r = st.robust
-    sweep = st.exp.sweep
-    if len(r):
-        per = (
-            "for each setting of the levers, over the uncertainties' values"
-            if sweep.method == "grid" and any(p.role == "lever" for p in sweep.parameters)
-            else "over the points of the sweep"
-            + (
-                " (its levers are sampled with the uncertainties)"
-                if any(p.role == "lever" for p in sweep.parameters)
-                else ""
-            )
-        )
-        notes.append(
-            f"A design beats {st.baseline} at a point of the sweep when the paired 95% CI of "
-            "its difference lies on the better side of zero, ties when it includes zero and "
-            f"loses otherwise; shares are {per}. Regret at a point is the best design's mean "
-            "there minus this design's, oriented so that more is better, in the KPI's unit "
-            "(0 for the best design): what choosing this design gives up if that point is the "
-            "truth. The tables give its mean and maximum over the points (robustness.csv)."
-        )
-        for scenario in st.scenarios:
-            s = r[r.scenario == scenario]
-            profit = st.verdict_metrics[0] if st.verdict_metrics else None
-            p = s[s.metric == profit]
-            where = f" ({scenario} scenario)" if len(st.scenarios) > 1 else ""
-            if p.empty or len(p.drop_duplicates("design")) != len(p):
-                continue
-            for row in p[p.design != st.baseline].itertuples():
-                notes.append(
-                    f"{row.design} beats {st.baseline} on {_lower(profit)} in "
-                    f"{100 * row.win_share:.0f}% of the uncertainty space, ties in "
-                    f"{100 * row.tie_share:.0f}% and loses in {100 * row.lose_share:.0f}%"
-                    f"{where}."
-                )
-            best = p.sort_values("regret_max").iloc[0]
-            notes.append(
-                f"Smallest worst-case regret on {_lower(profit)}{where}: {best.design} "
-                f"({units.half_width(profit, best.regret_max, currency=st.currency)}); "
-                + "; ".join(
-                    f"{row.design} {units.half_width(profit, row.regret_max, currency=st.currency)}"
-                    for row in p.itertuples()
-                    if row.design != best.design
-                )
-                + "."
-            )
-    notes += _gap_notes(st)
-    return notes
-
-
-def _gap_notes(st: Study) -> list[str]:
-    g = st.gaps
-    if g.empty:
-        return []
-    value = _index_column(g)
-    notes = []
-    for scenario, design in g[["scenario", "design"]].drop_duplicates().itertuples(index=False):
-        where = f" in the {scenario} scenario" if len(st.scenarios) > 1 else ""
-        parts = _hangs_on(st, scenario, design, st.verdict_metrics[:6])
-        if parts:
-            notes.append(
-                f"What the gap {design} − {st.baseline}{where} hangs on "
-                f"({'total-order Sobol ST' if value == 'ST' else 'Morris mu*'}): "
-                + "; ".join(parts)
-                + "."
-            )
-    return notes
-
-
-def _index_column(g: pd.DataFrame) -> str:
+def index_column(g: pd.DataFrame) -> str:
+    """The index a sensitivity table ranks by: Sobol ST, else Morris mu*."""
     return "ST" if "ST" in g.columns and g["ST"].notna().any() else "mu_star"
 
 
-def _hangs_on(st: Study, scenario: str, design: str, metrics: list[str]) -> list[str]:
+def hangs_on(st: Study, scenario: str, design: str, metrics: list[str]) -> list[str]:
     """'<kpi> on <parameter> (role) then <parameter> (role)' for each KPI with gap indices."""
     g = st.gaps
     if g.empty:
         return []
     d = g[(g.scenario == scenario) & (g.design == design)]
-    value = _index_column(g)
+    value = index_column(g)
     parts = []
     for metric in [m for m in metrics if m in set(d.metric)]:
         top = d[d.metric == metric].sort_values(value, ascending=False).head(2)
         names = [f"{label(p)} ({role})" for p, role in zip(top.parameter, top.role, strict=True)]
-        parts.append(f"{_lower(metric)} depends most on {' then '.join(names)}")
+        parts.append(f"{lower_name(metric)} depends most on {' then '.join(names)}")
     return parts
-
-
-def robustness_tables(st: Study) -> list[dict[str, Any]]:
-    """Win / tie / lose shares and regret per KPI: one table per scenario and lever setting."""
-    r = st.robust
-    if r.empty:
-        return []
-    levers = [c for c in r.columns if c.startswith("model.")]
-    tables = []
-    for key, part in r.groupby(["scenario", *levers], sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        scenario, *values = key
-        at = ", ".join(f"{label(p)} = {v:g}" for p, v in zip(levers, values, strict=True))
-        caption = f"Across the uncertainties ({scenario} scenario{'; ' + at if at else ''})"
-        others = [d for d in st.designs if d != st.baseline]
-        head = [
-            [{"text": "KPI", "span": 1}]
-            + [{"text": f"{d} vs {st.baseline}", "span": 3} for d in others]
-            + [{"text": "regret: mean / max", "span": len(st.designs)}],
-            [{"text": "", "span": 1}]
-            + [{"text": t, "span": 1} for _ in others for t in ("beats", "ties", "loses")]
-            + [{"text": d, "span": 1} for d in st.designs],
-        ]
-        rows = []
-        for metric in [m for m in st.verdict_metrics if m in set(part.metric)]:
-            m = part[part.metric == metric].set_index("design")
-            row = [cell(label(metric), kpi=metric)]
-            for d in others:
-                for col, word in (
-                    ("win_share", "better"),
-                    ("tie_share", "none"),
-                    ("lose_share", "worse"),
-                ):
-                    share = m.loc[d, col]
-                    row.append(
-                        cell(
-                            f"{100 * share:.0f}%",
-                            word if share > 0 else "",
-                            kpi=metric,
-                            design=d,
-                            share=col,
-                            value=share,
-                        )  # fmt: skip
-                    )
-            for d in st.designs:
-                mean = units.half_width(metric, m.loc[d, "regret_mean"], currency=st.currency)
-                worst = units.half_width(metric, m.loc[d, "regret_max"], currency=st.currency)
-                row.append(cell(f"{mean} / {worst}"))
-            rows.append(row)
-        tables.append(table(caption, head, rows))
-    return tables
-
-
-def wins_notes(st: Study, axes: list[str], facets: list[str]) -> list[str]:
-    """How to read the maps."""
-    names = " and ".join(label(a).lower() for a in axes)
-    note = (
-        f"Each point of the sweep over {names} is green where the design is better than "
-        f"{st.baseline} (paired 95% CI on the better side of zero), red where it is worse and "
-        "grey where no difference is detectable at this many replications."
-    )
-    if facets:
-        note += f" One map per value of {', '.join(label(f).lower() for f in facets)}."
-    elif len(st.swept) > len(axes):
-        note += (
-            f" The sweep varies {len(st.swept)} parameters; the map projects its points on "
-            "these two (set experiment.report.map_axes to choose others)."
-        )
-    return [note]
