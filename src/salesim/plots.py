@@ -121,7 +121,8 @@ def forest(
                 xycoords=("axes fraction", "data"),
                 fontsize=7,
                 va="center",
-                color=colours[k],
+                # The text reads as the table does: coloured only when the CI excludes zero.
+                color=colours[k] if sig[k] else NEUTRAL_COLOUR,
             )
     ax.axvline(0, color="0.3", lw=1)
     ax.set_yticks(np.arange(len(rows)), [label(m) for m in rows])
