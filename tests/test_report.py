@@ -200,6 +200,7 @@ TARGET_ERRORS = [
     ({"kpi": "retention_rate", "value": 0.5, "at_least": 0.4}, ["value or at_least/at_most"]),
     ({"kpi": "retention_rate", "at_least": 0.5, "scenario": "boom"}, ["unknown scenario 'boom'"]),
     ({"kpi": "retention_rate", "at_least": 0.5, "colour": "red"}, ["colour: unknown field"]),
+    ({"kpi": "retention_rate", "at_least": 0.5, "tolerance": 0.1}, ["tolerance goes with value"]),
 ]
 
 

@@ -184,11 +184,13 @@ class Target(Section):
         if self.kpi not in KPI_NAMES:
             raise ValueError(f"kpi: unknown KPI {self.kpi!r}; allowed: {', '.join(KPI_NAMES)}")
         if self.value is None and self.at_least is None and self.at_most is None:
-            raise ValueError(f"{self.kpi}: give value (with tolerance), at_least or at_most")
+            raise ValueError(f"give value (with tolerance), at_least or at_most for {self.kpi}")
         if self.value is not None and (self.at_least is not None or self.at_most is not None):
-            raise ValueError(f"{self.kpi}: give value or at_least/at_most, not both")
+            raise ValueError(f"give value or at_least/at_most for {self.kpi}, not both")
+        if self.value is None and self.tolerance:
+            raise ValueError(f"tolerance goes with value, not at_least/at_most ({self.kpi})")
         if self.at_least is not None and self.at_most is not None and self.at_most < self.at_least:
-            raise ValueError(f"{self.kpi}: at_most ({self.at_most}) is below at_least")
+            raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.kpi})")
         return self
 
     def bounds(self) -> tuple[float, float]:
@@ -292,7 +294,10 @@ class ExperimentSpec(Section):
                     f"({', '.join(self.designs)})"
                 )
         swept = [p.path for p in self.sweep.parameters] if self.sweep else []
-        for path in self.report.map_axes or []:
+        axes = self.report.map_axes or []
+        if len(set(axes)) != len(axes):
+            raise ValueError("report.map_axes: a parameter is named twice")
+        for path in axes:
             if path not in swept:
                 raise ValueError(
                     f"report.map_axes: {path!r} is not swept; allowed: {', '.join(swept) or 'none'}"
