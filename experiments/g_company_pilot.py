@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from salesim import load_config
+from salesim.calibration import load_targets
 from salesim.experiments.driver import run_experiment
 from salesim.experiments.spec import ExperimentSpec
 from salesim.experiments.stats import half_width
@@ -160,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     cfg06 = load_config("configs/g_company_2006.yaml", args.set)
     reps = args.replications or cfg06.experiment.replications
-    spec05 = ExperimentSpec(designs=["product"], replications=reps, seed=1)
+    # The 2005 report checks the model against the case's 2005 figures (the calibration targets).
+    observed = load_targets("configs/targets_2005.yaml").targets
+    targets = [
+        {"kpi": kpi, "value": t.value, "tolerance": t.tolerance, "label": "2005"}
+        for kpi, t in observed.items()
+    ]
+    spec05 = ExperimentSpec(designs=["product"], replications=reps, seed=1, targets=targets)
     y2005 = study("configs/g_company_2005.yaml", out / "2005", args.set, spec05)
     spec06 = cfg06.experiment.model_copy(update={"replications": reps})
     later = study("configs/g_company_2006.yaml", out / "2006-2007", args.set, spec06)

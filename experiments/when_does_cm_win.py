@@ -2,11 +2,10 @@
 
     .venv/bin/python experiments/when_does_cm_win.py [--replications N] [--out DIR] [--set K=V ...]
 
-A grid over the share of multi-line customers x product-manager capacity (hours a day for
-requests), at two portfolio sizes (customers per sales person via head-count), all three
-designs on common random numbers. For retention and mean response time it prints a map:
-W where customer_manager is better than product (paired 95% CI excludes 0), L where worse,
-. where the CI includes 0 (a tie at this many replications), and writes heat maps.
+Runs configs/when_does_cm_win.yaml (the grid lives there, not here), writes its report (with the
+"where each design wins" maps and robustness.csv) and prints the maps as text for two KPIs:
+W where the design is better than product (paired 95% CI on the better side of zero), L where
+worse, . where the CI includes 0 (a tie at this many replications).
 """
 
 from __future__ import annotations
@@ -18,110 +17,55 @@ import pandas as pd
 
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
-from salesim.plots import LOWER_IS_BETTER, sweep_heatmap
 from salesim.report import build_report
 
-MULTI = [0.0, 0.2, 0.4, 0.6, 0.8]
-PM_HOURS = [1.5, 3.0, 4.5, 6.0]
-STAFF = [30, 20]  # 50 and 75 customers per person at 1,500 customers
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "when_does_cm_win.yaml"
+SYMBOL = {"better": "W", "worse": "L", "none": "."}
 
 
-def experiment(replications: int) -> dict:
-    return {
-        "designs": ["product", "customer_manager", "three_in_one"],
-        "baseline": "product",
-        "replications": replications,
-        "seed": 1,
-        "horizon_days": 252,
-        "metrics": [
-            "retention_rate",
-            "mean_response_hours",
-            "direct_sales_rate",
-            "utilisation_product_manager",
-        ],
-        "sweep": {
-            "method": "grid",
-            "parameters": [
-                {
-                    "path": "model.population.multi_line_share",
-                    "role": "uncertainty",
-                    "values": MULTI,
-                },
-                {"path": "model.staff.pm_hours_per_day", "role": "lever", "values": PM_HOURS},
-                {"path": "model.staff.sales_staff", "role": "lever", "values": STAFF},
-            ],
-        },
-    }
-
-
-def verdict_map(summary: pd.DataFrame, metric: str, staff: int, design: str) -> str:
-    d = summary[
-        (summary.metric == metric)
-        & (summary.design == design)
-        & (summary["model.staff.sales_staff"] == staff)
+def text_map(summary: pd.DataFrame, metric: str, design: str, x: str, y: str, at: dict) -> str:
+    """One KPI's win / tie / lose map as text: rows y (largest first), columns x."""
+    d = summary[(summary.metric == metric) & (summary.design == design)]
+    for path, value in at.items():
+        d = d[d[path] == value]
+    grid = d.pivot(index=y, columns=x, values="diff_verdict").sort_index(ascending=False)
+    where = ", ".join(f"{p.rsplit('.', 1)[-1]} = {v:g}" for p, v in at.items())
+    lines = [
+        f"  {metric}, {design} vs product{', ' + where if where else ''} "
+        f"(rows: {y.rsplit('.', 1)[-1]}, columns: {x.rsplit('.', 1)[-1]})",
+        "        " + " ".join(f"{c:>5g}" for c in grid.columns),
     ]
-    better_if_lower = metric in LOWER_IS_BETTER
-    rows = [
-        f"  {metric}, {design} vs product, {staff} sales staff "
-        "(rows: PM hours/day, columns: multi-line share)",
-        "          " + " ".join(f"{m:>5.1f}" for m in MULTI),
-    ]
-    for pm in sorted(PM_HOURS, reverse=True):
-        cells = []
-        for m in MULTI:
-            r = d[
-                (d["model.staff.pm_hours_per_day"] == pm)
-                & (d["model.population.multi_line_share"] == m)
-            ]
-            if r.empty:
-                cells.append("    ?")
-                continue
-            r = r.iloc[0]
-            if not r.diff_excludes_zero:
-                cells.append("    .")
-            else:
-                win = (r.diff_mean < 0) if better_if_lower else (r.diff_mean > 0)
-                cells.append("    W" if win else "    L")
-        rows.append(f"  {pm:>6.1f}  " + " ".join(cells))
-    return "\n".join(rows)
+    for value, row in grid.iterrows():
+        lines.append(f"  {value:>5g} " + " ".join(f"{SYMBOL[v]:>5}" for v in row))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=5)
+    parser.add_argument("--replications", type=int)
     parser.add_argument("--out", default="results/when_does_cm_win")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
-    cfg = load_config("configs/baseline.yaml", args.set)
-    cfg = cfg.model_copy(
-        update={
-            "experiment": load_config(
-                None, {"experiment": experiment(args.replications)}
-            ).experiment
-        }
-    )
+    sets = [*args.set]
+    if args.replications:
+        sets.append(f"experiment.replications={args.replications}")
+    cfg = load_config(CONFIG, sets)
     out = Path(args.out)
     run_experiment(cfg, out, resume=True)
-    build_report(out)
+    report = build_report(out)
     summary = pd.read_csv(out / "summary.csv")
+    x, y = cfg.experiment.map_axes()
+    others = [p.path for p in cfg.experiment.sweep.parameters if p.path not in (x, y)]
+    combos = summary[others].drop_duplicates().to_dict("records") if others else [{}]
     maps = []
-    for metric in ("retention_rate", "mean_response_hours"):
-        for staff in STAFF:
-            for design in ("customer_manager", "three_in_one"):
-                maps.append(verdict_map(summary, metric, staff, design))
-                part = summary[summary["model.staff.sales_staff"] == staff]
-                fig = sweep_heatmap(
-                    part,
-                    "model.population.multi_line_share",
-                    "model.staff.pm_hours_per_day",
-                    metric,
-                    design,
-                )
-                fig.savefig(out / f"wins-{metric}-{design}-staff{staff}.png", dpi=110)
+    for metric in ("operating_profit", "retention_rate", "mean_response_hours"):
+        for design in [d for d in cfg.experiment.designs if d != cfg.experiment.baseline_design]:
+            for at in combos:
+                maps.append(text_map(summary, metric, design, x, y, at))
     text = "\n\n".join(maps)
     (out / "verdicts.txt").write_text(text + "\n")
     print(text)
-    print(f"\nheat maps and report in {out}")
+    print(f"\nreport (with the maps for every KPI) {report}")
     return 0
 
 

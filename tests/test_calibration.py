@@ -197,6 +197,11 @@ def test_pilot_script_end_to_end_reduced(tmp_path, monkeypatch, capsys):
     assert "Latin-hypercube points" in text
     for study in ("2005", "2006-2007", "band"):
         assert (out / study / "report.html").exists()
+    # Both reports check the model against the case's figures: 2005 and 2006-07.
+    for study, label in (("2005", "2005"), ("2006-2007", "2006-07")):
+        text = (out / study / "report.html").read_text()
+        assert '<section id="targets">' in text and f"<td>{label}</td>" in text
+        assert 'data-kpi="plan_completion_rate" data-target="0"' in text
     runs = __import__("pandas").read_parquet(out / "2006-2007" / "runs.parquet")
     assert set(runs.scenario) == {"base", "stay_product"} and len(runs) == 4
     band = __import__("pandas").read_parquet(out / "band" / "runs.parquet")

@@ -1,13 +1,16 @@
-"""The experiment report: one self-contained HTML file (figures embedded) plus PNGs.
+"""The experiment report: the verdict first, then robustness, observed figures and the detail.
 
 ``build_report(DIR)`` reads what ``salesim run`` stored in DIR and writes ``DIR/report.html``
-and ``DIR/figures/*.png``. It works on partial results (an interrupted run) and says so.
+(self-contained, figures embedded) and ``DIR/figures/*.png``. It works on partial results (an
+interrupted run) and says so. The words are in ``salesim.verdict``; every number is written by
+``salesim.units``, the same function for the tables, the figures and the text.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import sys
 from dataclasses import dataclass, field
@@ -16,40 +19,26 @@ from typing import Any
 
 import jinja2
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from salesim import plots
+from salesim import plots, uncertainty, units, verdict
 from salesim.config import ConfigError, SalesimConfig
-from salesim.experiments.stats import summarise
+from salesim.experiments.compare import (
+    first_measured_month,
+    monthly_gap,
+    robustness,
+    verdict_metrics,
+    with_keys,
+)
+from salesim.experiments.plan import seed_of, sweep_plan
+from salesim.experiments.stats import gap_sensitivity, sensitivity, summarise
 from salesim.experiments.store import Store, atomic_write_bytes
 from salesim.kpis import HEADLINE
 
-RATES = {
-    "retention_rate",
-    "annual_churn_rate",
-    "direct_sales_rate",
-    "plan_completion_rate",
-    "budget_fulfilment_rate",
-    "market_share",
-    "satisfaction",
-}
+#: Sweeps with more points than this get no per-point tables; the sweep figures carry them.
 MAX_TABLE_POINTS = 4
-
-
-def fmt(metric: str, value: float, diff: bool = False) -> str:
-    """A value as a strategist reads it: rates in % (differences in points), hours, money."""
-    if value is None or not np.isfinite(value):
-        return "–"
-    if metric in RATES or metric.startswith("utilisation_"):
-        return f"{100 * value:+.1f} pts" if diff else f"{100 * value:.1f}%"
-    if metric.endswith("_hours"):
-        return f"{value:+.2f} h" if diff else f"{value:.2f} h"
-    if abs(value) >= 1000:
-        return f"{value:+,.0f}" if diff else f"{value:,.0f}"
-    return f"{value:+.3f}" if diff else f"{value:.3f}"
 
 
 @dataclass
@@ -63,17 +52,64 @@ class Figure:
 
 @dataclass
 class Section:
-    """A scenario (and sweep point) of the report."""
+    """A collapsible part of the report: a title, tables (rows of cells) and figures."""
 
     title: str
-    table: list[dict[str, Any]] = field(default_factory=list)
+    anchor: str
+    tables: list[dict[str, Any]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
-    sentences: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    open: bool = False
+
+
+@dataclass
+class Study:
+    """Everything the report reads from a results directory, loaded once."""
+
+    out: Path
+    manifest: dict[str, Any]
+    cfg: SalesimConfig
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    monthly: pd.DataFrame
+    responses: pd.DataFrame
+    sensitivity: pd.DataFrame
+    gaps: pd.DataFrame
+    robust: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        exp = self.cfg.experiment
+        self.exp = exp
+        self.ok = self.runs[self.runs.status == "ok"]
+        self.currency = exp.report.currency
+        self.baseline = exp.baseline_design
+        self.designs = [d for d in exp.designs if d in set(self.summary.design)]
+        self.scenarios = [s for s in exp.scenario_overrides() if s in set(self.summary.scenario)]
+        self.reference = exp.reference
+        self.swept = [p.path for p in exp.sweep.parameters] if exp.sweep else []
+        self.n_points = int(self.runs.point.max()) + 1
+        self.small = self.n_points <= MAX_TABLE_POINTS
+        self.metrics = [m for m in exp.metrics if m in set(self.summary.metric)]
+        self.verdict_metrics = verdict_metrics(self.summary)
+        self.replications = int(self.runs.replication.max()) + 1
+        self._cells = self.summary.set_index(["scenario", "point", "design", "metric"]).sort_index()
+
+    def row(self, scenario: str, point: int, design: str, metric: str) -> pd.Series | None:
+        """The summary row of one cell, design and KPI (None if absent)."""
+        key = (scenario, point, design, metric)
+        return self._cells.loc[key] if key in self._cells.index else None
+
+    def where(self, point: int) -> str:
+        """The swept values of a point, in words."""
+        if not self.swept:
+            return ""
+        first = self.summary[self.summary.point == point].iloc[0]
+        return ", ".join(f"{plots.label(p)} = {first[p]:g}" for p in self.swept)
 
 
 def _save(fig, out: Path, name: str, caption: str) -> Figure:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     data = buf.getvalue()
     atomic_write_bytes(out / "figures" / f"{name}.png", data)
@@ -82,210 +118,295 @@ def _save(fig, out: Path, name: str, caption: str) -> Figure:
 
 def _read(out: Path, name: str) -> pd.DataFrame:
     path = out / name
-    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+    if not path.exists():
+        return pd.DataFrame()
+    return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
 
 
-def _scenario_sentences(summary: pd.DataFrame, scenario: str) -> list[str]:
-    """What the scenario changes for each design, against the reference scenario (paired)."""
-    out = []
-    reference = summary["reference_scenario"].iloc[0]
-    if scenario == reference:
-        return out
-    for design in summary.design.unique():
-        d = summary[summary.design == design].set_index("metric")
-        for metric in HEADLINE:
-            if metric not in d.index or not bool(d.loc[metric, "scenario_diff_excludes_zero"]):
-                continue
-            m = d.loc[metric, "scenario_diff_mean"]
-            hw = d.loc[metric, "scenario_diff_ci95_half_width"]
-            lo, hi = sorted((abs(m - hw), abs(m + hw)))
-            size, lo, hi = (fmt(metric, v, True).lstrip("+") for v in (abs(m), lo, hi))
-            out.append(
-                f"Against the {reference} scenario, {scenario} {'raises' if m > 0 else 'lowers'} "
-                f"{plots.label(metric).lower()} under {design} by {size} (95% CI {lo} to {hi})."
-            )
-    return out
+def _load(out: Path) -> Study:
+    manifest_path = out / "manifest.json"
+    if not manifest_path.exists():
+        raise ConfigError(f"{out}: no manifest.json; not a salesim results directory")
+    manifest = json.loads(manifest_path.read_text())
+    cfg = SalesimConfig.model_validate(manifest["config"])
+    complete = manifest.get("status") == "complete"
+    if not complete:
+        Store(out).consolidate()  # a killed run leaves only parts; gather what landed
+    runs = _read(out, "runs.parquet")
+    if runs.empty:
+        raise ConfigError(f"{out}: no runs stored yet; nothing to report")
+    summary = summarise(runs, cfg)
+    monthly = _read(out, "timeseries.parquet")
+    sweep = cfg.experiment.sweep
+    sens, gaps = _read(out, "sensitivity.csv"), _read(out, "sensitivity_gap.csv")
+    if complete and sweep is not None and sweep.method in ("sobol", "morris"):
+        # Results written before the gap indices existed: compute them (and nothing is lost).
+        plan = sweep_plan(sweep, seed_of(cfg))
+        sens = sens if len(sens) else sensitivity(runs, cfg, plan)
+        if gaps.empty and len(cfg.experiment.designs) > 1:
+            gaps = gap_sensitivity(runs, cfg, plan)
+    return Study(
+        out=out,
+        manifest=manifest,
+        cfg=cfg,
+        runs=runs,
+        summary=summary,
+        monthly=with_keys(monthly, runs) if len(monthly) else monthly,
+        responses=_read(out, "responses.parquet"),
+        sensitivity=sens,
+        gaps=gaps,
+        robust=robustness(summary, cfg),
+    )
 
 
-def _sentences(summary: pd.DataFrame, where: str) -> list[str]:
-    out = []
-    base = summary["baseline"].iloc[0]
-    for design in [d for d in summary.design.unique() if d != base]:
-        d = summary[summary.design == design].set_index("metric")
-        for metric in HEADLINE:
-            if metric not in d.index or not bool(d.loc[metric, "diff_excludes_zero"]):
-                continue
-            m, hw = d.loc[metric, "diff_mean"], d.loc[metric, "diff_ci95_half_width"]
-            verb = "raises" if m > 0 else "lowers"
-            lo, hi = sorted((abs(m - hw), abs(m + hw)))
-            size, lo, hi = (fmt(metric, v, True).lstrip("+") for v in (abs(m), lo, hi))
-            out.append(
-                f"{where}{design} {verb} {plots.label(metric).lower()} by {size} "
-                f"relative to {base} (95% CI {lo} to {hi})."
-            )
-        flat = [
-            plots.label(m).lower()
-            for m in HEADLINE
-            if m in d.index and d.loc[m, "diff_n"] > 1 and not bool(d.loc[m, "diff_excludes_zero"])
+# --- the detail: one table and its figures per scenario (and sweep point) ----------------------
+
+
+def _detail_table(st: Study, scenario: str, point: int) -> dict[str, Any]:
+    """Every KPI: design means, paired differences to the baseline and to the reference scenario.
+
+    A difference is coloured by its verdict (green better, red worse, none uncoloured).
+    """
+    columns = [(d, "mean", d, "mean ± 95% CI") for d in st.designs]
+    columns += [
+        (d, "diff", f"{d} − {st.baseline}", "paired 95% CI") for d in st.designs if d != st.baseline
+    ]
+    if scenario != st.reference:
+        columns += [
+            (d, "scenario_diff", f"{d}: {scenario} − {st.reference}", "paired 95% CI")
+            for d in st.designs
         ]
-        if flat:
-            out.append(f"{where}{design} and {base} are not distinguishable on {', '.join(flat)}.")
-    return out
-
-
-def _table(summary: pd.DataFrame, metrics: list[str]) -> list[dict[str, Any]]:
+    head = [
+        [{"text": "KPI", "span": 1}] + [{"text": c[2], "span": 1} for c in columns],
+        [{"text": "", "span": 1}] + [{"text": c[3], "span": 1} for c in columns],
+    ]
     rows = []
-    base = summary["baseline"].iloc[0]
-    for metric in metrics:
-        row: dict[str, Any] = {"metric": metric, "label": plots.label(metric), "cells": []}
-        for design in summary.design.unique():
-            r = summary[(summary.design == design) & (summary.metric == metric)]
-            if r.empty:
+    for metric in st.metrics:
+        row = [verdict.cell(plots.label(metric), kpi=metric)]
+        for design, kind, _, _ in columns:
+            r = st.row(scenario, point, design, metric)
+            if r is None:
+                row.append(verdict.cell("–"))
                 continue
-            r = r.iloc[0]
-            is_base = design == base
-            ci, diff_ci = (
-                fmt(metric, r[k]).lstrip("+") for k in ("ci95_half_width", "diff_ci95_half_width")
+            value, hw = (
+                ("mean", "ci95_half_width")
+                if kind == "mean"
+                else (f"{kind}_mean", f"{kind}_ci95_half_width")
             )
-            row["cells"].append(
-                {
-                    "design": design,
-                    "mean": r["mean"],
-                    "ci": r["ci95_half_width"],
-                    "n": int(r["n"]),
-                    "shown": f"{fmt(metric, r['mean'])} ± {ci}",
-                    "diff": None if is_base else r["diff_mean"],
-                    "diff_ci": None if is_base else r["diff_ci95_half_width"],
-                    "diff_shown": ""
-                    if is_base
-                    else f"{fmt(metric, r['diff_mean'], True)} ± {diff_ci}",
-                    "significant": not is_base and bool(r["diff_excludes_zero"]),
-                }
+            text = units.with_ci(
+                metric, r[value], r[hw], signed=kind != "mean", currency=st.currency
+            )
+            row.append(
+                verdict.cell(
+                    text,
+                    "" if kind == "mean" else r[f"{kind}_verdict"],
+                    metric=metric,
+                    design=design,
+                    kind=kind,
+                    scenario=scenario,
+                    point=point,
+                    value=repr(float(r[value])),
+                    ci=repr(float(r[hw])),
+                )
             )
         rows.append(row)
-    return rows
+    caption = "Every KPI; differences coloured green where better, red where worse"
+    return verdict.table(caption, head, rows)
 
 
-def _point_section(
-    out, scenario, point, swept, metrics, headline, summary, ts, runs, responses
-) -> Section:
-    """KPI table, sentences and figures of one scenario at one sweep point."""
-    values = ", ".join(f"{plots.label(k)} = {summary.iloc[0][k]:g}" for k in swept)
-    where = f"Under the {scenario} scenario{' at ' + values if values else ''}, "
+def _point_section(st: Study, scenario: str, point: int) -> Section:
+    where = st.where(point)
     sec = Section(
-        f"Scenario {scenario}" + (f" — {values}" if values else ""),
-        _table(summary, metrics),
-        sentences=_sentences(summary, where) + _scenario_sentences(summary, scenario),
+        f"Scenario {scenario}" + (f" — {where}" if where else ""),
+        f"detail-{scenario}-p{point}",
+        open=scenario == st.reference and point == 0 and len(st.scenarios) == 1,
     )
+    sec.tables = [_detail_table(st, scenario, point)]
+    summary = st.summary[(st.summary.scenario == scenario) & (st.summary.point == point)]
+    runs = st.ok[(st.ok.scenario == scenario) & (st.ok.point == point)]
     tag = f"{scenario}-p{point}"
     figures = []
-    if summary.design.nunique() > 1:  # paired differences need a second design
-        caption = "Paired differences to the baseline, % of its mean"
-        figures.append((plots.forest(summary, headline), "forest", caption))
-    if len(ts) and len(runs):
-        caption = "Monthly KPIs, mean and 95% CI"
-        figures.append((plots.time_series(ts, runs), "timeseries", caption))
-    if len(responses) and len(runs):
-        caption = "Resolution-time distribution (pooled over replications), p90 dashed"
-        figures.append((plots.response_ecdf(responses, runs), "responses", caption))
-    caption = "Utilisation per role: where the bottleneck is"
-    figures.append((plots.utilisation(summary), "utilisation", caption))
-    sec.figures = [_save(fig, out, f"{name}-{tag}", caption) for fig, name, caption in figures]
-    return sec
-
-
-def _sweep_section(out, cfg, scenario, summary, sens, headline) -> Section:
-    """KPIs against the swept parameters; heat maps for a 2-D grid; sensitivity indices."""
-    exp = cfg.experiment
-    swept = [p.path for p in exp.sweep.parameters]
-    sec = Section(f"Scenario {scenario} — sweep over {', '.join(plots.label(p) for p in swept)}")
-    designs = list(summary.design.unique())
-    for metric in headline[:6]:
-        for param in swept:
-            fig = plots.sweep_lines(summary, param, metric)
-            caption = f"{plots.label(metric)} against {plots.label(param)}"
-            sec.figures.append(_save(fig, out, f"sweep-{scenario}-{metric}-{param}", caption))
-        if len(swept) == 2 and exp.sweep.method == "grid":
-            for design in [d for d in designs if d != exp.baseline_design] or designs:
-                fig = plots.sweep_heatmap(summary, swept[0], swept[1], metric, design)
-                name = f"heatmap-{scenario}-{metric}-{design}"
-                sec.figures.append(_save(fig, out, name, f"{plots.label(metric)} over the grid"))
-    sens = sens[sens.scenario == scenario] if len(sens) else sens
-    for design in sens.design.unique() if len(sens) else []:
-        for metric in sens.metric.unique():
-            fig = plots.sensitivity_bars(sens, metric, design)
-            name = f"sensitivity-{scenario}-{design}-{metric}"
-            sec.figures.append(
-                _save(fig, out, name, f"Sensitivity of {plots.label(metric)} ({design})")
+    if len(st.designs) > 1:  # paired differences need a second design
+        headline = [m for m in HEADLINE if m in st.metrics]
+        figures.append(
+            (
+                plots.forest(summary, headline, currency=st.currency),
+                "forest",
+                "Paired differences to the baseline, % of its mean; the numbers are the table's",
             )
+        )
+    if len(st.monthly):
+        ts = st.monthly[st.monthly.run_id.isin(runs.run_id)]
+        ts = ts.reset_index(drop=True).drop(columns="replication")
+        figures.append((plots.time_series(ts, runs), "timeseries", "Monthly KPIs, mean and 95% CI"))
+    if len(st.responses):
+        resp = st.responses[st.responses.run_id.isin(runs.run_id)]
+        figures.append(
+            (
+                plots.response_ecdf(resp, runs, summary),
+                "responses",
+                "Resolution times pooled over replications; dashed: the table's p90 (mean of "
+                "each replication's 90th percentile), band: its 95% CI",
+            )
+        )
+    figures.append(
+        (plots.utilisation(summary), "utilisation", "Utilisation per role: where the bottleneck is")
+    )
+    sec.figures = [_save(fig, st.out, f"{name}-{tag}", cap) for fig, name, cap in figures]
     return sec
+
+
+def _sweep_section(st: Study, scenario: str) -> Section:
+    """KPIs against each swept parameter, the profit gap over a 2-D grid, level sensitivity."""
+    sec = Section(
+        f"Scenario {scenario} — the sweep over {', '.join(plots.label(p) for p in st.swept)}",
+        f"sweep-{scenario}",
+    )
+    summary = st.summary[st.summary.scenario == scenario]
+    metrics = st.verdict_metrics or st.metrics
+    for param in st.swept:
+        caption = f"KPIs against {plots.label(param)}" + (
+            " (mean over the other swept parameters)" if len(st.swept) > 1 else ""
+        )
+        fig = plots.sweep_lines(summary, param, metrics)
+        sec.figures.append(_save(fig, st.out, f"sweep-{scenario}-{_slug(param)}", caption))
+    exp = st.exp
+    if len(st.swept) == 2 and exp.sweep.method == "grid" and st.verdict_metrics:
+        profit = st.verdict_metrics[0]
+        for design in [d for d in st.designs if d != st.baseline]:
+            fig = plots.sweep_heatmap(summary, st.swept[0], st.swept[1], profit, design)
+            caption = f"{plots.label(profit)}: {design} − {st.baseline} over the grid"
+            sec.figures.append(_save(fig, st.out, f"heatmap-{scenario}-{design}", caption))
+    sens = st.sensitivity
+    if len(sens):
+        sens = sens[(sens.scenario == scenario) & sens.metric.isin(metrics)]
+    for design in sens.design.unique() if len(sens) else []:
+        fig = plots.sensitivity_matrix(sens, design)
+        caption = f"Sensitivity of the levels under {design}"
+        sec.figures.append(_save(fig, st.out, f"sensitivity-{scenario}-{design}", caption))
+    return sec
+
+
+def _slug(path: str) -> str:
+    return path.rsplit(".", 1)[-1]
+
+
+# --- the decision sections ----------------------------------------------------------------------
+
+
+def _transition_figures(st: Study, flagged: list[verdict.Transition]) -> list[Figure]:
+    figures = []
+    first = first_measured_month(st.cfg)
+    per_year = st.cfg.model.calendar.months_per_year
+    for metric, group in itertools.groupby(
+        sorted(flagged, key=lambda t: t.gaps.metric), key=lambda t: t.gaps.metric
+    ):
+        series = {t.name: monthly_gap(st.monthly, metric, t.treated, t.reference) for t in group}
+        fig = plots.monthly_gap(series, metric, first, per_year)
+        caption = (
+            f"{plots.label(metric)}: the difference changes sign between the first and the last "
+            "year (a transition effect); monthly paired difference with its 95% CI"
+        )
+        figures.append(_save(fig, st.out, f"transition-{metric}", caption))
+    return figures
+
+
+def _robustness_section(st: Study) -> Section | None:
+    if st.robust.empty and st.gaps.empty:
+        return None
+    title = (
+        "Robustness: what if our assumptions are wrong?"
+        if len(st.robust)
+        else "What the gap between the designs depends on"
+    )
+    sec = Section(title, "robustness", open=True)
+    sec.notes = uncertainty.robustness_notes(st)
+    sec.tables = uncertainty.robustness_tables(st)
+    for scenario in st.scenarios:
+        r = st.robust[st.robust.scenario == scenario] if len(st.robust) else st.robust
+        one_policy = len(r) and len(r.drop_duplicates(["design", "metric"])) == len(r)
+        for design in [d for d in st.designs if d != st.baseline] if one_policy else []:
+            fig = plots.robustness_bars(r, design)
+            caption = f"Where {design} beats, ties or loses to {st.baseline} ({scenario} scenario)"
+            sec.figures.append(_save(fig, st.out, f"robustness-{scenario}-{design}", caption))
+        g = st.gaps
+        if len(g):
+            g = g[(g.scenario == scenario) & g.metric.isin(st.verdict_metrics)]
+        for design in g.design.unique() if len(g) else []:
+            fig = plots.sensitivity_matrix(g, design)
+            caption = (
+                f"Which parameters the gap {design} − {st.baseline} depends on ({scenario} "
+                "scenario): the assumptions the verdict hangs on"
+            )
+            sec.figures.append(_save(fig, st.out, f"gap-{scenario}-{design}", caption))
+    return sec
+
+
+def _wins_section(st: Study) -> Section | None:
+    """The 'where each design wins' maps of a sweep, from the config's map axes."""
+    if not st.swept or len(st.designs) < 2 or not st.verdict_metrics:
+        return None
+    axes = st.exp.map_axes()
+    grid = st.exp.sweep.method == "grid"
+    facets = [p for p in st.swept if p not in axes] if grid else []
+    sec = Section("Where each design wins", "wins", open=True)
+    sec.notes = uncertainty.wins_notes(st, axes, facets)
+    for scenario in st.scenarios:
+        summary = st.summary[st.summary.scenario == scenario]
+        groups = summary.groupby(facets, sort=True) if facets else [((), summary)]
+        for k, (key, part) in enumerate(groups):
+            key = key if isinstance(key, tuple) else (key,)
+            at = ", ".join(f"{plots.label(p)} = {v:g}" for p, v in zip(facets, key, strict=True))
+            for design in [d for d in st.designs if d != st.baseline]:
+                title = f"Where {design} wins against {st.baseline}" + (f" at {at}" if at else "")
+                if len(st.scenarios) > 1:
+                    title += f" ({scenario} scenario)"
+                fig = plots.win_map(part, axes, st.verdict_metrics, design, title=title)
+                name = f"winmap-{scenario}-{design}" + (f"-{k}" if facets else "")
+                sec.figures.append(_save(fig, st.out, name, title))
+    return sec
+
+
+# --- the whole report ----------------------------------------------------------------------------
 
 
 def build_report(out: str | Path, progress: bool | None = None) -> Path:
     """Write DIR/report.html (and DIR/figures/) from the results stored in DIR.
 
-    ``progress`` shows a bar on stderr while the figures are drawn; by default only when
+    ``progress`` shows a bar on stderr while the sections are drawn; by default only when
     stderr is a terminal.
     """
     out = Path(out)
-    manifest_path = out / "manifest.json"
-    if not manifest_path.exists():
-        raise ConfigError(f"{out}: no manifest.json; not a salesim results directory")
-    manifest = json.loads(manifest_path.read_text())
+    st = _load(out)
     (out / "figures").mkdir(exist_ok=True)
-    cfg = SalesimConfig.model_validate(manifest["config"])
-    if manifest.get("status") != "complete":
-        Store(out).consolidate()  # a killed run leaves only parts; gather what landed
-    runs = _read(out, "runs.parquet")
-    if runs.empty:
-        raise ConfigError(f"{out}: no runs stored yet; nothing to report")
-    exp = cfg.experiment
-    summary = summarise(runs, cfg)
-    ts, responses = _read(out, "timeseries.parquet"), _read(out, "responses.parquet")
-    sens = (
-        pd.read_csv(out / "sensitivity.csv")
-        if (out / "sensitivity.csv").exists()
-        else pd.DataFrame()
-    )
-    metrics = [m for m in exp.metrics if m in set(summary.metric)]
-    headline = [m for m in HEADLINE if m in metrics] or metrics
-    ok = runs[runs.status == "ok"]
-    swept = [p.path for p in exp.sweep.parameters] if exp.sweep else []
-    n_points = int(runs.point.max()) + 1
+    ver = verdict.build(st)
+    ver["figures"] = _transition_figures(st, ver.pop("transitions"))
+    decision = [s for s in (_robustness_section(st), _wins_section(st)) if s is not None]
     # Each section is a few figures; a sweep's can be dozens, so the build shows progress.
     tasks: list[tuple[str, int | None]] = []
-    for scenario in runs.scenario.unique():
-        points = range(n_points) if n_points <= MAX_TABLE_POINTS else []
-        tasks.extend((scenario, point) for point in points)
-        if swept:
+    for scenario in st.scenarios:
+        for point in range(st.n_points) if st.small else []:
+            if len(st.summary[(st.summary.scenario == scenario) & (st.summary.point == point)]):
+                tasks.append((scenario, point))
+        if st.swept:
             tasks.append((scenario, None))
-    sections = []
     show = sys.stderr.isatty() if progress is None else progress
+    detail = []
     for scenario, point in tqdm(
         tasks, desc="report", unit="section", file=sys.stderr, disable=not show, leave=False
     ):
-        s_sum = summary[summary.scenario == scenario]
         if point is None:
-            sections.append(_sweep_section(out, cfg, scenario, s_sum, sens, headline))
-            continue
-        p_sum = s_sum[s_sum.point == point]
-        if p_sum.empty:
-            continue
-        p_runs = ok[(ok.scenario == scenario) & (ok.point == point)]
-        tables = (
-            p_sum,
-            ts[ts.run_id.isin(p_runs.run_id)] if len(ts) else ts,
-            p_runs,
-            responses[responses.run_id.isin(p_runs.run_id)] if len(responses) else responses,
-        )
-        sections.append(_point_section(out, scenario, point, swept, metrics, headline, *tables))
-    failed = runs[runs.status != "ok"]
+            detail.append(_sweep_section(st, scenario))
+        else:
+            detail.append(_point_section(st, scenario, point))
+    failed = st.runs[st.runs.status != "ok"]
+    manifest = st.manifest
     context = {
-        "name": cfg.name,
+        "name": st.cfg.name,
         "manifest": manifest,
         "partial": manifest.get("status") != "complete",
         "planned": manifest["runs"]["planned"],
-        "done": len(runs),
+        "done": len(st.runs),
         "n_failed": len(failed),
         "failed": [
             {
@@ -295,14 +416,24 @@ def build_report(out: str | Path, progress: bool | None = None) -> Path:
             }
             for r in failed.itertuples()
         ],
-        "designs": list(exp.designs),
-        "baseline": exp.baseline_design,
-        "seed": int(runs.seed.min()),
-        "replications": int(runs.replication.max()) + 1,
+        "designs": st.designs,
+        "baseline": st.baseline,
+        "scenarios": st.scenarios,
+        "reference": st.reference,
+        "seed": int(st.runs.seed.min()),
+        "replications": st.replications,
+        "currency": st.currency,
         "config_yaml": yaml.safe_dump(manifest["config"], sort_keys=False),
-        "sections": sections,
+        "verdict": ver,
+        "targets": verdict.targets(st),
+        "decision": decision,
+        "detail": detail,
         "versions": manifest.get("versions", {}),
-        "big_sweep": n_points > MAX_TABLE_POINTS,
+        "colours": {
+            "better": plots.BETTER_COLOUR,
+            "worse": plots.WORSE_COLOUR,
+            "none": plots.TIE_COLOUR,
+        },
     }
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("salesim", "templates"),

@@ -11,9 +11,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from salesim.config import SalesimConfig
+from salesim.experiments.compare import robustness
 from salesim.experiments.plan import Plan, Run, runs_for, seed_of, sweep_plan
 from salesim.experiments.runner import make_executor, run_batch
-from salesim.experiments.stats import precision_met, sensitivity, summarise
+from salesim.experiments.stats import gap_sensitivity, precision_met, sensitivity, summarise
 from salesim.experiments.store import Store, atomic_write_bytes, now
 
 
@@ -175,7 +176,13 @@ def _summaries(cfg: SalesimConfig, plan: Plan, store: Store) -> None:
     runs = store.read_runs()
     summary = summarise(runs, cfg)
     atomic_write_bytes(store.out / "summary.csv", summary.to_csv(index=False).encode())
+    robust = robustness(summary, cfg)
+    if len(robust):
+        atomic_write_bytes(store.out / "robustness.csv", robust.to_csv(index=False).encode())
     sweep = cfg.experiment.sweep
     if sweep is not None and sweep.method in ("sobol", "morris"):
         table = sensitivity(runs, cfg, plan)
         atomic_write_bytes(store.out / "sensitivity.csv", table.to_csv(index=False).encode())
+        if len(cfg.experiment.designs) > 1:
+            gaps = gap_sensitivity(runs, cfg, plan)
+            atomic_write_bytes(store.out / "sensitivity_gap.csv", gaps.to_csv(index=False).encode())

@@ -171,6 +171,54 @@ class Precision(Section):
         return self
 
 
+class Target(Section):
+    """An observed KPI value the model should reproduce: a value with a tolerance, or a bound."""
+
+    kpi: str = F(..., "the KPI observed, e.g. plan_completion_rate")
+    label: str = F("", "when or what was observed, e.g. 2005 or 2006-07")
+    value: float | None = F(None, "observed value (met within +- tolerance)")
+    tolerance: float = F(0.0, "acceptable miss around value", "", ge=0)
+    at_least: float | None = F(None, "one-sided: met when the model is at least this")
+    at_most: float | None = F(None, "one-sided: met when the model is at most this")
+    scenario: str | None = F(None, "scenario it applies to (default: the reference scenario)")
+    design: str | None = F(None, "design it applies to (default: the baseline design)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        if self.kpi not in KPI_NAMES:
+            raise ValueError(f"kpi: unknown KPI {self.kpi!r}; allowed: {', '.join(KPI_NAMES)}")
+        if self.value is None and self.at_least is None and self.at_most is None:
+            raise ValueError(f"give value (with tolerance), at_least or at_most for {self.kpi}")
+        if self.value is not None and (self.at_least is not None or self.at_most is not None):
+            raise ValueError(f"give value or at_least/at_most for {self.kpi}, not both")
+        if self.value is None and self.tolerance:
+            raise ValueError(f"tolerance goes with value, not at_least/at_most ({self.kpi})")
+        if self.at_least is not None and self.at_most is not None and self.at_most < self.at_least:
+            raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.kpi})")
+        return self
+
+    def bounds(self) -> tuple[float, float]:
+        """The interval of model values that meet the target."""
+        if self.value is not None:
+            return self.value - self.tolerance, self.value + self.tolerance
+        low = self.at_least if self.at_least is not None else float("-inf")
+        high = self.at_most if self.at_most is not None else float("inf")
+        return low, high
+
+
+class ReportOptions(Section):
+    """How the report writes money and draws the 'where each design wins' map."""
+
+    currency: str = F("CU", "label for money, e.g. CNY (default CU: currency units)")
+    map_axes: list[str] | None = F(
+        None,
+        "one or two swept parameter paths for the 'where each design wins' map "
+        "(default: the first two swept, uncertainties first)",
+        min_length=1,
+        max_length=2,
+    )
+
+
 class ExperimentSpec(Section):
     """What to compare, under which scenarios and sweep points, how many times."""
 
@@ -191,7 +239,14 @@ class ExperimentSpec(Section):
     scenarios: dict[str, dict[str, Any]] = F(
         {}, "named sets of dotted overrides, e.g. surge: {model.market.surge: true}"
     )
+    reference_scenario: str | None = F(
+        None, "scenario the others are compared with (default: the first, base if included)"
+    )
     sweep: Sweep | None = F(None, "parameters to vary")
+    targets: list[Target] = Field(
+        default_factory=list, description="observed KPI values the report checks the model against"
+    )
+    report: ReportOptions = Field(default_factory=ReportOptions, description="report options")
     metrics: list[str] = Field(
         default_factory=lambda: list(KPI_NAMES), description="KPIs to summarise"
     )
@@ -225,12 +280,52 @@ class ExperimentSpec(Section):
                     raise ValueError(f"scenarios.{name}: {exc}") from None
         if not self.include_base and not self.scenarios:
             raise ValueError("include_base: false needs at least one named scenario")
+        scenarios = list(self.scenario_overrides())
+        if self.reference_scenario is not None and self.reference_scenario not in scenarios:
+            raise ValueError(
+                f"reference_scenario: {self.reference_scenario!r} is not a scenario "
+                f"({', '.join(scenarios)})"
+            )
+        for i, t in enumerate(self.targets):
+            if t.scenario is not None and t.scenario not in scenarios:
+                raise ValueError(
+                    f"targets.{i}.scenario: unknown scenario {t.scenario!r}; "
+                    f"allowed: {', '.join(scenarios)}"
+                )
+            if t.design is not None and t.design not in self.designs:
+                raise ValueError(
+                    f"targets.{i}.design: {t.design!r} is not among designs "
+                    f"({', '.join(self.designs)})"
+                )
+        swept = [p.path for p in self.sweep.parameters] if self.sweep else []
+        axes = self.report.map_axes or []
+        if len(set(axes)) != len(axes):
+            raise ValueError("report.map_axes: a parameter is named twice")
+        for path in axes:
+            if path not in swept:
+                raise ValueError(
+                    f"report.map_axes: {path!r} is not swept; allowed: {', '.join(swept) or 'none'}"
+                )
         return self
 
     @property
     def baseline_design(self) -> str:
         """The design paired differences are taken against."""
         return self.baseline or self.designs[0]
+
+    @property
+    def reference(self) -> str:
+        """The scenario the others are compared with."""
+        return self.reference_scenario or next(iter(self.scenario_overrides()))
+
+    def map_axes(self) -> list[str]:
+        """Axes of the 'where each design wins' map: configured, or uncertainties first."""
+        if self.sweep is None:
+            return []
+        if self.report.map_axes:
+            return list(self.report.map_axes)
+        params = sorted(self.sweep.parameters, key=lambda p: p.role != "uncertainty")
+        return [p.path for p in params[:2]]
 
     def scenario_overrides(self) -> dict[str, dict[str, Any]]:
         """Scenario name -> overrides, base first."""
