@@ -41,8 +41,8 @@ ASYMMETRIES = (
         parameter="staff.travel_region_exponent",
         default="1.0 (travel per visit = staff.travel_hours_per_region 1.0 h x regions covered)",
         range="0-3",
-        source="MODEL.md section 3: reps cover all regions (more travel per visit); size: "
-        "assumption",
+        source="the case: reps were organised by line across all regions (docs/case.md); "
+        "travel per region: assumption",
         works_through="a rep covering 3 regions travels 3 h per visit, a CM 1 h: fewer visits "
         "(relationship, knowledge, declarations) and fewer prospecting attempts per field hour",
         off={"model.staff.travel_region_exponent": 0.0},
@@ -54,7 +54,8 @@ ASYMMETRIES = (
         parameter="staff.cm_line_skill vs staff.rep_line_skill",
         default="0.75 vs 1.0",
         range="0-1 each",
-        source="MODEL.md section 3 (a CM is less expert per line); size: assumption",
+        source="the case: product reps are line specialists, CMs cover every line; size: "
+        "assumption",
         works_through="technical work takes 1/skill as long; a person settles a PM-bound line "
         "alone with probability skill x staff.expert_resolution",
         off={"model.staff.cm_line_skill": 1.0},
@@ -66,7 +67,7 @@ ASYMMETRIES = (
         parameter="staff.expert_resolution",
         default="0.6",
         range="0-1",
-        source="assumption (MODEL.md section 3: PM-bound requests land on one PM per line)",
+        source="assumption (every PM-bound line a CM forwards lands on one PM per line)",
         works_through="with less skill, CMs forward more lines to the product manager",
         off={"model.staff.expert_resolution": 0.0},
         kpi="utilisation_product_manager",
@@ -116,8 +117,8 @@ ASYMMETRIES = (
         parameter="staff.planner_minutes_per_record",
         default="5 min",
         range="> 0",
-        source="MODEL.md section 2 (planners balance plan and supply from the records staff "
-        "hold); one record per (customer, informant): assumption",
+        source="the case (the planning department balances plan and resources from the records "
+        "staff hold); one record per (customer, informant): assumption",
         works_through="a customer with three reps is three records; planners who cannot "
         "consolidate them all revise fewer towards orders",
         off={"model.staff.planner_minutes_per_record": 1e-6},

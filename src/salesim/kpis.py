@@ -1,4 +1,4 @@
-"""Key performance indicators (MODEL.md section 5): per run and per month."""
+"""Key performance indicators (docs/model.md, 7.19): per run and per month."""
 
 from __future__ import annotations
 

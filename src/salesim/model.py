@@ -432,7 +432,7 @@ class SalesModel(Model):
         return np.bincount(self.owner[mask], minlength=len(self.stations))
 
     def kpis(self) -> dict[str, float]:
-        """Run-level KPIs (MODEL.md section 5) for the time simulated so far."""
+        """Run-level KPIs (docs/model.md, 7.19) for the time simulated so far."""
         return kpis.run_kpis(self)
 
     def response_hours(self) -> np.ndarray:

@@ -522,7 +522,7 @@ class Information(Section):
     (1 - seen))``, with ``r`` the relationship between the customer and the line's owner and
     ``seen`` the share of the customer's volume that the same person owns. A line owned by
     someone else is known only through that person. Forms: assumption; the case says the
-    product organisation's picture of each customer was fragmented (MODEL.md section 1).
+    product organisation's picture of each customer was fragmented (docs/case.md).
     """
 
     base: float = F(

@@ -16,7 +16,7 @@ class OpenWindow(Mechanism):
     """A new customer stays open for ``prospecting.window_months``, then settles.
 
     With probability ``prospecting.distributor_share`` it ends up buying our product through a
-    distributor, otherwise from a competitor (assumption: MODEL.md section 4, new customers are
+    distributor, otherwise from a competitor (assumption: new customers are
     won direct only if someone prospects them first).
     """
 

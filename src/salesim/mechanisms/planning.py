@@ -18,7 +18,7 @@ class AdaptivePlanning(Mechanism):
     """Plan from call-offs, revised towards orders by the planners, within their capacity.
 
     The planning & information department balances plan and resources annually and monthly and
-    the product department adjusts them (MODEL.md section 1). Each record is one (customer,
+    the product department adjusts them (the case, docs/case.md). Each record is one (customer,
     informant): a customer with three reps is three records. The planners revise the records they
     can consolidate this month (``coverage`` = capacity / records, at most 1) towards the last
     month's orders, carried forward by the market's demand index:
