@@ -30,7 +30,7 @@ def test_same_seed_different_design_sees_same_customers_and_demand():
     for col in ("region", "buys", "volume", "segment", "channel", "satisfaction", "appear_day"):
         np.testing.assert_array_equal(getattr(a.customers, col), getattr(b.customers, col))
     # Day 0: the same state, so the same needs.
-    na, nb = a.source.draw(0), b.source.draw(0)
+    na, nb = a.source.between(0, 1), b.source.between(0, 1)
     np.testing.assert_array_equal(na.customer, nb.customer)
     np.testing.assert_array_equal(na.arrival, nb.arrival)
     np.testing.assert_array_equal(na.uniforms, nb.uniforms)

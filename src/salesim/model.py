@@ -30,6 +30,7 @@ from salesim.history import History
 from salesim.loading import apply_overrides
 from salesim.market import Market
 from salesim.mechanisms import Mechanism, make_mechanisms
+from salesim.network import RequestNetwork
 from salesim.params import KINDS, ConfigError, ModelConfig, error_line
 from salesim.population import OPEN, CustomerBook
 from salesim.queueing import Stations
@@ -133,11 +134,11 @@ class SalesModel(Model):
         self.planners = [
             Planner(self, minutes / st.planner_minutes_per_record) for _ in range(st.planners)
         ]
-        self._out_station = np.zeros(0, dtype=np.int64)
-        self._out_depart = np.zeros(0)
-        self._deferred: dict[str, np.ndarray] | None = None
         self.log = NeedLog()
         self.router = Router(self)
+        self.network = RequestNetwork(self)
+        self.days_done = 0  # business days of requests simulated
+        self._run_end: int | None = None  # while run() runs: the day it runs to
 
         self.owner = np.full((book.size, n_lines), -1, dtype=np.int64)
         #: Bumped whenever owners change; results derived from owners are kept until then.
@@ -323,41 +324,34 @@ class SalesModel(Model):
     # --- the daily step ------------------------------------------------------------------------
 
     def step(self) -> None:
-        """One business day of requests."""
-        self.run_day(int(round(self.time)) - 1)
+        """One business day of requests (inside ``run()``: the days up to the next event)."""
+        day = int(round(self.time)) - 1
+        if day < self.days_done:
+            return  # run() already simulated this day with the rest of its span
+        last = day + 1
+        if self._run_end is not None:
+            last = max(last, min(self._run_end, self._next_boundary(day)))
+        self.run_days(day, last)
 
-    def run_day(self, day: int) -> None:
-        """Business day ``day`` (0-based) of requests: arrivals, front line, second stage."""
-        t_end = (day + 1) * self.hours_per_day
+    def _next_boundary(self, day: int) -> int:
+        """The first month end or warm-up end after ``day``: state changes only there."""
+        per = self.days_per_month
+        boundary = (day // per + 1) * per
+        warmup = self.config.warmup_days
+        if day < warmup < boundary:
+            boundary = warmup
+        return boundary
+
+    def run_days(self, first: int, last: int) -> None:
+        """Business days ``first`` to ``last - 1`` (0-based) of requests, in one batch.
+
+        A span without a month end or the warm-up end in it gives the same result in one batch
+        as day by day (``network``); ``run()`` batches, ``step()`` takes a day.
+        """
         if not self.settling:  # nobody arrives while the start settles
-            self._appear(day)
-        needs = self.source.draw(day, self.market.demand_index(self.month))
-        jobs = self.router.route(needs)
-        start, depart = self.stations.serve(jobs["station"], jobs["arrival"], jobs["work"])
-        self.log.add_jobs(jobs["need"], jobs["station"], 1, jobs["arrival"], start, depart)
-        cols = self.log.cols
-        np.minimum.at(cols["first_response"], jobs["need"], start)
-        self._finish(jobs["need"], depart)
-
-        follow = self.router.follow_ups(jobs, depart)
-        if self._deferred is not None:
-            follow = {k: np.concatenate([self._deferred[k], follow[k]]) for k in follow}
-        now = follow["arrival"] < t_end
-        self._deferred = {k: v[~now] for k, v in follow.items()}
-        f = {k: v[now] for k, v in follow.items()}
-        s2, d2 = self.stations.serve(f["station"], f["arrival"], f["work"])
-        self.log.add_jobs(f["need"], f["station"], 2, f["arrival"], s2, d2)
-        self._finish(f["need"], d2)
-
-        station = np.concatenate([self._out_station, jobs["station"], f["station"]])
-        dep = np.concatenate([self._out_depart, depart, d2])
-        keep = dep > t_end
-        self._out_station, self._out_depart = station[keep], dep[keep]
-
-    def _finish(self, need: np.ndarray, depart: np.ndarray) -> None:
-        cols = self.log.cols
-        np.maximum.at(cols["resolution"], need, depart)
-        np.subtract.at(cols["pending"], need, 1)
+            self._appear(last - 1)
+        self.network.window(first, last)
+        self.days_done = last
 
     def _appear(self, day: int) -> None:
         book = self.customers
@@ -405,16 +399,24 @@ class SalesModel(Model):
     # --- running and reading -----------------------------------------------------------------
 
     def run(self, days: int | None = None) -> SalesModel:
-        """Run to the end of the horizon (or for ``days`` more business days)."""
+        """Run to the end of the horizon (or for ``days`` more business days).
+
+        Requests are simulated a span at a time, from one state change (a month end, the
+        warm-up end) to the next, which gives the same results as stepping day by day. An event
+        of your own scheduled inside a month sees that month's requests already simulated:
+        step day by day if it must not.
+        """
         end = self.config.horizon_days if days is None else self.time + days
-        self.run_until(end)
+        self._run_end = int(round(end))
+        try:
+            self.run_until(end)
+        finally:
+            self._run_end = None
         return self
 
     def queue_lengths(self) -> np.ndarray:
         """Requests waiting or in service at each station at the current time."""
-        now = self.time * self.hours_per_day
-        busy = self._out_depart > now
-        return np.bincount(self._out_station[busy], minlength=len(self.stations))
+        return self.network.queue_lengths(self.time * self.hours_per_day, len(self.stations))
 
     def station_utilisation(self) -> np.ndarray:
         """Work done / request hours available, per station, since warm-up (or its creation)."""

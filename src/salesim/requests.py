@@ -29,21 +29,42 @@ TECHNICAL = KINDS.index("technical")
 
 @dataclass
 class Needs:
-    """One day's needs that customers actually raise (after thinning)."""
+    """Needs that customers actually raise (after thinning), in arrival order."""
 
     customer: np.ndarray
     kind: np.ndarray
     arrival: np.ndarray
     lines: np.ndarray  # (n, max_lines), -1 padded; column 0 is the primary line
     uniforms: np.ndarray  # (n, 5 * max_lines + 2) design-independent variates
-    normals: np.ndarray  # (n, 4 * max_lines + 1)
 
     def __len__(self) -> int:
         return len(self.customer)
 
+    def part(self, rows: slice | np.ndarray) -> Needs:
+        """The needs in ``rows``."""
+        return Needs(
+            self.customer[rows],
+            self.kind[rows],
+            self.arrival[rows],
+            self.lines[rows],
+            self.uniforms[rows],
+        )
+
+
+def _concat(parts: list[Needs]) -> Needs:
+    return Needs(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in Needs.__dataclass_fields__)
+    )
+
 
 class NeedSource:
-    """Draws potential needs for every customer slot each day and keeps those raised."""
+    """Draws potential needs for every customer slot a month at a time and keeps those raised.
+
+    A month's needs are drawn when its first day is simulated, from the customers' state then:
+    nothing that sets how many needs a customer raises (satisfaction, channel) or who takes them
+    changes before the month ends. Days and spans within the month take their part of it, so a
+    model stepped a day at a time sees the very same needs as one run a month at a time.
+    """
 
     def __init__(self, model: SalesModel) -> None:
         cfg = model.config
@@ -52,6 +73,8 @@ class NeedSource:
         self.model = model
         self.rng = model.streams["demand.needs"]
         self.variates = model.streams["service.times"]
+        self.days = cfg.calendar.days_per_month
+        self.hours = cfg.calendar.hours_per_day
         days_per_year = cfg.calendar.days_per_month * cfg.calendar.months_per_year
         mix = np.array([req.kind_mix.get(k, 0.0) for k in KINDS])
         self.kind_cdf = np.cumsum(mix / mix.sum())
@@ -70,6 +93,8 @@ class NeedSource:
         )
         self.slot_cdf = np.cumsum(vol, axis=1) / vol.sum(axis=1, keepdims=True)
         self.width = slots.shape[1]
+        self._month = -1
+        self._needs: Needs | None = None
 
     def raise_probability(self) -> np.ndarray:
         """Share of potential needs each customer raises with us now."""
@@ -82,58 +107,65 @@ class NeedSource:
             (1 + req.satisfaction_effect * (book.satisfaction - 0.5)) / self.peak * channel_factor
         )
 
-    def draw(self, day: int, demand_index: float = 1.0) -> Needs:
-        """The needs raised on business day ``day``; a market that grows or surges raises more."""
+    def between(self, first: int, last: int, demand_index: float = 1.0) -> Needs:
+        """The needs raised on business days ``first`` to ``last - 1`` (0-based).
+
+        Days are taken in order: a month is drawn (with ``demand_index``) when its first day
+        is asked for.
+        """
+        parts = []
+        day = first
+        while day < last:
+            month = day // self.days
+            end = min(last, (month + 1) * self.days)
+            if month != self._month:
+                self._needs = self.draw_month(month, demand_index)
+                self._month = month
+            lo, hi = np.searchsorted(self._needs.arrival, [day * self.hours, end * self.hours])
+            parts.append(self._needs.part(slice(lo, hi)))
+            day = end
+        return parts[0] if len(parts) == 1 else _concat(parts)
+
+    def draw_month(self, month: int, demand_index: float = 1.0) -> Needs:
+        """The needs raised in business month ``month`` (days ``month * days_per_month`` on).
+
+        A month of a customer's potential needs is Poisson at its peak rate times the month's
+        days, each at a uniform time of the month (a Poisson process); a growing or surging
+        market raises more. The shapes drawn do not depend on the design (common random
+        numbers); which needs are raised does, through each customer's state.
+        """
         book = self.model.customers
-        hours = self.model.config.calendar.hours_per_day
         rng = self.rng
-        counts = rng.poisson(self.max_rate * demand_index)
+        counts = rng.poisson(self.max_rate * (demand_index * self.days))
         customer = np.repeat(np.arange(book.size), counts)
         m = len(customer)
-        arrival = (day + rng.random(m)) * hours
-        accept = rng.random(m)
-        kind = np.searchsorted(self.kind_cdf, rng.random(m), side="right")
-        span = rng.random(m)
-        pick = rng.random(m)
-        # Column layout (w = max lines): uniforms [work | coordination | pm-bound | handoff |
-        # escalate, escalation work | pm work]; normals [work | coordination | pm work | handoff |
-        # escalation work].
+        arrival, accept, kind, span, pick = rng.random((5, m))
+        # Column layout (w = max lines): [work | coordination | pm-bound | handoff | escalate,
+        # escalation work | pm work]; lognormal shapes use the same uniforms by inversion.
         uniforms = self.variates.random((m, 5 * self.width + 2))
-        normals = self.variates.standard_normal((m, 4 * self.width + 1))
 
-        keep = accept < self.raise_probability()[customer]
-        customer, kind, arrival, span, pick = (
-            customer[keep],
-            kind[keep],
-            arrival[keep],
-            span[keep],
-            pick[keep],
-        )
-        uniforms, normals = uniforms[keep], normals[keep]
-        order = np.argsort(arrival, kind="stable")
-        customer, kind, arrival, span, pick = (
-            customer[order],
-            kind[order],
-            arrival[order],
-            span[order],
-            pick[order],
-        )
-        uniforms, normals = uniforms[order], normals[order]
+        keep = np.flatnonzero(accept < self.raise_probability()[customer])
+        arrival = (month * self.days + self.days * arrival[keep]) * self.hours
+        by_time = np.argsort(arrival, kind="stable")
+        order, arrival = keep[by_time], arrival[by_time]
+        customer = customer[order]
+        kind = np.searchsorted(self.kind_cdf, kind[order], side="right")
+        span, pick, uniforms = span[order], pick[order], uniforms[order]
 
         slots = book.line_slots[customer]
+        n_lines = book.n_lines[customer]
         primary = (self.slot_cdf[customer] < pick[:, None]).sum(axis=1)
-        primary = np.minimum(primary, book.n_lines[customer] - 1)
+        primary = np.minimum(primary, n_lines - 1)
         width = self.width
+        col = np.arange(width)[None, :]
         # Rotate each row so the primary line comes first; keep the others if the need spans them.
-        shift = (np.arange(width)[None, :] + primary[:, None]) % np.maximum(
-            book.n_lines[customer], 1
-        )[:, None]
+        shift = (col + primary[:, None]) % np.maximum(n_lines, 1)[:, None]
         rotated = np.take_along_axis(slots, shift, axis=1)
-        valid = np.arange(width)[None, :] < book.n_lines[customer][:, None]
+        valid = col < n_lines[:, None]
         spans_all = span < self.model.config.requests.multi_line_need_prob
-        valid &= spans_all[:, None] | (np.arange(width)[None, :] == 0)
+        valid &= spans_all[:, None] | (col == 0)
         lines = np.where(valid, rotated, -1)
-        return Needs(customer, kind, arrival, lines, uniforms, normals)
+        return Needs(customer, kind, arrival, lines, uniforms)
 
 
 class NeedLog:
@@ -212,16 +244,23 @@ class NeedLog:
         )
 
     def job_frame(self) -> pd.DataFrame:
-        """Every job served: need, station, stage, arrival, start and departure."""
+        """Every job served (need, station, stage, arrival, start, departure), by need and stage.
+
+        The order does not depend on whether the model was stepped or run.
+        """
         names = ("request_id", "station", "stage", "arrival", "start", "departure")
         if not self.jobs:
             return pd.DataFrame({k: [] for k in names})
-        cols = [np.concatenate(parts) for parts in zip(*self.jobs, strict=True)]
-        return pd.DataFrame(dict(zip(names, cols, strict=True)))
+        need, station, stage, arrival, start, depart = (
+            np.concatenate(parts) for parts in zip(*self.jobs, strict=True)
+        )
+        order = np.lexsort((depart, start, arrival, station, stage, need))
+        cols = (need, station, stage, arrival, start, depart)
+        return pd.DataFrame({k: c[order] for k, c in zip(names, cols, strict=True)})
 
 
 class Router:
-    """Turns needs into front-line and second-stage jobs under the model's design."""
+    """Turns needs into front-line jobs and the second-stage jobs that follow them."""
 
     def __init__(self, model: SalesModel) -> None:
         self.model = model
@@ -232,19 +271,26 @@ class Router:
             [req.service[k].mean_hours if k in req.service else 0.0 for k in KINDS]
         )
 
-    def _kind_variates(self, kind: np.ndarray, u: np.ndarray, z: np.ndarray) -> np.ndarray:
+    def _kind_variates(self, kind: np.ndarray, u: np.ndarray) -> np.ndarray:
         out = np.ones_like(u)
         for k, name in enumerate(KINDS):
-            rows = kind == k
-            if rows.any() and name in self.req.service:
-                out[rows] = unit_variates(self.req.service[name], u[rows], z[rows])
+            if name in self.req.service:
+                rows = kind == k
+                if rows.any():
+                    out[rows] = unit_variates(self.req.service[name], u[rows])
         return out
 
-    def route(self, needs: Needs) -> dict[str, np.ndarray]:
-        """Front-line jobs for a day's needs; also registers the needs in the log."""
+    def route(self, needs: Needs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(front-line jobs, their second-stage jobs) for ``needs``; registers the needs.
+
+        Second-stage jobs (lines forwarded to the product manager, escalated complaints) are
+        released a handoff delay after the front-line job they follow (``parent``) ends. Each
+        job has a ``key`` unique to it (need and part), which orders jobs that reach a station
+        at the same instant.
+        """
         model = self.model
         req = self.req
-        n, width = needs.lines.shape
+        n, w = needs.lines.shape
         valid = needs.lines >= 0
         line0 = np.maximum(needs.lines, 0)
         cust = needs.customer
@@ -256,15 +302,12 @@ class Router:
             region_outlet = model.outlet_station[model.customers.region[cust]]
             station = np.where(to_outlet[:, None], region_outlet[:, None], station)
         station = np.where(valid, station, -1)
-        u, z = needs.uniforms, needs.normals
-        w = width
-        skill = model.station_skill[np.maximum(station, 0), line0]
-        work = self._kind_variates(np.repeat(needs.kind, w), u[:, :w].ravel(), z[:, :w].ravel())
-        work = work.reshape(n, w) * self.means[needs.kind][:, None]
+        u = needs.uniforms
+        at = np.maximum(station, 0)
+        skill = model.station_skill[at, line0]
+        work = self._kind_variates(needs.kind, u[:, :w]) * self.means[needs.kind][:, None]
         technical = (needs.kind == TECHNICAL)[:, None]
-        work = (
-            work * model.station_overload[np.maximum(station, 0)] / np.where(technical, skill, 1.0)
-        )
+        work = work * model.station_overload[at] / np.where(technical, skill, 1.0)
         work = np.where(valid, work, 0.0)
 
         # Lines one person takes form one job (one contact); its first line is the lead.
@@ -281,17 +324,17 @@ class Router:
         job_work = work + req.extra_line_work * extra
 
         coord = req.coordination_delay.mean_hours * unit_variates(
-            req.coordination_delay, u[:, w : 2 * w], z[:, w : 2 * w]
+            req.coordination_delay, u[:, w : 2 * w]
         )
         job_arrival = needs.arrival[:, None] + np.where(np.arange(w)[None, :] > 0, coord, 0.0)
         jobs_per_need = is_lead.sum(axis=1)
 
-        pm_u = u[:, 2 * w : 3 * w]
         pm_bound = valid & (
-            pm_u
+            u[:, 2 * w : 3 * w]
             < self.pm_prob[needs.kind][:, None] * (1 - skill * model.config.staff.expert_resolution)
         )
         escalated = (needs.kind == TECHNICAL) & (u[:, 4 * w] < req.escalation_prob)
+        forwarded = pm_bound.sum(axis=1)
 
         idx = model.log.add(
             customer=cust,
@@ -301,58 +344,39 @@ class Router:
             arrival=needs.arrival,
             first_response=np.full(n, np.inf),
             resolution=needs.arrival,
-            handoffs=jobs_per_need - 1 + pm_bound.sum(axis=1) + escalated,
+            handoffs=jobs_per_need - 1 + forwarded + escalated,
             contacts=jobs_per_need + escalated,
-            pending=jobs_per_need + pm_bound.sum(axis=1) + escalated,
+            pending=jobs_per_need + forwarded + escalated,
         )
+        # Unique keys per job: front-line parts 0..w-1, forwarded lines w..2w-1, escalation 2w.
+        parts = 2 * w + 1
         r, c = np.nonzero(is_lead)
-        return {
+        front = {
             "need": idx[r],
             "station": station[r, c],
             "arrival": job_arrival[r, c],
             "work": job_work[r, c],
-            # second-stage follow-ups, keyed by (row, lead column) of the job they follow
-            "row": r,
-            "col": c,
-            "lead": lead,
-            "pm_bound": pm_bound,
-            "escalated": escalated,
-            "lines": line0,
-            "need_idx": idx,
-            "customer": cust,
-            "u": u,
-            "z": z,
+            "key": idx[r] * parts + c,
         }
 
-    def follow_ups(self, jobs: dict[str, np.ndarray], depart: np.ndarray) -> dict[str, np.ndarray]:
-        """Second-stage jobs (PM lines, escalations) released when their front-line job ends."""
-        model = self.model
-        req = self.req
-        u, z = jobs["u"], jobs["z"]
-        n, w = jobs["lead"].shape
         job_of = np.full((n, w), -1)
-        job_of[jobs["row"], jobs["col"]] = np.arange(len(jobs["row"]))
-        part_job = np.take_along_axis(job_of, jobs["lead"], axis=1)
+        job_of[r, c] = np.arange(len(r))
         handoff = req.handoff_delay.mean_hours * unit_variates(
-            req.handoff_delay, u[:, 3 * w : 4 * w], z[:, 3 * w : 4 * w]
+            req.handoff_delay, u[:, 3 * w : 4 * w]
         )
-        pr, pc = np.nonzero(jobs["pm_bound"])
-        pm_work = req.pm_service.mean_hours * unit_variates(
-            req.pm_service, u[pr, 4 * w + 2 + pc], z[pr, 2 * w + pc]
-        )
-        er = np.flatnonzero(jobs["escalated"])
+        pr, pc = np.nonzero(pm_bound)
+        pm_work = req.pm_service.mean_hours * unit_variates(req.pm_service, u[pr, 4 * w + 2 + pc])
+        er = np.flatnonzero(escalated)
         esc_work = req.escalation_service.mean_hours * unit_variates(
-            req.escalation_service, u[er, 4 * w + 1], z[er, 4 * w]
+            req.escalation_service, u[er, 4 * w + 1]
         )
-        first_job = job_of[er, 0]
-        esc_station = model.design.escalation_station(
-            model, jobs["customer"][er], jobs["lines"][er, 0]
-        )
-        return {
-            "need": np.concatenate([jobs["need_idx"][pr], jobs["need_idx"][er]]),
-            "station": np.concatenate([model.pm_station[jobs["lines"][pr, pc]], esc_station]),
-            "arrival": np.concatenate(
-                [depart[part_job[pr, pc]] + handoff[pr, pc], depart[first_job] + handoff[er, 0]]
-            ),
+        esc_station = model.design.escalation_station(model, cust[er], line0[er, 0])
+        follow = {
+            "need": np.concatenate([idx[pr], idx[er]]),
+            "station": np.concatenate([model.pm_station[line0[pr, pc]], esc_station]),
             "work": np.concatenate([pm_work, esc_work]),
+            "delay": np.concatenate([handoff[pr, pc], handoff[er, 0]]),
+            "parent": np.concatenate([job_of[pr, lead[pr, pc]], job_of[er, 0]]),
+            "key": np.concatenate([idx[pr] * parts + w + pc, idx[er] * parts + 2 * w]),
         }
+        return front, follow

@@ -119,8 +119,7 @@ def _settle(cfg: ModelConfig, seed: int, design: str) -> SettledState:
             book.channel = np.where(
                 active, np.where(u < direct, DIRECT, DISTRIBUTOR), book.channel
             ).astype(book.channel.dtype)
-        for day in range(r * days, (r + 1) * days):
-            world.run_day(day)
+        world.run_days(r * days, (r + 1) * days)
         now = (r + 1) * days * world.hours_per_day
         for _ in range(n):
             behaviour.month_end(world, 0, now)
