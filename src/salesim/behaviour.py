@@ -66,6 +66,7 @@ class Accumulators:
         self.work_at_month_start: np.ndarray | None = None
         self.measure_from_month = 0
         self.reorganisation_cost_due = 0.0
+        self.resolved_hours = np.zeros(0)  # of the needs resolved in the month just ended
         #: Per month: plan, supply, orders, sold and declared by line.
         self.ledger: list[dict[str, np.ndarray | int]] = []
         self.totals: dict[str, float] = dict.fromkeys(TOTALS, 0.0)
@@ -84,17 +85,17 @@ def owners_per_line(model: SalesModel) -> np.ndarray:
 
     Owners change only when customers are assigned, so the answer is kept until they do.
     """
-    cached = model.derived.get("owners_per_line")
-    if cached is not None and cached[0] == model.owner_version:
-        return cached[1]
-    owner = model.owner
-    buys = model.customers.buys
-    same = np.zeros(owner.shape)
-    for k in range(owner.shape[1]):
-        same += (owner == owner[:, [k]]) & buys[:, [k]]
-    same = np.where(buys, same, 0.0)
-    model.derived["owners_per_line"] = (model.owner_version, same)
-    return same
+
+    def compute(rows: np.ndarray | None) -> np.ndarray:
+        at = slice(None) if rows is None else rows
+        owner = model.owner[at]
+        buys = model.customers.buys[at]
+        same = np.zeros(owner.shape)
+        for k in range(owner.shape[1]):
+            same += (owner == owner[:, [k]]) & buys[:, [k]]
+        return np.where(buys, same, 0.0)
+
+    return model.by_owner("owners_per_line", compute)
 
 
 def update_overload(model: SalesModel) -> None:
@@ -107,9 +108,13 @@ def update_overload(model: SalesModel) -> None:
 
 
 def experience(model: SalesModel, t_end: float) -> None:
-    """Fold needs resolved by ``t_end`` into each customer's response and contact components."""
+    """Fold needs resolved by ``t_end`` into each customer's response and contact components.
+
+    The resolution hours of those needs are kept for the month's KPIs (``acc.resolved_hours``).
+    """
     log = model.log
     lo, hi = log.scan_from, log.n
+    model.acc.resolved_hours = np.zeros(0)
     if hi <= lo:
         return
     cols = log.cols
@@ -127,6 +132,7 @@ def experience(model: SalesModel, t_end: float) -> None:
     sat = model.config.satisfaction
     cust = cols["customer"][idx]
     hours = cols["resolution"][idx] - cols["arrival"][idx]
+    model.acc.resolved_hours = hours
     count = np.bincount(cust, minlength=n)
     resp = np.bincount(cust, weights=np.exp(-hours / sat.response_scale_hours), minlength=n)
     contact = np.bincount(cust, weights=1.0 / cols["contacts"][idx], minlength=n)

@@ -107,35 +107,46 @@ class OrganisationDesign:
         """Give each (customer, line) an owner: the least-loaded member of its owner group.
 
         Load is the expected hours of front-line work a year, so portfolios are balanced by
-        workload (largest customers placed first), not by head-count.
+        workload (largest customers placed first), not by head-count. All of a customer's lines
+        in one group go to one person. Groups do not share staff, so each group's customers are
+        placed in turn from its own heap of (load, station).
         """
         book = model.customers
         load = model.staff_load
-        model.owner_version += 1
-        heaps: dict[int, list[tuple[float, int]]] = {}
-        for s, g in zip(model.sales_stations.tolist(), model.staff_group.tolist(), strict=True):
-            heaps.setdefault(g, []).append((load[s], s))
-        for heap in heaps.values():
-            heapq.heapify(heap)
+        customers = np.asarray(customers, dtype=np.int64)
+        if not len(customers):
+            return
+        model.owners_changed(customers)
         hours = model.line_hours(customers)
-        n_lines = book.buys.shape[1]
+        buys = book.buys[customers]
+        n_lines = buys.shape[1]
         groups = np.column_stack([self.owner_group(model, customers, li) for li in range(n_lines)])
-        for i in np.argsort(-hours.sum(axis=1), kind="stable").tolist():
-            c = int(customers[i])
-            chosen: dict[int, int] = {}
-            for line in np.flatnonzero(book.buys[c]).tolist():
-                g = int(groups[i, line])
-                if g not in chosen:
-                    if g not in heaps:
-                        raise ConfigError(
-                            f"model.design: {self.name} has no staff to own line "
-                            f"{model.config.population.lines[line]} in group {g}"
-                        )
-                    chosen[g] = heapq.heappop(heaps[g])[1]
-                model.owner[c, line] = chosen[g]
-                load[chosen[g]] += hours[i, line]
-            for g, s in chosen.items():
-                heapq.heappush(heaps[g], (load[s], s))
+        order = np.argsort(-hours.sum(axis=1), kind="stable")
+        customers, hours, buys, groups = customers[order], hours[order], buys[order], groups[order]
+        staff = {}
+        for s, g in zip(model.sales_stations.tolist(), model.staff_group.tolist(), strict=True):
+            staff.setdefault(g, []).append(s)
+        for g in np.unique(groups[buys]).tolist():
+            if g not in staff:
+                line = int(np.flatnonzero((groups == g) & buys)[0] % n_lines)
+                raise ConfigError(
+                    f"model.design: {self.name} has no staff to own line "
+                    f"{model.config.population.lines[line]} in group {g}"
+                )
+            mine = (groups == g) & buys
+            rows = np.flatnonzero(mine.any(axis=1))
+            heap = [(float(load[s]), s) for s in staff[g]]
+            heapq.heapify(heap)
+            chosen = []
+            for h in np.where(mine[rows], hours[rows], 0.0).sum(axis=1).tolist():
+                least, s = heap[0]
+                chosen.append(s)
+                heapq.heapreplace(heap, (least + h, s))
+            for least, s in heap:
+                load[s] = least
+            person = np.asarray(chosen, dtype=np.int64)
+            r, li = np.nonzero(mine[rows])
+            model.owner[customers[rows[r]], li] = person[r]
 
 
 @register

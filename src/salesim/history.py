@@ -37,13 +37,11 @@ class History:
         """Snapshot the end of ``month`` (0-based)."""
         book = model.customers
         acc = model.acc
-        vol = np.where(book.buys, book.volume, 0.0)
-        weight = vol / np.maximum(vol.sum(axis=1, keepdims=True), 1e-12)
         values = {
             "satisfaction": book.satisfaction,
             "relationship": book.customer_relationship(),
             "wallet_share": book.wallet,
-            "knowledge": (acc.knowledge * weight).sum(axis=1),
+            "knowledge": np.einsum("ij,ij->i", book.volume_share, acc.knowledge),
             "churn_hazard": acc.hazard,
         }
         self.months.append(month)

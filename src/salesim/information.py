@@ -21,19 +21,18 @@ if TYPE_CHECKING:
 
 def seen_share(model: SalesModel) -> np.ndarray:
     """Per (customer, line): share of the customer's volume whose lines the line's owner owns."""
-    cached = model.derived.get("seen_share")
-    if cached is not None and cached[0] == model.owner_version:
-        return cached[1]
-    book = model.customers
-    owner = model.owner
-    vol = np.where(book.buys, book.volume, 0.0)
-    total = np.maximum(vol.sum(axis=1, keepdims=True), 1e-12)
-    seen = np.zeros(owner.shape)
-    for k in range(owner.shape[1]):
-        seen += np.where(owner == owner[:, [k]], vol[:, [k]], 0.0)
-    seen = np.where(book.buys, seen / total, 0.0)
-    model.derived["seen_share"] = (model.owner_version, seen)
-    return seen
+
+    def compute(rows: np.ndarray | None) -> np.ndarray:
+        at = slice(None) if rows is None else rows
+        book = model.customers
+        owner = model.owner[at]
+        share = book.volume_share[at]
+        seen = np.zeros(owner.shape)
+        for k in range(owner.shape[1]):
+            seen += np.where(owner == owner[:, [k]], share[:, [k]], 0.0)
+        return np.where(book.buys[at], seen, 0.0)
+
+    return model.by_owner("seen_share", compute)
 
 
 def knowledge(model: SalesModel) -> np.ndarray:

@@ -152,11 +152,7 @@ def monthly(model: SalesModel) -> dict[str, float]:
     book = model.customers
     acc = model.acc
     m = acc.month
-    month_hours = model.days_per_month * model.hours_per_day
-    now = model.time * model.hours_per_day
-    v = model.log.view
-    done = (v("pending") == 0) & (v("resolution") <= now) & (v("resolution") > now - month_hours)
-    hours = (v("resolution") - v("arrival"))[done]
+    hours = acc.resolved_hours  # what the month's experience took in
     start = book.active_at_start
     queues = model.queue_lengths()
     return {
@@ -172,7 +168,7 @@ def monthly(model: SalesModel) -> dict[str, float]:
         else float("nan"),
         "active_customers": float(book.active.sum()),
         "direct_customers": float((book.channel == 0).sum()),
-        "requests": float(done.sum()),
+        "requests": float(len(hours)),
         "churned": m["churned"],
         "queue_sales": float(queues[_role_mask(model, "sales")].sum()),
         "queue_product_manager": float(queues[_role_mask(model, "product_manager")].sum()),

@@ -141,13 +141,15 @@ class SalesModel(Model):
         self._run_end: int | None = None  # while run() runs: the day it runs to
 
         self.owner = np.full((book.size, n_lines), -1, dtype=np.int64)
-        #: Bumped whenever owners change; results derived from owners are kept until then.
+        #: Bumped whenever owners change (``owners_changed``); results derived from owners are
+        #: kept until then (``by_owner``).
         self.owner_version = 0
         self.derived: dict[str, tuple[int, np.ndarray]] = {}
+        self._owner_changes: list[tuple[int, np.ndarray | None]] = []
         self.history: History | None = None if _settling else History()
         self.acc = behaviour.Accumulators(book.size, n_lines)
         self._assign_all()
-        self.customer_agents = [] if _settling else [Customer(self, i) for i in range(book.size)]
+        self._customer_agents: list[Customer] | None = [] if _settling else None
         self._appear_order = (
             np.argsort(book.appear_day[book.n_initial :], kind="stable") + book.n_initial
         )
@@ -174,6 +176,64 @@ class SalesModel(Model):
             Schedule(interval=cal.days_per_month, start=cal.days_per_month),
             priority=Priority.DEFAULT,
         )
+
+    # --- owners and what derives from them -----------------------------------------------------
+
+    def owners_changed(self, customers: np.ndarray | None) -> None:
+        """Owners of ``customers`` (of everyone, if None) are about to change."""
+        self.owner_version += 1
+        rows = None if customers is None else np.asarray(customers, dtype=np.int64)
+        self._owner_changes.append((self.owner_version, rows))
+
+    def by_owner(self, name: str, compute) -> np.ndarray:
+        """A per-customer array derived from owners, kept until owners change.
+
+        ``compute(rows)`` gives the rows ``rows`` of it (every row if None); after a change of
+        owners only the customers concerned are computed again (a month's newcomers, not the
+        whole book).
+        """
+        cached = self.derived.get(name)
+        if cached is not None and cached[0] == self.owner_version:
+            return cached[1]
+        changed = [rows for version, rows in self._owner_changes if cached and version > cached[0]]
+        if cached is None or any(rows is None for rows in changed):
+            value = compute(None)
+        else:
+            rows = np.unique(np.concatenate(changed))
+            value = cached[1].copy()
+            value[rows] = compute(rows)
+        self.derived[name] = (self.owner_version, value)
+        # Changes every cache has seen are forgotten.
+        seen = min(v for v, _ in self.derived.values())
+        self._owner_changes = [(v, r) for v, r in self._owner_changes if v > seen]
+        return value
+
+    # --- agents -------------------------------------------------------------------------------
+
+    @property
+    def customer_agents(self) -> list[Customer]:
+        """A Customer agent per slot, a view on its row of ``customers``.
+
+        Made when first asked for (here or through ``agents``/``agents_by_type``): the state
+        lives in the columns, and a run that only reads KPIs never needs the objects.
+        """
+        if self._customer_agents is None:
+            self._customer_agents = [Customer(self, i) for i in range(self.customers.size)]
+        return self._customer_agents
+
+    @property
+    def agents(self):
+        """Every agent (Mesa's agent set), the customers included."""
+        if self.__dict__.get("_customer_agents", []) is None:
+            self.customer_agents  # noqa: B018 - made on first use
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        """Agents by type (Mesa's agent sets), the customers included."""
+        if self.__dict__.get("_customer_agents", []) is None:
+            self.customer_agents  # noqa: B018 - made on first use
+        return super().agents_by_type
 
     # --- construction helpers used by designs ---------------------------------------------
 
@@ -207,7 +267,7 @@ class SalesModel(Model):
     def _assign_all(self) -> None:
         """Owners for every active customer, and who may prospect whom."""
         self.owner[:] = -1
-        self.owner_version += 1
+        self.owners_changed(None)
         self.staff_load = np.zeros(len(self.stations))
         self.design.assign(self, np.flatnonzero(self.customers.active))
         self.prospect_groups, self.prospect_member = self.design.prospect_membership(self)

@@ -113,6 +113,9 @@ class CustomerBook:
         if table is not None:
             self._take_file(table, cfg)
         self.active_at_start = self.channel <= DISTRIBUTOR
+        # Lines bought and volumes are fixed for good now: keep what the monthly cycle derives.
+        self.pairs = np.nonzero(self.buys)  # (customer, line) of every line bought
+        self.volume_share = self.volume / np.maximum(self.volume.sum(axis=1, keepdims=True), 1e-12)
 
     def _take_file(self, table: CustomerTable, cfg: ModelConfig) -> None:
         """The company's customers replace the first draws; what the file leaves blank stays drawn.
@@ -177,9 +180,7 @@ class CustomerBook:
 
     def customer_relationship(self) -> np.ndarray:
         """Per customer: relationship with the people who own its lines, weighted by volume."""
-        vol = np.where(self.buys, self.volume, 0.0)
-        total = np.maximum(vol.sum(axis=1), 1e-12)
-        return (vol * self.relationship).sum(axis=1) / total
+        return np.einsum("ij,ij->i", self.volume_share, self.relationship)
 
     @property
     def active(self) -> np.ndarray:

@@ -41,11 +41,17 @@ class KnowledgeOverstatement(Mechanism):
         book = model.customers
         k = knowledge(model)
         model.acc.knowledge = k
-        expected = book.volume / cfg.calendar.months_per_year * model.market.demand_index(month)
-        expected = expected * book.wallet[:, None]
         d = cfg.declarations
-        sigma = d.noise * (1 - k)
-        inflate = (1 + d.overstatement * (1 - k)) * np.exp(
-            sigma * book.declaration_error - sigma**2 / 2
+        # Only the lines each active customer buys declare anything.
+        rows, cols = book.pairs
+        on = book.active[rows]
+        rows, cols = rows[on], cols[on]
+        unknown = 1 - k[rows, cols]
+        sigma = d.noise * unknown
+        scale = model.market.demand_index(month) / cfg.calendar.months_per_year
+        expected = book.volume[rows, cols] * scale * book.wallet[rows]
+        inflate = (1 + d.overstatement * unknown) * np.exp(
+            sigma * book.declaration_error[rows, cols] - sigma**2 / 2
         )
-        book.calloff = np.where(book.active[:, None] & book.buys, expected * inflate, 0.0)
+        book.calloff = np.zeros(book.volume.shape)
+        book.calloff[rows, cols] = expected * inflate
