@@ -43,6 +43,29 @@ def batch_size(n_runs: int) -> int:
     return max(1, min(16, math.ceil(n_runs / 32)))
 
 
+def batches(runs: list[Run], round_no: int) -> dict[str, list[Run]]:
+    """The tasks of a round, by name: about ``batch_size`` runs each, in plan order.
+
+    The designs of one (point, scenario, replication) go to the same task, one after another:
+    they start from the same settled world (``salesim.start``), which a worker then computes
+    once for all of them.
+    """
+    groups: dict[tuple, list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.point, run.scenario, run.replication), []).append(run)
+    size = batch_size(len(runs))
+    out: dict[str, list[Run]] = {}
+    task: list[Run] = []
+    for group in groups.values():
+        task.extend(group)
+        if len(task) >= size:
+            out[f"r{round_no:03d}-b{len(out):06d}"] = task
+            task = []
+    if task:
+        out[f"r{round_no:03d}-b{len(out):06d}"] = task
+    return out
+
+
 def _rounds(cfg: SalesimConfig):
     exp = cfg.experiment
     if exp.precision is None:
@@ -114,12 +137,7 @@ def _execute(cfg, plan: Plan, store: Store, executor, workers, scheduler, progre
     with make_executor(executor, workers, scheduler) as (pool, n_workers), bar:
         for round_no, reps in enumerate(_rounds(cfg)):
             runs = runs_for(cfg, plan, reps)
-            size = batch_size(len(runs))
-            batches = {
-                f"r{round_no:03d}-b{k:06d}": runs[i : i + size]
-                for k, i in enumerate(range(0, len(runs), size))
-            }
-            todo = {name: b for name, b in batches.items() if not store.has(name)}
+            todo = {n: b for n, b in batches(runs, round_no).items() if not store.has(n)}
             manifest = store.manifest()
             if round_no >= manifest.get("rounds", 0):  # a round planned for the first time
                 runs_info = manifest["runs"]
