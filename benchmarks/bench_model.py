@@ -1,41 +1,159 @@
-"""Model speed and memory: one baseline replication, and cost per request as customers grow.
+"""Model speed and memory: one baseline replication, what it costs, and cost per request at scale.
 
 Usage:
     .venv/bin/python benchmarks/bench_model.py            # baseline + scaling up to 100,000
     .venv/bin/python benchmarks/bench_model.py --quick    # baseline + scaling up to 10,000
 
-Each scale point runs in a fresh subprocess so its peak resident memory (ru_maxrss) is its own.
-Staff scale with customers (one sales person per 50 customers, planners, PMs and regional
-managers in proportion) so queues stay comparable.
+1. A 2-year baseline replication (configs/baseline.yaml, 1,500 customers) per design, median of
+   a few seeds, CPU and wall time: *cold* computes the steady start (a lone replication), *warm*
+   finds it cached (every design of a pair after the first, as an experiment runs them).
+2. Where the time goes, at 100% and 1% of the demand: building the model, the steady start,
+   requests (``RequestNetwork.window``), the monthly cycle, and the rest (Mesa's daily steps).
+   Fixed cost = the 1% run; marginal cost per request = the difference over the difference in
+   requests.
+3. Scaling: customers 1k..100k, staff in proportion, each in a fresh subprocess so its peak
+   resident memory (ru_maxrss) is its own.
+
+The machine is usually shared: ``uptime`` is printed beside the figures, and CPU time (not wall
+time) is the figure to compare.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+DESIGNS = ("product", "customer_manager", "three_in_one")
+
+
+def uptime() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+@contextmanager
+def phases():
+    """CPU seconds spent in the model's main parts while the block runs (each part exclusive:
+    the steady start's own month of requests counts as steady start)."""
+    from salesim import model, network, start
+
+    spent: dict[str, float] = defaultdict(float)
+    stack: list[list] = []  # [label, CPU time when it last resumed]
+    wrapped = [
+        (start, "_settle", "steady start"),
+        (network.RequestNetwork, "window", "requests"),
+        (model.SalesModel, "_month_end", "monthly cycle"),
+    ]
+    saved = []
+    for owner, name, label in wrapped:
+        original = getattr(owner, name)
+        saved.append((owner, name, original))
+
+        def timed(*args, _f=original, _label=label, **kwargs):
+            now = time.process_time()
+            if stack:
+                spent[stack[-1][0]] += now - stack[-1][1]
+            stack.append([_label, now])
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                label_, since = stack.pop()
+                now = time.process_time()
+                spent[label_] += now - since
+                if stack:
+                    stack[-1][1] = now
+
+        setattr(owner, name, timed)
+    try:
+        yield spent
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
+def one_replication(cfg, design: str, seed: int, demand: float, cold: bool) -> dict:
+    from salesim import SalesModel, start
+
+    overrides = {"model.requests.needs_per_customer_year": cfg.requests.needs_per_customer_year}
+    overrides["model.requests.needs_per_customer_year"] *= demand
+    if cold:
+        start._CACHE.clear()
+    with phases() as spent:
+        c0, w0 = time.process_time(), time.perf_counter()
+        m = SalesModel(cfg, design=design, rng=seed, overrides=overrides)
+        built = time.process_time() - c0
+        m.run()
+        m.kpis()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    settle = spent["steady start"]
+    return {
+        "cpu": cpu,
+        "wall": wall,
+        "build": built - settle,
+        "steady start": settle,
+        "requests": spent["requests"],
+        "monthly cycle": spent["monthly cycle"],
+        "n_requests": m.log.n,
+    }
+
+
+def median_of(rows: list[dict]) -> dict:
+    return {k: statistics.median(r[k] for r in rows) for k in rows[0]}
 
 
 def baseline(repeats: int) -> None:
     from salesim import SalesModel, load_config
 
     cfg = load_config("configs/baseline.yaml").model
-    print(f"baseline: {cfg.population.customers} customers, {cfg.horizon_days} days, design x seed")
+    SalesModel(cfg, rng=10_000, overrides={"model.horizon_days": 21}).run()  # imports, caches
     print(
-        f"{'design':18s} {'wall s':>8s} {'requests':>9s} {'jobs':>8s} {'req/s':>9s} {'jobs/s':>9s}"
+        f"baseline: {cfg.population.customers} customers, {cfg.horizon_days} days; "
+        f"median of {repeats} seeds; {uptime()}"
     )
-    for design in ("product", "customer_manager", "three_in_one"):
-        walls, reqs, jobs = [], 0, 0
-        for seed in range(repeats):
-            t = time.perf_counter()
-            m = SalesModel(cfg, design=design, rng=seed).run()
-            walls.append(time.perf_counter() - t)
-            reqs, jobs = m.log.n, sum(len(j[0]) for j in m.log.jobs)
-        wall = statistics.median(walls)
-        print(f"{design:18s} {wall:8.2f} {reqs:9d} {jobs:8d} {reqs / wall:9.0f} {jobs / wall:9.0f}")
+    print(
+        f"{'design':18s} {'cold cpu s':>10s} {'warm cpu s':>10s} {'wall s':>7s} "
+        f"{'requests':>9s} {'req/cpu s':>10s}"
+    )
+    for design in DESIGNS:
+        cold = median_of([one_replication(cfg, design, s, 1.0, True) for s in range(repeats)])
+        warm = median_of([one_replication(cfg, design, s, 1.0, False) for s in range(repeats)])
+        print(
+            f"{design:18s} {cold['cpu']:10.3f} {warm['cpu']:10.3f} {cold['wall']:7.3f} "
+            f"{cold['n_requests']:9.0f} {cold['n_requests'] / cold['cpu']:10.0f}"
+        )
+
+    print(f"\nwhere a cold customer_manager replication spends its CPU ({uptime()})")
+    parts = ("build", "steady start", "requests", "monthly cycle")
+    print(f"{'demand':>7s} {'total s':>8s} " + " ".join(f"{p:>13s}" for p in parts) + " rest s")
+    split = {}
+    for demand in (1.0, 0.01):
+        r = median_of(
+            [one_replication(cfg, "customer_manager", s, demand, True) for s in range(repeats)]
+        )
+        split[demand] = r
+        rest = r["cpu"] - sum(r[p] for p in parts)
+        print(
+            f"{demand:7.0%} {r['cpu']:8.3f} "
+            + " ".join(f"{r[p]:13.3f}" for p in parts)
+            + f" {rest:6.3f}"
+        )
+    full, low = split[1.0], split[0.01]
+    days = cfg.horizon_days
+    marginal = (full["cpu"] - low["cpu"]) / max(full["n_requests"] - low["n_requests"], 1)
+    per_day = low["cpu"] - low["build"] - low["steady start"] - low["monthly cycle"]
+    print(
+        f"fixed cost (the 1% run): {low['cpu']:.3f} s = {low['cpu'] / full['cpu']:.0%} of a "
+        f"baseline run, of which per simulated day (requests and steps at 1%): "
+        f"{1e3 * per_day / days:.3f} ms a day = {per_day / full['cpu']:.1%} of the run; "
+        f"per month (monthly cycle) {1e3 * low['monthly cycle'] / (days / 21):.2f} ms; "
+        f"marginal cost {1e6 * marginal:.2f} us per request"
+    )
 
 
 def one_scale(customers: int, days: int) -> dict:
@@ -52,15 +170,16 @@ def one_scale(customers: int, days: int) -> dict:
         "model.staff.regional_managers_per_region": max(1, round(per)),
         "model.staff.planners": max(3, round(3 * per)),
     }
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     m = SalesModel(overrides=overrides)
-    built = time.perf_counter() - t
+    built = time.process_time() - c
     m.run()
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "customers": customers,
         "build_s": built,
+        "cpu_s": cpu,
         "wall_s": wall,
         "requests": m.log.n,
         "peak_mib": peak,
@@ -68,9 +187,9 @@ def one_scale(customers: int, days: int) -> dict:
 
 
 def scaling(sizes: list[int], days: int) -> None:
-    print(f"\nscaling: customer_manager, {days} days, staff in proportion")
+    print(f"\nscaling: customer_manager, {days} days, staff in proportion ({uptime()})")
     print(
-        f"{'customers':>9s} {'build s':>8s} {'wall s':>8s} {'requests':>9s} "
+        f"{'customers':>9s} {'build s':>8s} {'cpu s':>8s} {'wall s':>8s} {'requests':>9s} "
         f"{'us/request':>10s} {'peak MiB':>9s}"
     )
     for n in sizes:
@@ -81,9 +200,9 @@ def scaling(sizes: list[int], days: int) -> None:
             check=True,
         )
         r = json.loads(out.stdout)
-        us = 1e6 * r["wall_s"] / max(r["requests"], 1)
+        us = 1e6 * r["cpu_s"] / max(r["requests"], 1)
         print(
-            f"{n:9d} {r['build_s']:8.2f} {r['wall_s']:8.2f} {r['requests']:9d} "
+            f"{n:9d} {r['build_s']:8.2f} {r['cpu_s']:8.2f} {r['wall_s']:8.2f} {r['requests']:9d} "
             f"{us:10.2f} {r['peak_mib']:9.0f}"
         )
 
@@ -91,13 +210,14 @@ def scaling(sizes: list[int], days: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--days", type=int, default=252)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_scale(args.one, args.days)))
         return
-    baseline(repeats=3)
+    baseline(repeats=args.repeats)
     sizes = [1_000, 3_000, 10_000] if args.quick else [1_000, 3_000, 10_000, 30_000, 100_000]
     scaling(sizes, args.days)
 

@@ -98,6 +98,7 @@ class SalesModel(Model):
         book = self.customers
         self.market = Market(cfg, book.volume[: book.n_initial].sum(axis=0))
         self.source = NeedSource(self)
+        self._hours_per_need: float | None = None
 
         # Stations are added as staff are created: the design's front line, then PMs and RMs.
         self.stations = Stations(np.zeros(0, dtype=np.int64), np.zeros(0))
@@ -106,6 +107,7 @@ class SalesModel(Model):
         self.station_overload = np.zeros(0)
         self.station_created = np.zeros(0)
         self.station_appointed = np.zeros(0)  # when appointed by a reorganisation, else nan
+        self._new_stations: list[tuple[int, float, str, np.ndarray]] = []
         self._build_front_line()
         st = cfg.staff
         self.pm_station = np.array(
@@ -130,6 +132,7 @@ class SalesModel(Model):
         self.regional_managers = [
             RegionalManager(self, s, r) for r, s in enumerate(self.rm_station)
         ]
+        self._add_stations()
         minutes = st.planner_hours_per_day * cal.days_per_month * 60
         self.planners = [
             Planner(self, minutes / st.planner_minutes_per_record) for _ in range(st.planners)
@@ -240,17 +243,24 @@ class SalesModel(Model):
     def _add_station(
         self, servers: int, hours: float, role: str, skill: np.ndarray | None = None
     ) -> int:
-        n_lines = len(self.config.population.lines)
-        station = self.stations.add(
-            int(servers), hours / self.hours_per_day, self.time * self.hours_per_day
-        )
-        self.station_role = np.append(self.station_role, role)
-        row = np.ones(n_lines) if skill is None else skill
-        self.station_skill = np.vstack([self.station_skill, row])
-        self.station_overload = np.append(self.station_overload, 1.0)
-        self.station_created = np.append(self.station_created, self.time)
-        self.station_appointed = np.append(self.station_appointed, np.nan)
-        return station
+        """A new station's index; its columns are made with the others' (``_add_stations``)."""
+        row = np.ones(len(self.config.population.lines)) if skill is None else skill
+        self._new_stations.append((int(servers), hours / self.hours_per_day, role, row))
+        return len(self.stations) + len(self._new_stations) - 1
+
+    def _add_stations(self) -> None:
+        """Give the stations created since the last call their columns, all at once."""
+        if not self._new_stations:
+            return
+        servers, speed, role, skill = zip(*self._new_stations, strict=True)
+        k = len(servers)
+        self.stations.add_many(servers, speed, self.time * self.hours_per_day)
+        self.station_role = np.concatenate([self.station_role, np.array(role, dtype=object)])
+        self.station_skill = np.vstack([self.station_skill, *skill])
+        self.station_overload = np.concatenate([self.station_overload, np.ones(k)])
+        self.station_created = np.concatenate([self.station_created, np.full(k, self.time)])
+        self.station_appointed = np.concatenate([self.station_appointed, np.full(k, np.nan)])
+        self._new_stations = []
 
     def _build_front_line(self) -> None:
         """Let the design create its front-line staff (and outlets)."""
@@ -260,6 +270,7 @@ class SalesModel(Model):
         if self.roster is not None:
             self.design.roster_people(self.roster, self.config)  # one line if it does not fit
         self.design.build_staff(self)
+        self._add_stations()
         self.sales_stations = np.array([s.station for s in self.sales_staff], dtype=np.int64)
         self.staff_group = np.array([s.group for s in self.sales_staff])
         self.base_skill = self.station_skill.copy()
@@ -371,15 +382,14 @@ class SalesModel(Model):
 
     def line_hours(self, customers: np.ndarray) -> np.ndarray:
         """Expected front-line hours a year per (customer, line) at neutral satisfaction."""
-        req = self.config.requests
-        mix = np.array([req.kind_mix.get(k, 0.0) for k in KINDS])
-        mean = np.array([req.service[k].mean_hours if k in req.service else 0.0 for k in KINDS])
-        per_need = float((mix / mix.sum()) @ mean)
-        days = self.days_per_month * self.config.calendar.months_per_year
-        book = self.customers
-        rate = self.source.max_rate[customers] / self.source.peak * days
-        share = book.volume[customers] / book.volume[customers].sum(axis=1, keepdims=True)
-        return rate[:, None] * share * per_need
+        if self._hours_per_need is None:
+            req = self.config.requests
+            mix = np.array([req.kind_mix.get(k, 0.0) for k in KINDS])
+            mean = np.array([req.service[k].mean_hours if k in req.service else 0.0 for k in KINDS])
+            days = self.days_per_month * self.config.calendar.months_per_year
+            self._hours_per_need = float((mix / mix.sum()) @ mean) * days / self.source.peak
+        rate = self.source.max_rate[customers] * self._hours_per_need
+        return rate[:, None] * self.customers.volume_share[customers]
 
     # --- the daily step ------------------------------------------------------------------------
 

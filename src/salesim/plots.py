@@ -48,6 +48,8 @@ LOWER_IS_BETTER = {name for name, o in OUTCOMES.items() if o.direction < 0}
 DESIGN_COLOURS = ("#1f5fa8", "#e08a1e", "#7b4fa0", "#2aa2b8", "#8c6d46", "#d45d9e")
 #: A tie (no detectable difference) on a map of wins, lighter than the neutral text colour.
 TIE_COLOUR = "#d9d9d9"
+#: A sampled sweep's points are binned into this many groups for "KPI against a parameter".
+SWEEP_BINS = 10
 VERDICT_COLOURS = {"better": BETTER_COLOUR, "worse": WORSE_COLOUR, "none": TIE_COLOUR}
 #: Worse (red) through white to better (green), for differences oriented by the KPI's direction.
 BETTER_MAP = LinearSegmentedColormap.from_list(
@@ -290,20 +292,25 @@ def sweep_lines(
 ) -> Figure:
     """KPIs against one swept parameter, per design, with CI bands (one panel per KPI).
 
-    With other swept parameters, each value is the mean over them (and so is the band).
+    With other swept parameters, each value is the mean over them (and so is the band). A
+    sampled sweep (each point its own value) is binned: each tenth of the points by the
+    parameter's value gives its mean and the 95% CI of that mean over the points.
     """
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     designs = list(summary.design.unique())
     colours = _colours(designs)
+    binned = summary[parameter].nunique() > SWEEP_BINS + 2
     fig, axes = _panels(len(metrics))
     for ax, metric in zip(axes, metrics, strict=True):
         d = summary[summary.metric == metric]
         for design in designs:
-            g = (
-                d[d.design == design]
-                .groupby(parameter)
-                .agg(mean=("mean", "mean"), hw=("ci95_half_width", "mean"))
-            )
+            mine = d[d.design == design]
+            if binned:
+                g = _binned(mine, parameter)
+            else:
+                g = mine.groupby(parameter).agg(
+                    mean=("mean", "mean"), hw=("ci95_half_width", "mean")
+                )
             x = g.index.to_numpy(dtype=float)
             ax.plot(x, g["mean"], marker="o", ms=3, color=colours[design], label=design)
             ax.fill_between(
@@ -318,6 +325,22 @@ def sweep_lines(
     fig.suptitle(title or f"KPIs against {label(parameter)}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _binned(cells: pd.DataFrame, parameter: str) -> pd.DataFrame:
+    """Mean and 95% CI half-width of the cells' means in ``SWEEP_BINS`` bins of ``parameter``.
+
+    Indexed by the mean parameter value in each bin.
+    """
+    bins = pd.qcut(cells[parameter].rank(method="first"), SWEEP_BINS, labels=False)
+    g = cells.groupby(bins)
+    n = g["mean"].count()
+    t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
+    out = pd.DataFrame(
+        {"mean": g["mean"].mean(), "hw": np.where(n > 1, t * g["mean"].std() / np.sqrt(n), np.nan)}
+    )
+    out.index = g[parameter].mean().to_numpy()
+    return out
 
 
 def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, design: str) -> Figure:

@@ -67,15 +67,25 @@ class Stations:
 
     def add(self, servers: int, speed: float, start_time: float) -> int:
         """Add a station (e.g. a newly hired person); returns its index."""
+        return self.add_many([servers], [speed], start_time)[0]
+
+    def add_many(self, servers, speed, start_time: float) -> np.ndarray:
+        """Add stations (servers and speed of each) free from ``start_time``; their indices."""
+        servers = np.asarray(servers, dtype=np.int64)
+        speed = np.asarray(speed, dtype=float)
+        if (servers < 1).any() or (speed <= 0).any():
+            raise ValueError("every station needs at least one server and a positive speed")
+        first, k = len(self.servers), len(servers)
         start = int(to_ticks(start_time))
-        self.servers = np.append(self.servers, servers)
-        self.speed = np.append(self.speed, speed)
-        self.free_ticks = np.append(self.free_ticks, start)
-        self.work_ticks = np.append(self.work_ticks, 0)
-        self.jobs_done = np.append(self.jobs_done, 0)
-        if servers > 1:
-            self._pools[len(self.servers) - 1] = [start] * servers
-        return len(self.servers) - 1
+        self.servers = np.concatenate([self.servers, servers])
+        self.speed = np.concatenate([self.speed, speed])
+        self.free_ticks = np.concatenate([self.free_ticks, np.full(k, start, dtype=np.int64)])
+        self.work_ticks = np.concatenate([self.work_ticks, np.zeros(k, dtype=np.int64)])
+        self.jobs_done = np.concatenate([self.jobs_done, np.zeros(k, dtype=np.int64)])
+        for i, c in enumerate(servers.tolist()):
+            if c > 1:
+                self._pools[first + i] = [start] * c
+        return np.arange(first, first + k)
 
     def serve(
         self,

@@ -83,13 +83,16 @@ class Study:
         self.ok = self.runs[self.runs.status == "ok"]
         self.currency = exp.report.currency
         self.baseline = exp.baseline_design
-        self.designs = [d for d in exp.designs if d in set(self.summary.design)]
-        self.scenarios = [s for s in exp.scenario_overrides() if s in set(self.summary.scenario)]
+        # (Sets made once: a sweep's summary has a row per point, design and KPI.)
+        designs, scenarios = set(self.summary.design.unique()), set(self.summary.scenario.unique())
+        self.designs = [d for d in exp.designs if d in designs]
+        self.scenarios = [s for s in exp.scenario_overrides() if s in scenarios]
         self.reference = exp.reference
         self.swept = [p.path for p in exp.sweep.parameters] if exp.sweep else []
         self.n_points = int(self.runs.point.max()) + 1
         self.small = self.n_points <= MAX_TABLE_POINTS
-        self.metrics = [m for m in exp.metrics if m in set(self.summary.metric)]
+        metrics = set(self.summary.metric.unique())
+        self.metrics = [m for m in exp.metrics if m in metrics]
         self.verdict_metrics = verdict_metrics(self.summary)
         self.replications = int(self.runs.replication.max()) + 1
         self._cells = self.summary.set_index(["scenario", "point", "design", "metric"]).sort_index()
@@ -268,6 +271,11 @@ def _sweep_section(st: Study, scenario: str) -> Section:
         caption = f"KPIs against {plots.label(param)}" + (
             " (mean over the other swept parameters)" if len(st.swept) > 1 else ""
         )
+        if summary[param].nunique() > plots.SWEEP_BINS + 2:
+            caption += (
+                f"; the points are grouped in {plots.SWEEP_BINS} bins by its value, each with "
+                "the mean over its points and the 95% CI of that mean"
+            )
         fig = plots.sweep_lines(summary, param, metrics)
         sec.figures.append(_save(fig, st.out, f"sweep-{scenario}-{_slug(param)}", caption))
     exp = st.exp

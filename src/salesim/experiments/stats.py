@@ -41,23 +41,6 @@ def verdict(difference: float, half_width: float, direction: int) -> str:
     return "none"
 
 
-def _columns(values: np.ndarray, confidence: float = CONFIDENCE) -> dict[str, np.ndarray]:
-    """Per column of a (replications x metrics) array, ignoring NaN: n, mean, std, CI half-width.
-
-    The same Student-t interval as ``half_width``, for all columns at once.
-    """
-    finite = np.isfinite(values)
-    n = finite.sum(axis=0)
-    x = np.where(finite, values, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, x.sum(axis=0) / n, np.nan)
-        dev = np.where(finite, values - mean, 0.0)
-        std = np.where(n > 1, np.sqrt((dev**2).sum(axis=0) / (n - 1)), np.nan)
-        t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
-        hw = np.where(n > 1, t * std / np.sqrt(n), np.nan)
-    return {"n": n, "mean": mean, "std": std, "hw": hw}
-
-
 def _cell_keys(cfg: SalesimConfig) -> list[str]:
     swept = [p.path for p in cfg.experiment.sweep.parameters] if cfg.experiment.sweep else []
     return ["scenario", "point", *swept]
@@ -70,55 +53,94 @@ def summarise(runs: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
     same scenario and sweep point; ``scenario_diff_*`` pairs it with replication i of the same
     design in the reference scenario (``reference_scenario``, else the first: ``base`` unless it
     is excluded). Both share seeds, so both are paired-t intervals. ``*_verdict`` is better,
-    worse or none by ``verdict``.
+    worse or none by ``verdict``. Cells and designs come in the order of the runs, metrics in
+    the config's order; every cell is computed at once, so thousands of sweep points take a
+    moment.
     """
     exp = cfg.experiment
-    ok = runs[runs["status"] == "ok"]
-    keys = _cell_keys(cfg)
-    index = ["scenario", "point", "replication"]
-    base = ok[ok["design"] == exp.baseline_design].set_index(index)
-    reference = exp.reference
-    ref_runs = ok[ok["scenario"] == reference].set_index(["design", "point", "replication"])
+    ok = runs[runs["status"] == "ok"].reset_index(drop=True)
+    keys = [*_cell_keys(cfg), "design"]
     metrics = list(exp.metrics)
-    rows = []
-    for key, group in ok.groupby([*keys, "design"], sort=False):
-        cell_values = dict(zip([*keys, "design"], key, strict=True))
-        g = group.set_index(index)[metrics]
-        same_design = group.set_index(["design", "point", "replication"])[metrics]
-        level = _columns(g.to_numpy(dtype=float))
-        paired = _columns((g - base[metrics].reindex(g.index)).to_numpy(dtype=float))
-        vs_ref = same_design - ref_runs[metrics].reindex(same_design.index)
-        vs_ref = _columns(vs_ref.to_numpy(dtype=float))
-        for i, metric in enumerate(metrics):
-            rows.append(
-                {
-                    **cell_values,
-                    "metric": metric,
-                    "n": level["n"][i],
-                    "mean": level["mean"][i],
-                    "std": level["std"][i],
-                    "ci95_half_width": level["hw"][i],
-                    "baseline": exp.baseline_design,
-                    "diff_mean": paired["mean"][i],
-                    "diff_ci95_half_width": paired["hw"][i],
-                    "diff_n": paired["n"][i],
-                    "reference_scenario": reference,
-                    "scenario_diff_mean": vs_ref["mean"][i],
-                    "scenario_diff_ci95_half_width": vs_ref["hw"][i],
-                }
-            )
-    out = pd.DataFrame(rows)
-    for prefix in ("diff", "scenario_diff") if len(out) else ():
-        lo = out[f"{prefix}_mean"] - out[f"{prefix}_ci95_half_width"]
-        hi = out[f"{prefix}_mean"] + out[f"{prefix}_ci95_half_width"]
-        out[f"{prefix}_excludes_zero"] = (lo > 0) | (hi < 0)
-        out[f"{prefix}_verdict"] = [
-            verdict(d, h, outcome(m).direction)
-            for d, h, m in zip(
-                out[f"{prefix}_mean"], out[f"{prefix}_ci95_half_width"], out["metric"], strict=True
-            )
-        ]
+    if ok.empty:
+        return pd.DataFrame()
+    values = ok[metrics].to_numpy(dtype=float)
+    reference = exp.reference
+    base = _partner(ok, ok["design"] == exp.baseline_design, ["scenario", "point", "replication"])
+    ref = _partner(ok, ok["scenario"] == reference, ["design", "point", "replication"])
+    group = ok.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    level = _grouped(values, group)
+    paired = _grouped(values - _rows(values, base), group)
+    vs_ref = _grouped(values - _rows(values, ref), group)
+    first = np.unique(group, return_index=True)[1]
+    n_groups, n_metrics = len(first), len(metrics)
+    cells = ok.loc[first, keys].reset_index(drop=True)
+    out = cells.loc[np.repeat(np.arange(n_groups), n_metrics)].reset_index(drop=True)
+    out["metric"] = np.tile(metrics, n_groups)
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a.reshape(-1)
+
+    out["n"] = flat(level["n"])
+    out["mean"] = flat(level["mean"])
+    out["std"] = flat(level["std"])
+    out["ci95_half_width"] = flat(level["hw"])
+    out["baseline"] = exp.baseline_design
+    out["diff_mean"] = flat(paired["mean"])
+    out["diff_ci95_half_width"] = flat(paired["hw"])
+    out["diff_n"] = flat(paired["n"])
+    out["reference_scenario"] = reference
+    out["scenario_diff_mean"] = flat(vs_ref["mean"])
+    out["scenario_diff_ci95_half_width"] = flat(vs_ref["hw"])
+    direction = np.tile([outcome(m).direction for m in metrics], n_groups)
+    for prefix in ("diff", "scenario_diff"):
+        mean, hw = out[f"{prefix}_mean"].to_numpy(), out[f"{prefix}_ci95_half_width"].to_numpy()
+        out[f"{prefix}_excludes_zero"] = (mean - hw > 0) | (mean + hw < 0)
+        out[f"{prefix}_verdict"] = verdicts(mean, hw, direction)
     return out
+
+
+def verdicts(difference: np.ndarray, half_width: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """``verdict`` of many differences at once."""
+    with np.errstate(invalid="ignore"):
+        known = (direction != 0) & np.isfinite(difference) & np.isfinite(half_width)
+        excludes = (difference - half_width > 0) | (difference + half_width < 0)
+        up = (difference > 0) == (direction > 0)
+    return np.where(known & excludes, np.where(up, "better", "worse"), "none")
+
+
+def _partner(ok: pd.DataFrame, among: pd.Series, on: list[str]) -> np.ndarray:
+    """For each run, the row of the run ``among`` with the same ``on`` values (-1 if none)."""
+    candidates = ok[among.to_numpy()]
+    where = pd.Series(candidates.index.to_numpy(), index=pd.MultiIndex.from_frame(candidates[on]))
+    found = where.reindex(pd.MultiIndex.from_frame(ok[on]))
+    return found.fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[rows]``, NaN where a row is -1."""
+    out = values[np.maximum(rows, 0)]
+    out[rows < 0] = np.nan
+    return out
+
+
+def _grouped(values: np.ndarray, group: np.ndarray) -> dict[str, np.ndarray]:
+    """Per group x column of ``values``, ignoring NaN: n, mean, std and CI half-width."""
+    finite = np.isfinite(values)
+    x = np.where(finite, values, 0.0)
+    n_groups = group.max() + 1
+    n = np.zeros((n_groups, values.shape[1]))
+    total = np.zeros((n_groups, values.shape[1]))
+    np.add.at(n, group, finite)
+    np.add.at(total, group, x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, total / n, np.nan)
+        dev = np.where(finite, values - mean[group], 0.0)
+        squares = np.zeros((n_groups, values.shape[1]))
+        np.add.at(squares, group, dev**2)
+        std = np.where(n > 1, np.sqrt(squares / (n - 1)), np.nan)
+        t = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(n - 1, 1))
+        hw = np.where(n > 1, t * std / np.sqrt(n), np.nan)
+    return {"n": n.astype(np.int64), "mean": mean, "std": std, "hw": hw}
 
 
 def precision_met(runs: pd.DataFrame, cfg: SalesimConfig) -> bool:
