@@ -102,7 +102,7 @@ def update_overload(model: SalesModel) -> None:
     """Service slows as a portfolio grows past its target (customer-lines per person)."""
     st = model.config.staff
     sales = model.sales_stations
-    portfolio = model.portfolio_sizes()[sales]
+    portfolio = model.by_portfolio("portfolio_sizes", model.portfolio_sizes)[sales]
     excess = np.maximum(0.0, portfolio / st.portfolio_target - 1.0)
     model.station_overload[sales] = 1.0 + st.overload_slope * excess
 

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from salesim.roster import Person, Roster
 
 _REGISTRY: dict[str, type[OrganisationDesign]] = {}
+#: Up to this many customers, ``assign`` places them in plain Python (same result, less overhead).
+FEW = 64
 
 
 def register(cls: type[OrganisationDesign]) -> type[OrganisationDesign]:
@@ -112,7 +114,6 @@ class OrganisationDesign:
         placed in turn from its own heap of (load, station).
         """
         book = model.customers
-        load = model.staff_load
         customers = np.asarray(customers, dtype=np.int64)
         if not len(customers):
             return
@@ -123,30 +124,60 @@ class OrganisationDesign:
         groups = np.column_stack([self.owner_group(model, customers, li) for li in range(n_lines)])
         order = np.argsort(-hours.sum(axis=1), kind="stable")
         customers, hours, buys, groups = customers[order], hours[order], buys[order], groups[order]
-        staff = {}
-        for s, g in zip(model.sales_stations.tolist(), model.staff_group.tolist(), strict=True):
-            staff.setdefault(g, []).append(s)
-        for g in np.unique(groups[buys]).tolist():
-            if g not in staff:
-                line = int(np.flatnonzero((groups == g) & buys)[0] % n_lines)
-                raise ConfigError(
-                    f"model.design: {self.name} has no staff to own line "
-                    f"{model.config.population.lines[line]} in group {g}"
+        staff = model.staff_by_group
+        missing = set(np.unique(groups[buys]).tolist()) - set(staff)
+        if missing:
+            g = min(missing)
+            line = int(np.flatnonzero((groups == g) & buys)[0] % n_lines)
+            raise ConfigError(
+                f"model.design: {self.name} has no staff to own line "
+                f"{model.config.population.lines[line]} in group {g}"
+            )
+        # Per group: its customers in order and their hours in it (summed line by line).
+        if len(customers) <= FEW:  # a month's newcomers: plain Python beats numpy's overhead
+            items: dict[int, list[tuple[int, float]]] = {}
+            for i, (h_row, g_row, b_row) in enumerate(
+                zip(hours.tolist(), groups.tolist(), buys.tolist(), strict=True)
+            ):
+                mine: dict[int, float] = {}
+                for h, g, b in zip(h_row, g_row, b_row, strict=True):
+                    if b:
+                        mine[g] = mine.get(g, 0.0) + h
+                for g, h in mine.items():
+                    items.setdefault(g, []).append((i, h))
+            placed = {g: _place(model, staff[g], items[g]) for g in sorted(items)}
+        else:
+            placed = {}
+            for g in np.unique(groups[buys]).tolist():
+                mine = (groups == g) & buys
+                rows = np.flatnonzero(mine.any(axis=1))
+                h = np.where(mine[rows], hours[rows], 0.0).sum(axis=1)
+                placed[g] = _place(
+                    model, staff[g], list(zip(rows.tolist(), h.tolist(), strict=True))
                 )
-            mine = (groups == g) & buys
-            rows = np.flatnonzero(mine.any(axis=1))
-            heap = [(float(load[s]), s) for s in staff[g]]
-            heapq.heapify(heap)
-            chosen = []
-            for h in np.where(mine[rows], hours[rows], 0.0).sum(axis=1).tolist():
-                least, s = heap[0]
-                chosen.append(s)
-                heapq.heapreplace(heap, (least + h, s))
-            for least, s in heap:
-                load[s] = least
-            person = np.asarray(chosen, dtype=np.int64)
-            r, li = np.nonzero(mine[rows])
+        for g, chosen in placed.items():
+            rows = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
+            person = np.fromiter(chosen.values(), dtype=np.int64, count=len(chosen))
+            r, li = np.nonzero((groups[rows] == g) & buys[rows])
             model.owner[customers[rows[r]], li] = person[r]
+
+
+def _place(model: SalesModel, stations: list[int], items: list[tuple[int, float]]) -> dict:
+    """Each item (row, hours) to the least-loaded of ``stations``, in order: row -> station.
+
+    Ties go to the lower station number; the loads the items add stay in ``model.staff_load``.
+    """
+    load = model.staff_load
+    heap = [(float(load[s]), s) for s in stations]
+    heapq.heapify(heap)
+    chosen = {}
+    for row, h in items:
+        least, s = heap[0]
+        chosen[row] = s
+        heapq.heapreplace(heap, (least + h, s))
+    for least, s in heap:
+        load[s] = least
+    return chosen
 
 
 @register

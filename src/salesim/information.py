@@ -46,6 +46,9 @@ def knowledge(model: SalesModel) -> np.ndarray:
 
 def records(model: SalesModel) -> float:
     """Demand records the planners consolidate: one per (active customer, informant)."""
-    book = model.customers
-    same = owners_per_line(model)[book.active]
-    return float((1.0 / same[same > 0]).sum())
+
+    def count() -> float:
+        same = owners_per_line(model)[model.customers.active]
+        return float((1.0 / same[same > 0]).sum())
+
+    return model.by_portfolio("records", count)

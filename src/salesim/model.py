@@ -149,6 +149,7 @@ class SalesModel(Model):
         self.owner_version = 0
         self.derived: dict[str, tuple[int, np.ndarray]] = {}
         self._owner_changes: list[tuple[int, np.ndarray | None]] = []
+        self._by_portfolio: dict[str, tuple[tuple, Any]] = {}
         self.history: History | None = None if _settling else History()
         self.acc = behaviour.Accumulators(book.size, n_lines)
         self._assign_all()
@@ -209,6 +210,20 @@ class SalesModel(Model):
         # Changes every cache has seen are forgotten.
         seen = min(v for v, _ in self.derived.values())
         self._owner_changes = [(v, r) for v, r in self._owner_changes if v > seen]
+        return value
+
+    def by_portfolio(self, name: str, compute):
+        """``compute()``, kept while owners and the set of active customers stay the same.
+
+        While the start settles, months repeat on the same portfolios; in a run they change
+        every month (churn, new customers), and this recomputes.
+        """
+        key = (self.owner_version, self.customers.active.tobytes())
+        cached = self._by_portfolio.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = compute()
+        self._by_portfolio[name] = (key, value)
         return value
 
     # --- agents -------------------------------------------------------------------------------
@@ -273,6 +288,10 @@ class SalesModel(Model):
         self._add_stations()
         self.sales_stations = np.array([s.station for s in self.sales_staff], dtype=np.int64)
         self.staff_group = np.array([s.group for s in self.sales_staff])
+        #: Stations of the sales staff of each group (who may own a customer's line).
+        self.staff_by_group: dict[int, list[int]] = {}
+        for staff in self.sales_staff:
+            self.staff_by_group.setdefault(int(staff.group), []).append(int(staff.station))
         self.base_skill = self.station_skill.copy()
 
     def _assign_all(self) -> None:

@@ -115,6 +115,7 @@ class CustomerBook:
         self.active_at_start = self.channel <= DISTRIBUTOR
         # Lines bought and volumes are fixed for good now: keep what the monthly cycle derives.
         self.pairs = np.nonzero(self.buys)  # (customer, line) of every line bought
+        self.pair_volume = self.volume[self.pairs]
         self.volume_share = self.volume / np.maximum(self.volume.sum(axis=1, keepdims=True), 1e-12)
 
     def _take_file(self, table: CustomerTable, cfg: ModelConfig) -> None:

@@ -62,29 +62,13 @@ class ReservedProspecting(Mechanism):
         st = cfg.staff
         book = model.customers
         acc = model.acc
-        sales = model.sales_stations
         field = self._field_hours(model)
-        travel = self.travel_per_visit(model)
-        index = np.full(len(model.stations), -1)
-        index[sales] = np.arange(len(sales))
-
-        target = np.array([cfg.relationship.visits_per_month[s] for s in SEGMENTS])[book.segment]
-        same = owners_per_line(model)
-        valid = book.active[:, None] & book.buys & (model.owner >= 0)
-        rows, cols = np.nonzero(valid)
-        person = index[model.owner[rows, cols]]
-        # Each (customer, person) pair once: every line counts 1 / (lines that person owns).
-        pair = 1.0 / same[rows, cols]
-        length = st.visit_hours * (
-            1 + cfg.field_work.extra_line_visit_share * (same[rows, cols] - 1)
-        )
-        wanted = np.bincount(person, weights=pair * target[rows], minlength=len(sales))
-        need = np.bincount(
-            person, weights=pair * target[rows] * (length + travel[person]), minlength=len(sales)
+        rows, cols, person, target, wanted, need, travel = model.by_portfolio(
+            "field_work.visit_plan", lambda: self._visit_plan(model)
         )
         for_visits = (1 - cfg.field_work.prospecting_share) * field
         frac = np.where(need > 0, np.minimum(1.0, for_visits / np.maximum(need, 1e-12)), 1.0)
-        visits = frac[person] * target[rows]  # the owner's visits to the customer, per line
+        visits = frac[person] * target  # the owner's visits to the customer, per line
 
         rel = cfg.relationship
         r = book.relationship
@@ -105,6 +89,35 @@ class ReservedProspecting(Mechanism):
         acc.month["travel_hours"] += float((attempts * travel).sum())
         if not model.settling:
             self._prospect(model)
+
+    def _visit_plan(self, model: SalesModel) -> tuple[np.ndarray, ...]:
+        """Who visits which (customer, line), the visits wanted and the hours they take.
+
+        Depends on owners and on which customers are ours only (``model.by_portfolio``).
+        """
+        cfg = model.config
+        st = cfg.staff
+        book = model.customers
+        sales = model.sales_stations
+        travel = self.travel_per_visit(model)
+        index = np.full(len(model.stations), -1)
+        index[sales] = np.arange(len(sales))
+        segment_target = np.array([cfg.relationship.visits_per_month[s] for s in SEGMENTS])
+        same = owners_per_line(model)
+        valid = book.active[:, None] & book.buys & (model.owner >= 0)
+        rows, cols = np.nonzero(valid)
+        person = index[model.owner[rows, cols]]
+        target = segment_target[book.segment[rows]]
+        # Each (customer, person) pair once: every line counts 1 / (lines that person owns).
+        pair = 1.0 / same[rows, cols]
+        length = st.visit_hours * (
+            1 + cfg.field_work.extra_line_visit_share * (same[rows, cols] - 1)
+        )
+        wanted = np.bincount(person, weights=pair * target, minlength=len(sales))
+        need = np.bincount(
+            person, weights=pair * target * (length + travel[person]), minlength=len(sales)
+        )
+        return rows, cols, person, target, wanted, need, travel
 
     def conversion_probability(self, model: SalesModel) -> np.ndarray:
         """Per customer: chance a prospecting visit converts it (distributor) or wins it (new)."""
