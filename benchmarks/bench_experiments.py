@@ -1,18 +1,26 @@
-"""Experiment engine: speed-up with workers, overhead over a plain loop, mesa.batch_run, memory.
+"""Experiment engine: speed-up with workers (processes and Dask), overhead, mesa.batch_run, memory.
 
 Usage:
-    .venv/bin/python benchmarks/bench_experiments.py
+    .venv/bin/python benchmarks/bench_experiments.py            # 60 two-year runs
+    .venv/bin/python benchmarks/bench_experiments.py --replications 10 --no-batch-run
 
-1. A 40-run study (baseline config, product vs customer_manager, 20 paired replications):
-   a plain Python loop, then ``run_experiment`` sequential, process pool with 1 and 2 workers.
-2. The same 40 runs through ``mesa.batch_run`` (2 processes), timed beside ``salesim run``.
-3. Peak memory (ru_maxrss) of the coordinating process for 40 and 400 small runs: results
+1. A study of baseline runs (configs/baseline.yaml, two business years, product vs
+   customer_manager, paired replications): a plain Python loop, then ``run_experiment``
+   sequential, with 1 and 2 processes, and on Dask with 1 and 2 workers. Speed-ups are over
+   the same executor with one worker; "after start" leaves out starting the workers (imports,
+   a Dask cluster), which a long study pays once.
+2. The same runs through ``mesa.batch_run`` (2 processes), beside ``salesim run``.
+3. Peak memory (ru_maxrss) of the coordinating process for 40 and 1,000 tiny runs: results
    stream to disk, so it should not grow with the number of runs.
+
+The machine is usually shared with other work: the load average is printed beside each figure.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,7 +28,9 @@ import time
 
 from salesim import load_config
 
-STUDY = {"experiment": {"designs": ["product", "customer_manager"], "replications": 20, "seed": 1}}
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
 
 
 def plain_loop(cfg) -> float:
@@ -32,6 +42,25 @@ def plain_loop(cfg) -> float:
     for run in runs:
         SalesModel(model_config(cfg, run)).run().kpis()
     return time.perf_counter() - t
+
+
+def start_up(executor: str, workers: int) -> float:
+    """Seconds to start the executor and have every worker run a model (imports included)."""
+    from salesim.experiments.runner import make_executor
+
+    t = time.perf_counter()
+    with make_executor(executor, workers) as (pool, n):
+        futures = [pool.submit(_warm, i) for i in range(n)]
+        for f in futures:
+            f.result()
+        return time.perf_counter() - t
+
+
+def _warm(i: int) -> int:
+    from salesim import SalesModel
+
+    SalesModel(overrides={"model.horizon_days": 21, "model.population.customers": 60}).run()
+    return i
 
 
 def engine(cfg, executor: str, workers: int) -> float:
@@ -78,23 +107,44 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 def main() -> None:
-    cfg = load_config("configs/baseline.yaml", STUDY)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replications", type=int, default=30)
+    parser.add_argument("--no-batch-run", action="store_true", help="skip mesa.batch_run")
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    study = {
+        "experiment": {
+            "designs": ["product", "customer_manager"],
+            "replications": args.replications,
+            "seed": 1,
+        }
+    }
+    cfg = load_config("configs/baseline.yaml", study)
     n = 2 * cfg.experiment.replications
     print(f"{n} runs: baseline config, {cfg.model.horizon_days} days, product vs customer_manager")
     loop = plain_loop(cfg)
+    print(f"  plain loop                 {loop:7.2f} s  {loop / n:.3f} s a run  ({load()})")
     seq = engine(cfg, "sequential", 1)
-    one = engine(cfg, "process", 1)
-    two = engine(cfg, "process", 2)
-    print(f"  plain loop                 {loop:7.2f} s")
     overhead = 100 * (seq / loop - 1)
-    print(f"  salesim run, sequential    {seq:7.2f} s   overhead over the loop {overhead:+.1f}%")
-    print(f"  salesim run, 1 process     {one:7.2f} s")
-    print(f"  salesim run, 2 processes   {two:7.2f} s   speed-up over 1 process {one / two:.2f}x")
-    batch = with_batch_run(cfg, 2)
-    ratio = batch / two
-    print(f"  mesa.batch_run, 2 procs    {batch:7.2f} s   batch_run / salesim run = {ratio:.2f}")
-    for runs in (40, 400):
+    print(f"  salesim run, sequential    {seq:7.2f} s  overhead over the loop {overhead:+.1f}%")
+    executors = ["process"] if args.no_dask else ["process", "dask"]
+    for executor in executors:
+        one, two = engine(cfg, executor, 1), engine(cfg, executor, 2)
+        s1, s2 = start_up(executor, 1), start_up(executor, 2)
+        print(f"  {executor:7s} 1 worker           {one:7.2f} s  (start {s1:.1f} s; {load()})")
+        print(
+            f"  {executor:7s} 2 workers          {two:7.2f} s  (start {s2:.1f} s; {load()})  "
+            f"speed-up {one / two:.2f}x, after start {(one - s1) / (two - s2):.2f}x; "
+            f"over sequential {seq / two:.2f}x"
+        )
+    if not args.no_batch_run:
+        two = engine(cfg, "process", 2)
+        batch = with_batch_run(cfg, 2)
+        ratio = batch / two
+        print(f"  mesa.batch_run, 2 procs    {batch:7.2f} s  batch_run / salesim run = {ratio:.2f}")
+    for runs in (40, 1000):
         print(f"  coordinator peak RSS, {runs:4d} tiny runs: {coordinator_memory(runs):6.0f} MiB")
+    print("  " + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 Usage:
     .venv/bin/python benchmarks/bench_report.py [--out results/compare_designs] [--repeat 3]
+    .venv/bin/python benchmarks/bench_report.py --config configs/robustness_sobol.yaml \
+        --out results/robustness_sobol --repeat 1      # 2,560 sweep points (a long run first)
 
-Runs the comparison into --out first if it is not complete there (a few minutes), then builds
+Runs the config into --out first if it is not complete there (a few minutes), then builds
 report.html --repeat times in fresh processes (so each build pays for its imports, as
 ``salesim report`` does) and prints wall and CPU seconds per build, the load average beside
 them (the machine may be shared: CPU seconds are the steadier figure), the number of figures
@@ -35,25 +37,26 @@ print(json.dumps({"import": t1 - t0, "build": t2 - t1, "total": t2 - t0,
 """
 
 
-def ensure_results(out: Path) -> None:
+def ensure_results(config: str, out: Path) -> None:
     manifest = out / "manifest.json"
     if manifest.exists() and json.loads(manifest.read_text()).get("status") == "complete":
         return
-    print(f"running configs/compare_designs.yaml into {out} first ...", flush=True)
+    print(f"running {config} into {out} first ...", flush=True)
     subprocess.run(
-        [sys.executable, "-m", "salesim", "run", "configs/compare_designs.yaml", "--out",
-         str(out), "--resume", "--no-report"],
+        [sys.executable, "-m", "salesim", "run", config, "--out", str(out), "--resume",
+         "--no-report"],
         check=True,
     )  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/compare_designs.yaml")
     parser.add_argument("--out", default="results/compare_designs")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     out = Path(args.out)
-    ensure_results(out)
+    ensure_results(args.config, out)
     runs = json.loads((out / "manifest.json").read_text())["runs"]["done"]
     times = []
     for _ in range(args.repeat):

@@ -44,3 +44,24 @@ def test_single_line_customers_and_a_slow_pm_favour_the_product_design():
     assert prod["retention_rate"] >= cm["retention_rate"] - 0.005
     # Contacts per need are equal when nobody has a second line to buy.
     assert abs(prod["contacts_per_need"] - cm["contacts_per_need"]) < 0.02
+
+
+def test_assignment_is_the_same_in_plain_python_and_in_numpy(monkeypatch):
+    """A few customers (a month's newcomers) are placed in plain Python, many with numpy; both
+    give every (customer, line) the same owner and every person the same load."""
+    from salesim import designs
+
+    for design in ("product", "customer_manager", "three_in_one"):
+        m = SalesModel(design=design, rng=4, overrides={"model.population.customers": 400})
+        active = np.flatnonzero(m.customers.active)
+        results = []
+        for few in (10**6, 0):
+            monkeypatch.setattr(designs, "FEW", few)
+            m.owner[:] = -1
+            m.staff_load = np.zeros(len(m.stations))
+            for i in range(0, len(active), 37):
+                m.design.assign(m, active[i : i + 37])
+            results.append((m.owner.copy(), m.staff_load.copy()))
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        np.testing.assert_array_equal(results[0][1], results[1][1])
+        assert (m.owner[active][m.customers.buys[active]] >= 0).all()

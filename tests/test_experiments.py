@@ -255,3 +255,40 @@ def test_scenario_differences_are_paired_against_the_reference_scenario():
     assert row.reference_scenario == "base"
     assert row.scenario_diff_mean == pytest.approx((ci.high + ci.low) / 2, rel=1e-12)
     assert row.scenario_diff_ci95_half_width == pytest.approx((ci.high - ci.low) / 2, rel=1e-12)
+
+
+def test_designs_of_one_replication_share_a_task():
+    """Each task holds whole (point, scenario, replication) groups, so the designs of a pair
+    start from one steady start computed once; every run is in exactly one task."""
+    from salesim.experiments.driver import batch_size, batches
+
+    cfg = load_config(
+        None,
+        {
+            "experiment": {
+                "designs": ["product", "customer_manager", "three_in_one"],
+                "replications": 7,
+                "scenarios": {"more": {"model.staff.sales_staff": 35}},
+                "sweep": {
+                    "method": "grid",
+                    "parameters": [
+                        {
+                            "path": "model.staff.cm_line_skill",
+                            "role": "uncertainty",
+                            "values": [0.6, 0.8, 1.0],
+                        }
+                    ],
+                },
+            }
+        },
+    )
+    runs = runs_for(cfg, sweep_plan(cfg.experiment.sweep, seed_of(cfg)), range(7))
+    tasks = batches(runs, 0)
+    assert sorted(r.run_id for t in tasks.values() for r in t) == sorted(r.run_id for r in runs)
+    where = {}
+    for name, task in tasks.items():
+        assert len(task) >= batch_size(len(runs)) or name == max(tasks)
+        for r in task:
+            where.setdefault((r.point, r.scenario, r.replication), set()).add(name)
+    assert all(len(names) == 1 for names in where.values())
+    assert list(tasks) == sorted(tasks)  # names sort in plan order
