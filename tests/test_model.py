@@ -249,7 +249,7 @@ def test_arrays_derived_from_owners_follow_every_change_of_owner():
     newcomers); after two years of wins, settlements and a reorganisation they equal a
     computation from scratch."""
     from salesim.behaviour import owners_per_line
-    from salesim.information import records, seen_share
+    from salesim.information import knowledge, records, seen_share
 
     m = small(
         "product",
@@ -261,9 +261,10 @@ def test_arrays_derived_from_owners_follow_every_change_of_owner():
         },
     ).run()
     assert m.acc.totals["won_direct"] > 0  # owners did change after the start
-    kept = owners_per_line(m).copy(), seen_share(m).copy(), records(m)
+    kept = owners_per_line(m).copy(), seen_share(m).copy(), records(m), knowledge(m)
     m.derived.clear()
     m._by_portfolio.clear()
     np.testing.assert_array_equal(kept[0], owners_per_line(m))
     np.testing.assert_array_equal(kept[1], seen_share(m))
     assert kept[2] == records(m)
+    np.testing.assert_array_equal(kept[3], knowledge(m))

@@ -39,9 +39,15 @@ def knowledge(model: SalesModel) -> np.ndarray:
     """Per (customer, line), 0-1: how well the line's owner knows what the customer will buy."""
     info = model.config.information
     book = model.customers
+
+    def whole_view(rows: np.ndarray | None) -> np.ndarray:
+        # The part that depends on owners only: 0 where nobody owns the line.
+        at = slice(None) if rows is None else rows
+        whole = 1.0 - info.whole_customer_weight * (1.0 - seen_share(model)[at])
+        return np.where(book.buys[at] & (model.owner[at] >= 0), whole, 0.0)
+
     own = np.clip(info.base + info.relationship_effect * book.relationship, 0.0, 1.0)
-    whole = 1.0 - info.whole_customer_weight * (1.0 - seen_share(model))
-    return np.where(book.buys & (model.owner >= 0), own * whole, 0.0)
+    return own * model.by_owner("knowledge.whole_view", whole_view)
 
 
 def records(model: SalesModel) -> float:
