@@ -438,7 +438,7 @@ def _add_scenarios(data: dict, scenarios: list[list[str]]) -> SalesimConfig:
 
 def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
     """The config of ``salesim run``: the file, ``--set``, ``--replications``, ``--scenario``."""
-    from salesim.config import validate_config
+    from salesim.config import check_data_files, validate_config
     from salesim.loading import apply_overrides, read_config_data
     from salesim.params import ConfigError
 
@@ -448,7 +448,7 @@ def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
             raise ConfigError(f"--replications: must be at least 1, got {args.replications}")
         sets.append(f"experiment.replications={args.replications}")
     data = apply_overrides(read_config_data(args.config), sets)
-    cfg = validate_config(data, args.config)
+    cfg = check_data_files(validate_config(data, args.config))
     if cfg.experiment is None:
         raise ConfigError(
             f"{args.config}: no 'experiment:' section; see configs/compare_designs.yaml"
@@ -456,7 +456,7 @@ def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
     if args.replications is not None and cfg.experiment.precision is not None:
         raise ConfigError("--replications: the experiment uses 'precision' (adaptive replications)")
     if args.scenario:
-        cfg = _add_scenarios(data, args.scenario)
+        cfg = check_data_files(_add_scenarios(data, args.scenario))
     return cfg
 
 

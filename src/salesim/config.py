@@ -112,6 +112,16 @@ def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
     names other data files has them checked too, so a bad file stops ``salesim run`` before its
     output directory exists.
     """
+    named = [key for key in ("customers_file", "roster_file") if _data_file(cfg.model, key)]
+    if cfg.experiment is not None:
+        named += [
+            key
+            for overrides in cfg.experiment.scenario_overrides().values()
+            for key in overrides
+            if key.endswith("_file")
+        ]
+    if not named:
+        return cfg  # nothing to read (and no need to load the table readers)
     from salesim.datafiles import own_data
     from salesim.designs import make_design
 
@@ -132,6 +142,11 @@ def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
             for name in designs_used(cfg):
                 make_design(name).roster_people(roster, synced)
     return cfg
+
+
+def _data_file(model: ModelConfig, key: str) -> Any:
+    section = model.population if key == "customers_file" else model.staff
+    return getattr(section, key)
 
 
 def _nothing_varies_what_the_file_sets(cfg: SalesimConfig) -> None:

@@ -7,9 +7,10 @@ months under ``start.design`` (by default the run's own design) in a world of th
 month of requests is simulated on streams of its own (``start/...``), then the monthly mechanisms
 are iterated on that month's experience until satisfaction, relationships, share of wallet and
 plans settle. Nobody leaves or arrives while it settles. Each customer's channel is then drawn
-from the steady state of the two flows that move it: prospecting conversions and fallbacks
-(a two-state chain: P(direct) = conversion / (conversion + fallback)). What a company's own
-customer file gives (channel, satisfaction, relationship, share of wallet) is kept as given.
+from the steady state of the flows that move it: prospecting conversions, fallbacks, and
+turnover (a customer who leaves is replaced by a newcomer; see ``_direct_probability``). What a
+company's own customer file gives (channel, satisfaction, relationship, share of wallet) is
+kept as given.
 
 The settled state depends on the config, the seed and the start design only, so every design
 of a comparison that names the same ``start.design`` starts from the very same customers; it is
