@@ -1,8 +1,8 @@
 """Command line: ``salesim simulate | run | validate | schema | viz | report``.
 
 Every user error (config, argument, output directory) is one line ``salesim: error: ...`` on
-stderr and exit status 2, without a traceback; Ctrl-C is one line and exit status 130 (an
-experiment keeps every finished run).
+stderr and exit status 2, without a traceback; Ctrl-C is one line and exit status 130, SIGTERM
+the same with 143 (an experiment keeps every finished run and its workers stop at once).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import math
 import numbers
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -220,7 +221,7 @@ def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
         if args.replications < 1:
             raise ConfigError(f"--replications: must be at least 1, got {args.replications}")
         sets.append(f"experiment.replications={args.replications}")
-    cfg = load_config(args.config, sets)
+    cfg = load_config(args.config, sets, max_runs=args.max_runs)
     if cfg.experiment is None:
         raise ConfigError(
             f"{args.config}: no 'experiment:' section; see configs/compare_designs.yaml"
@@ -240,6 +241,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--scheduler: only with --executor dask")
     cfg = _experiment_config(args)
     out = Path(args.out or Path("results") / cfg.name)
+    terminated: list[int] = []
+    previous = _on_sigterm(terminated)
     try:
         result = run_experiment(
             cfg,
@@ -250,24 +253,35 @@ def cmd_run(args: argparse.Namespace) -> int:
             resume=args.resume,
         )
     except Interrupted as exc:
-        _report(out, quiet=True)
-        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
-        return 130
+        # No report here: stopping promptly matters more; `salesim report DIR` builds it.
+        print(f"{PROG}: {one_line(exc)} (report: salesim report {out})", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     report = _report(out) if not args.no_report else None
     failed = f", {result.failed} failed" if result.failed else ""
     print(f"{result.done} runs{failed} in {out}" + (f"; report {report}" if report else ""))
     return 0
 
 
-def _report(out: Path, quiet: bool = False) -> Path | None:
-    from salesim.report import build_report
+def _on_sigterm(flag: list[int]) -> Any:
+    """Treat SIGTERM like Ctrl-C (finished runs kept, workers stopped); returns the old handler."""
+
+    def stop(signum: int, frame: Any) -> None:
+        flag.append(signum)
+        raise KeyboardInterrupt
 
     try:
-        return build_report(out)
-    except ConfigError:
-        if quiet:
-            return None
-        raise
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (e.g. cli.main called from a worker thread)
+        return None
+
+
+def _report(out: Path) -> Path | None:
+    from salesim.report import build_report
+
+    return build_report(out)
 
 
 def add_run(sub: Any, sets: dict[str, Any]) -> None:
@@ -288,7 +302,21 @@ def add_run(sub: Any, sets: dict[str, Any]) -> None:
         "--resume", action="store_true", help="finish an interrupted experiment in --out"
     )
     p.add_argument("--no-report", action="store_true", help="skip report.html")
+    add_max_runs(p)
     p.set_defaults(func=cmd_run)
+
+
+def add_max_runs(p: argparse.ArgumentParser) -> None:
+    """``--max-runs N``: the most runs an experiment may plan (refused before anything runs)."""
+    from salesim.experiments.plan import DEFAULT_MAX_RUNS
+
+    p.add_argument(
+        "--max-runs",
+        type=positive_int,
+        default=DEFAULT_MAX_RUNS,
+        metavar="N",
+        help=f"refuse an experiment that plans more than N runs (default {DEFAULT_MAX_RUNS:,})",
+    )
 
 
 # --- validate, schema, report ----------------------------------------------------------------
@@ -296,18 +324,12 @@ def add_run(sub: Any, sets: dict[str, Any]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a config (and its experiment) without running anything."""
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, args.set, max_runs=args.max_runs)
     what = "model and experiment" if cfg.experiment else "model"
     if cfg.experiment is not None:
-        from salesim.experiments.plan import runs_for, seed_of, sweep_plan
+        from salesim.experiments.plan import count_runs
 
-        plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
-        reps = (
-            cfg.experiment.precision.maximum
-            if cfg.experiment.precision
-            else cfg.experiment.replications
-        )
-        what += f"; {len(runs_for(cfg, plan, range(reps)))} runs at most"
+        what += f"; {count_runs(cfg)[0]} runs at most"
     print(f"{args.config}: valid ({what})")
     return 0
 
@@ -317,6 +339,7 @@ def add_validate(sub: Any, sets: dict[str, Any]) -> None:
     p = sub.add_parser("validate", help="check a config file")
     p.add_argument("config")
     p.add_argument("--set", **sets)
+    add_max_runs(p)
     p.set_defaults(func=cmd_validate)
 
 
@@ -477,6 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
+    except OSError as exc:  # e.g. a file that vanished or a device error, not named elsewhere
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{PROG}: error: {where}{one_line(exc.strerror or exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

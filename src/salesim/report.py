@@ -1,14 +1,18 @@
 """The experiment report: one self-contained HTML file (figures embedded) plus PNGs.
 
 ``build_report(DIR)`` reads what ``salesim run`` stored in DIR and writes ``DIR/report.html``
-and ``DIR/figures/*.png``. It works on partial results (an interrupted run) and says so.
+and ``DIR/figures/*.png``. It checks every stored batch against its checksums, works on partial
+results (an interrupted run, missing or damaged batches, every run failed) and says so. Figure
+file names are made from scenario, design and parameter names, slugged so that nothing is ever
+written outside ``DIR/figures``.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
-import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +22,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
 from salesim import plots
 from salesim.config import ConfigError, SalesimConfig
 from salesim.experiments.stats import summarise
-from salesim.experiments.store import Store, atomic_write_bytes
+from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
 from salesim.kpis import HEADLINE
+from salesim.params import error_line
 
 RATES = {
     "retention_rate",
@@ -69,13 +75,28 @@ class Section:
     sentences: list[str] = field(default_factory=list)
 
 
+def file_name(name: str) -> str:
+    """``name`` as one safe file-name component (no separators, no leading dot, no NUL).
+
+    A name that had to change gets a short hash, so two names never share a file.
+    """
+    slug = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._")[:100]
+    if slug == name:
+        return name
+    return f"{slug or 'figure'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def _save(fig, out: Path, name: str, caption: str) -> Figure:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     data = buf.getvalue()
-    atomic_write_bytes(out / "figures" / f"{name}.png", data)
-    return Figure(name, caption, base64.b64encode(data).decode())
+    folder = out / "figures"
+    path = folder / f"{file_name(name)}.png"
+    if path.resolve().parent != folder.resolve():  # cannot happen with a slug; never risk it
+        raise StoreError(f"figure name {name!r} would leave {folder}")
+    atomic_write_bytes(path, data)
+    return Figure(path.stem, caption, base64.b64encode(data).decode())
 
 
 def _read(out: Path, name: str) -> pd.DataFrame:
@@ -222,32 +243,67 @@ def _sweep_section(out, cfg, scenario, summary, sens, headline) -> Section:
 def build_report(out: str | Path) -> Path:
     """Write DIR/report.html (and DIR/figures/) from the results stored in DIR."""
     out = Path(out)
-    manifest_path = out / "manifest.json"
-    if not manifest_path.exists():
+    store = Store(out)
+    if not store.manifest_path.is_file():
         raise ConfigError(f"{out}: no manifest.json; not a salesim results directory")
-    manifest = json.loads(manifest_path.read_text())
+    with store.lock("report"):
+        try:
+            return _build(store)
+        except OSError as exc:
+            raise io_error(out, exc, "write") from None
+
+
+def _stored(store: Store, cfg: SalesimConfig, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Check the stored batches against the plan; rebuild the tables from the good ones."""
+    from salesim.experiments.driver import expected_batches
+    from salesim.experiments.plan import seed_of, sweep_plan
+
+    bad = store.check(manifest.get("fingerprint", ""))
+    plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
+    expected = expected_batches(cfg, plan, max(1, manifest.get("rounds", 1)))
+    missing = sorted(set(expected) - set(store.good))
+    complete = manifest.get("status") == "complete" and not missing
+    if not complete or not store.outputs_intact(manifest):
+        store.consolidate()  # from verified parts only
+    first = missing[0] if missing else None
+    return {
+        "complete": complete,
+        "n_missing": len(missing),
+        "missing_runs": sum(expected[n] for n in missing),
+        "missing_why": f"{first}: {bad.get(first, 'missing')}" if first else "",
+    }
+
+
+def _build(store: Store) -> Path:
+    out = store.out
+    manifest = store.manifest()
+    try:
+        cfg = SalesimConfig.model_validate(manifest["config"], context={"max_runs": None})
+    except ValidationError as err:
+        raise StoreError(
+            f"{store.manifest_path}: the stored config does not validate "
+            f"({error_line(err, SalesimConfig)}); it was written by another salesim version"
+        ) from None
     (out / "figures").mkdir(exist_ok=True)
-    cfg = SalesimConfig.model_validate(manifest["config"])
-    if manifest.get("status") != "complete":
-        Store(out).consolidate()  # a killed run leaves only parts; gather what landed
+    stored = _stored(store, cfg, manifest)
     runs = _read(out, "runs.parquet")
     if runs.empty:
         raise ConfigError(f"{out}: no runs stored yet; nothing to report")
     exp = cfg.experiment
-    summary = summarise(runs, cfg)
+    ok = runs[runs.status == "ok"]
+    summary = summarise(runs, cfg) if len(ok) else pd.DataFrame()
     ts, responses = _read(out, "timeseries.parquet"), _read(out, "responses.parquet")
     sens = (
         pd.read_csv(out / "sensitivity.csv")
-        if (out / "sensitivity.csv").exists()
+        if (out / "sensitivity.csv").exists() and (out / "sensitivity.csv").stat().st_size > 1
         else pd.DataFrame()
     )
-    metrics = [m for m in exp.metrics if m in set(summary.metric)]
+    metrics = [m for m in exp.metrics if m in set(summary.get("metric", []))]
     headline = [m for m in HEADLINE if m in metrics] or metrics
-    ok = runs[runs.status == "ok"]
     swept = [p.path for p in exp.sweep.parameters] if exp.sweep else []
     n_points = int(runs.point.max()) + 1
     sections = []
-    for scenario in runs.scenario.unique():
+    for scenario in ok.scenario.unique():
         s_sum = summary[summary.scenario == scenario]
         s_runs = ok[ok.scenario == scenario]
         for point in range(n_points) if n_points <= MAX_TABLE_POINTS else []:
@@ -271,7 +327,12 @@ def build_report(out: str | Path) -> Path:
     context = {
         "name": cfg.name,
         "manifest": manifest,
-        "partial": manifest.get("status") != "complete",
+        "partial": not stored["complete"],
+        "status": manifest.get("status", "unknown")
+        if manifest.get("status") != "complete"
+        else "missing stored runs",
+        **stored,
+        "all_failed": ok.empty,
         "planned": manifest["runs"]["planned"],
         "done": len(runs),
         "n_failed": len(failed),
