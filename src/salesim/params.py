@@ -156,8 +156,20 @@ class Staff(Section):
         ge=0.1,
         le=24,
     )
-    rep_line_skill: float = F(1.0, "skill of a product rep on its own line", "0-1", gt=0, le=1)
-    cm_line_skill: float = F(0.75, "skill of a customer manager on any one line", "0-1", gt=0, le=1)
+    rep_line_skill: float = F(
+        1.0,
+        "skill of a product rep on its own line (work takes 1/skill as long)",
+        "0-1",
+        ge=0.01,
+        le=1,
+    )
+    cm_line_skill: float = F(
+        0.75,
+        "skill of a customer manager on any one line (work takes 1/skill as long)",
+        "0-1",
+        ge=0.01,
+        le=1,
+    )
     expert_resolution: float = F(
         0.6,
         "share of PM-bound requests a fully skilled person settles without the PM",
@@ -550,7 +562,12 @@ class Value(Section):
         0.1, "price rise per unit of excess demand over supply", "share", ge=0, le=2
     )
     discount_rate_per_year: float = F(
-        0.1, "discount rate for customer lifetime value", "share/year", ge=0, le=1
+        0.1,
+        "discount rate for customer lifetime value; at least 0.001, because a customer who "
+        "never leaves is worth a perpetuity",
+        "share/year",
+        ge=0.001,
+        le=1,
     )
 
 
@@ -614,7 +631,7 @@ class Reorganisation(Section):
         0.6,
         "share of full skill at the switch when learning_months > 0 (Lee et al. 2015)",
         "share",
-        gt=0,
+        ge=0.01,
         le=1,
     )
 

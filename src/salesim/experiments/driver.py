@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +155,12 @@ def _run_locked(cfg, store: Store, executor, workers, scheduler, resume, progres
         except OSError as exc:
             _stop(store, "interrupted", f"{exc.strerror}: {exc.filename}")
             raise _resumable(io_error(store.out, exc, "write")) from None
+        except BrokenExecutor:
+            done, _ = _stop(store, "interrupted", "a worker process died")
+            raise ConfigError(
+                f"a worker process died (killed from outside, or out of memory); {done} runs "
+                f"stored in {store.out}: finish with --resume"
+            ) from None
         except BaseException as exc:
             _stop(store, "interrupted", str(exc).splitlines()[0] if str(exc) else repr(exc))
             raise
