@@ -163,20 +163,21 @@ class Store:
 
     def make_dir(self) -> None:
         """Create the output directory; one line if it cannot be."""
+        if "\0" in str(self.out):
+            raise StoreError(f"--out {str(self.out)!r}: not a valid directory name (NUL byte)")
         if self.out.exists() and not self.out.is_dir():
             raise StoreError(f"--out {self.out}: is a file, not a directory; choose a directory")
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise io_error(self.out, exc, "create") from None
-        except ValueError:  # a NUL byte in the name
-            raise StoreError(f"--out {str(self.out)!r}: not a valid directory name") from None
 
     @contextmanager
     def lock(self, command: str) -> Iterator[None]:
         """Hold the directory's exclusive lock; StoreError naming the holder if it is taken."""
         from filelock import FileLock, Timeout
 
+        self.make_dir()
         key = self.out.resolve()
         if _HELD.get(key):
             _HELD[key] += 1
@@ -185,7 +186,6 @@ class Store:
             finally:
                 _HELD[key] -= 1
             return
-        self.make_dir()
         lock = FileLock(str(self.out / LOCK_FILE), timeout=0)
         try:
             lock.acquire()
