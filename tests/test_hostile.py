@@ -252,6 +252,14 @@ CONFIG_CASES = [
         ["plans 200,000 runs", "100,000 replications"],
     ),
     (
+        "10,001 values for one parameter",
+        EXPERIMENT
+        + "  sweep:\n    parameters:\n      - {path: model.churn.intercept, role: lever, values: ["
+        + ", ".join(["-3"] * 10_001)
+        + "]}\n",
+        ["experiment.sweep.parameters.0.values: List should have at most 10000 items"],
+    ),
+    (
         "sweep range of 1e300 values",
         EXPERIMENT
         + "  sweep:\n    parameters:\n      - {path: model.churn.satisfaction, role: lever,"

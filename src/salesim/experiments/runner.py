@@ -1,11 +1,11 @@
 """Running batches of runs on a ``concurrent.futures`` executor: in-process, processes or Dask.
 
-Worker processes never outlive the coordinator that started them: on Linux each asks the
-kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``; a forkserver worker's
-parent is the forkserver, which exits when the coordinator's end of its pipe closes), and a
-watchdog thread in every worker exits it when the coordinator is gone (the portable fallback).
-When the coordinator stops early (Ctrl-C, SIGTERM, an error) it kills its workers at once
-instead of waiting for their batches.
+Worker processes never outlive the coordinator that started them. A watchdog thread in every
+worker exits it within half a second of the coordinator's death (a dead coordinator not yet
+reaped by its parent counts as dead: a caller reading our output before waiting must not wait
+for ever); on Linux each worker also asks for SIGKILL when its parent (the forkserver) dies
+(``prctl(PR_SET_PDEATHSIG)``). When the coordinator stops early (Ctrl-C, SIGTERM, an error)
+it kills its workers at once instead of waiting for their batches.
 """
 
 from __future__ import annotations
@@ -118,16 +118,21 @@ def _die_with_parent() -> None:
 
 
 def _watch(coordinator: int, parent: int) -> None:
+    import psutil
+
+    try:
+        boss = psutil.Process(coordinator)
+    except psutil.NoSuchProcess:
+        os._exit(1)
     while True:
         time.sleep(WATCHDOG_SECONDS)
-        if os.getppid() != parent:
-            os._exit(1)  # our parent (the coordinator or its forkserver) is gone
         try:
-            os.kill(coordinator, 0)
-        except ProcessLookupError:
-            os._exit(1)  # the coordinator is gone: nobody will read our results
-        except PermissionError:
-            pass  # the PID exists
+            # A dead coordinator whose parent has not reaped it yet is a zombie: still gone.
+            gone = not boss.is_running() or boss.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            gone = True
+        if gone or os.getppid() != parent:
+            os._exit(1)  # nobody will read our results
 
 
 def _worker_init(coordinator: int) -> None:
