@@ -423,6 +423,13 @@ def test_figure_names_stay_one_component(name):
     assert slug != file_name(name + "x")  # changed names get a hash: no two share a file
 
 
+@pytest.mark.parametrize("name", ["../evil", "a/b", ""])
+def test_a_design_named_like_a_path_cannot_register(name):
+    with pytest.raises(ValueError, match="is not a valid name"):
+        register(type("Sneaky", (CustomerManagerDesign,), {"name": name}))
+    assert name not in _REGISTRY
+
+
 def test_report_refuses_a_path_smuggled_into_stored_results(tmp_path, capsys, finished):
     """A manifest edited by hand to name a scenario '../../evil' writes nothing outside."""
     out = finished(tmp_path)

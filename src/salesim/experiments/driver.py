@@ -20,7 +20,14 @@ from salesim.config import ConfigError, SalesimConfig
 from salesim.experiments.plan import Plan, Run, runs_for, seed_of, sweep_plan
 from salesim.experiments.runner import make_executor, run_batch
 from salesim.experiments.stats import precision_met, sensitivity, summarise
-from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error, now
+from salesim.experiments.store import (
+    Store,
+    StoreError,
+    atomic_write_bytes,
+    fingerprint,
+    io_error,
+    now,
+)
 
 
 class Interrupted(Exception):
@@ -121,8 +128,6 @@ def run_experiment(
 
 
 def _run_locked(cfg, store: Store, executor, workers, scheduler, resume, progress, notify):
-    from salesim.experiments.store import fingerprint
-
     state = store.open(cfg, resume)
     fp = fingerprint(cfg)
     plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))

@@ -178,6 +178,7 @@ class Store:
         from filelock import FileLock, Timeout
 
         self.make_dir()
+        self._refuse_foreign()  # before the lock file: leave other people's directories alone
         key = self.out.resolve()
         if _HELD.get(key):
             _HELD[key] += 1
@@ -209,6 +210,18 @@ class Store:
             (self.out / HOLDER_FILE).unlink(missing_ok=True)
             lock.release()
 
+    def _refuse_foreign(self) -> None:
+        """StoreError if the directory holds files but no salesim manifest."""
+        try:
+            present = [p for p in self.out.iterdir() if p.name not in _BOOKKEEPING]
+        except OSError as exc:
+            raise io_error(self.out, exc, "read") from None
+        if present and not self.manifest_path.exists():
+            raise StoreError(
+                f"--out {self.out}: directory holds files but no salesim manifest; "
+                "choose an empty or new directory"
+            )
+
     def holder(self) -> str:
         """Who holds the lock, as recorded by the holder ('another salesim process' if unknown)."""
         try:
@@ -227,16 +240,8 @@ class Store:
         """
         fp = fingerprint(cfg)
         self.make_dir()
-        try:
-            present = [p for p in self.out.iterdir() if p.name not in _BOOKKEEPING]
-        except OSError as exc:
-            raise io_error(self.out, exc, "read") from None
-        if present:
-            if not self.manifest_path.exists():
-                raise StoreError(
-                    f"--out {self.out}: directory holds files but no salesim manifest; "
-                    "choose an empty or new directory"
-                )
+        self._refuse_foreign()
+        if self.manifest_path.exists():
             try:
                 manifest = self.manifest()
             except StoreError:
