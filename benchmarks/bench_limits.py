@@ -46,19 +46,23 @@ def one_size(staff: int, days: int) -> dict:
     return {"build_s": built, "run_s": time.perf_counter() - t - built}
 
 
-def staff(days: int, sources: list[str]) -> None:
+def staff(days: int, sources: list[str], timeout: int) -> None:
     print(f"\nstaff: customer_manager, 1,500 customers, {days} days ({uptime()})")
     print(f"{'source':30s} {'staff':>7s} {'build s':>8s} {'run s':>8s}")
     for size in (1_000, 10_000, 30_000, 100_000):
         for src in sources:
             env = {**os.environ, "PYTHONPATH": src}
-            done = subprocess.run(
-                [sys.executable, __file__, "--one", str(size), "--days", str(days)],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=1800,
-            )
+            try:
+                done = subprocess.run(
+                    [sys.executable, __file__, "--one", str(size), "--days", str(days)],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=timeout,
+                )
+            except subprocess.TimeoutExpired:
+                print(f"{src[-30:]:30s} {size:7d} no answer in {timeout} s")
+                continue
             if done.returncode != 0:
                 print(f"{src[-30:]:30s} {size:7d} failed: {done.stderr.strip()[-200:]}")
                 continue
@@ -149,6 +153,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=504)
     parser.add_argument("--against", help="another source tree (its src/) to compare with")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per size (staff)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -156,7 +161,7 @@ def main() -> None:
         return
     sources = [str(HERE / "src"), *([str(Path(args.against).resolve())] if args.against else [])]
     if args.only in (None, "staff"):
-        staff(args.days, sources)
+        staff(args.days, sources, args.timeout)
     if args.only in (None, "refuse"):
         refuse()
     if args.only in (None, "stop"):

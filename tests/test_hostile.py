@@ -598,6 +598,15 @@ def test_truncated_part_is_reported_then_rerun(tmp_path, capsys, finished, refer
     assert_same(out, reference)
 
 
+def test_a_record_with_the_wrong_run_count_is_rerun(tmp_path, capsys, finished, reference):
+    out = finished(tmp_path)
+    record = out / "parts" / "batch-r000-b000000.json"
+    record.write_text(record.read_text().replace('"runs": 1', '"runs": 7'))
+    assert cli.main(run_argv(tmp_path / "cfg.yaml", out, "--no-report", "--resume")) == 0
+    assert "it holds 7 runs, the plan gives it 1" in capsys.readouterr().err
+    assert_same(out, reference)
+
+
 def test_truncated_manifest_is_one_line_then_rebuilt(tmp_path, capsys, finished, reference):
     out = finished(tmp_path)
     manifest = out / "manifest.json"

@@ -258,9 +258,9 @@ def _stored(store: Store, cfg: SalesimConfig, manifest: dict[str, Any]) -> dict[
     from salesim.experiments.driver import expected_batches
     from salesim.experiments.plan import seed_of, sweep_plan
 
-    bad = store.check(manifest.get("fingerprint", ""))
     plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
     expected = expected_batches(cfg, plan, max(1, manifest.get("rounds", 1)))
+    bad = store.check(manifest.get("fingerprint", ""), expected)
     missing = sorted(set(expected) - set(store.good))
     complete = manifest.get("status") == "complete" and not missing
     if not complete or not store.outputs_intact(manifest):

@@ -132,8 +132,8 @@ def _run_locked(cfg, store: Store, executor, workers, scheduler, resume, progres
     fp = fingerprint(cfg)
     plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
     manifest = store.manifest()
-    bad = store.check(fp)
     sizes = expected_batches(cfg, plan, max(1, manifest.get("rounds", 1)))
+    bad = store.check(fp, sizes)
     if state == "complete":
         lost = set(sizes) - set(store.good) - set(bad)
     else:  # an unfinished run: only batches once recorded count as lost

@@ -363,27 +363,31 @@ class Store:
             p.name[len("batch-") : -len(".json")] for p in self.parts.glob("batch-*.json")
         )
 
-    def check(self, fp: str) -> dict[str, str]:
-        """Verify every recorded batch against its checksums; return {damaged batch: why}.
+    def check(self, fp: str, sizes: dict[str, int]) -> dict[str, str]:
+        """Verify every recorded batch; return {damaged batch: why}.
 
-        Good batches go to ``self.good``; nothing is deleted (see ``discard``).
+        A batch is good when its record belongs to experiment ``fp``, holds the number of runs
+        the plan gives it (``sizes``) and every part matches its checksum. Good batches go to
+        ``self.good``; nothing is deleted (see ``discard``).
         """
         bad: dict[str, str] = {}
         self.good = {}
         for name in self.part_names():
-            why = self._verify(name, fp)
+            why = self._verify(name, fp, sizes.get(name))
             if why is None:
                 self.good[name] = self._record(name)
             else:
                 bad[name] = why
         return bad
 
-    def _verify(self, name: str, fp: str) -> str | None:
+    def _verify(self, name: str, fp: str, size: int | None) -> str | None:
         record = self._record(name)
         if record is None:
             return "its record is unreadable"
         if record.get("fingerprint") != fp:
             return "it belongs to another experiment"
+        if size is not None and record.get("runs") != size:
+            return f"it holds {record.get('runs')} runs, the plan gives it {size}"
         for kind, info in record.get("files", {}).items():
             path = self.parts / f"{kind}-{name}.parquet"
             try:
