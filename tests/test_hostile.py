@@ -162,7 +162,7 @@ CONFIG_CASES = [
     (
         "portfolio target of a denormal",
         "model: {staff: {portfolio_target: 1.0e-300}}\n",
-        ["model.staff.portfolio_target", "1 to 100,000"],
+        ["model.staff.portfolio_target", "1 to 1,000,000,000"],
     ),
     (
         "desk hours that never end a job",

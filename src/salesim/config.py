@@ -1,9 +1,10 @@
 """The config-file schema (``model:`` and ``experiment:``) and loading a file into it.
 
-A config file is YAML read with ``yaml.safe_load`` (no Python object tags) and validated by
-pydantic with ``extra="forbid"``, so a misspelt key is an error rather than a silently ignored
-setting. The layers point one way: ``salesim.params`` (the model's parameters) <- the
-experiment layer (``salesim.experiments.spec``) <- this module.
+A config file is YAML read safely (no Python object tags, no key given twice, size and alias
+limits: ``salesim.loading``) and validated by pydantic with ``extra="forbid"`` and strict types,
+so a misspelt key or a ``true`` where a number belongs is an error rather than a silently
+ignored or converted setting. The layers point one way: ``salesim.params`` (the model's
+parameters) <- the experiment layer (``salesim.experiments.spec``) <- this module.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Reading config files: safe YAML, ``extends:`` and dotted ``KEY=VALUE`` overrides.
 
+The YAML is read as a hostile user may have written it: Python tags never run, a key given
+twice is an error (PyYAML keeps the last silently), and the file's size, its aliases' expansion
+and its nesting are limited before anything is built. ``1e5`` is a number, as in YAML 1.2.
 Nothing here knows the schema; ``salesim.config`` validates what these functions return.
 """
 

@@ -179,10 +179,10 @@ class Staff(Section):
     )
     portfolio_target: float = F(
         60.0,
-        "customer-lines one person can look after before service degrades",
+        "customer-lines one person can look after before service degrades (1e9: never)",
         "customer-lines",
         ge=1,
-        le=100_000,
+        le=1e9,
     )
     overload_slope: float = F(
         0.5, "service-time increase per 100% of portfolio above target", "ratio", ge=0, le=10
