@@ -105,6 +105,7 @@ class SalesModel(Model):
         self.station_overload = np.zeros(0)
         self.station_created = np.zeros(0)
         self.station_appointed = np.zeros(0)  # when appointed by a reorganisation, else nan
+        self._queued: list[tuple[int, float, str, np.ndarray]] = []
         self._build_front_line()
         st = cfg.staff
         self.pm_station = np.array(
@@ -126,6 +127,7 @@ class SalesModel(Model):
                 for _ in range(cfg.population.regions)
             ]
         )
+        self._create_stations()
         self.regional_managers = [
             RegionalManager(self, s, r) for r, s in enumerate(self.rm_station)
         ]
@@ -179,17 +181,24 @@ class SalesModel(Model):
     def _add_station(
         self, servers: int, hours: float, role: str, skill: np.ndarray | None = None
     ) -> int:
-        n_lines = len(self.config.population.lines)
-        station = self.stations.add(
-            int(servers), hours / self.hours_per_day, self.time * self.hours_per_day
-        )
-        self.station_role = np.append(self.station_role, role)
-        row = np.ones(n_lines) if skill is None else skill
-        self.station_skill = np.vstack([self.station_skill, row])
-        self.station_overload = np.append(self.station_overload, 1.0)
-        self.station_created = np.append(self.station_created, self.time)
-        self.station_appointed = np.append(self.station_appointed, np.nan)
-        return station
+        """Queue a station; ``_create_stations`` adds every queued one. Returns its index."""
+        row = np.ones(len(self.config.population.lines)) if skill is None else skill
+        self._queued.append((int(servers), hours / self.hours_per_day, role, row))
+        return len(self.stations) + len(self._queued) - 1
+
+    def _create_stations(self) -> None:
+        # All at once: one np.append per station made 100,000 staff take minutes (issue 13).
+        if not self._queued:
+            return
+        servers, speed, roles, skills = zip(*self._queued, strict=True)
+        self._queued = []
+        n = len(servers)
+        self.stations.extend(servers, speed, self.time * self.hours_per_day)
+        self.station_role = np.concatenate([self.station_role, np.array(roles, dtype=object)])
+        self.station_skill = np.concatenate([self.station_skill, np.array(skills, dtype=float)])
+        self.station_overload = np.concatenate([self.station_overload, np.ones(n)])
+        self.station_created = np.concatenate([self.station_created, np.full(n, self.time)])
+        self.station_appointed = np.concatenate([self.station_appointed, np.full(n, np.nan)])
 
     def _build_front_line(self) -> None:
         """Let the design create its front-line staff (and outlets)."""
@@ -199,6 +208,7 @@ class SalesModel(Model):
         if self.roster is not None:
             self.design.roster_people(self.roster, self.config)  # one line if it does not fit
         self.design.build_staff(self)
+        self._create_stations()
         self.sales_stations = np.array([s.station for s in self.sales_staff], dtype=np.int64)
         self.staff_group = np.array([s.group for s in self.sales_staff])
         self.base_skill = self.station_skill.copy()

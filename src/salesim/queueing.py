@@ -38,14 +38,21 @@ class Stations:
 
     def add(self, servers: int, speed: float, start_time: float) -> int:
         """Add a station (e.g. a newly hired person); returns its index."""
-        self.servers = np.append(self.servers, servers)
-        self.speed = np.append(self.speed, speed)
-        self.free_at = np.append(self.free_at, start_time)
-        self.work_done = np.append(self.work_done, 0.0)
-        self.jobs_done = np.append(self.jobs_done, 0)
-        if servers > 1:
-            self._pools[len(self.servers) - 1] = [start_time] * servers
-        return len(self.servers) - 1
+        return self.extend([servers], [speed], start_time)[0]
+
+    def extend(self, servers, speed, start_time: float) -> np.ndarray:
+        """Add several stations at once (one copy of each array, not one per station)."""
+        servers = np.asarray(servers, dtype=np.int64)
+        first = len(self.servers)
+        self.servers = np.concatenate([self.servers, servers])
+        self.speed = np.concatenate([self.speed, np.asarray(speed, dtype=float)])
+        self.free_at = np.concatenate([self.free_at, np.full(len(servers), float(start_time))])
+        self.work_done = np.concatenate([self.work_done, np.zeros(len(servers))])
+        self.jobs_done = np.concatenate([self.jobs_done, np.zeros(len(servers), dtype=np.int64)])
+        for i, c in enumerate(servers.tolist(), start=first):
+            if c > 1:
+                self._pools[i] = [float(start_time)] * c
+        return np.arange(first, len(self.servers))
 
     def serve(
         self, station: np.ndarray, arrival: np.ndarray, work: np.ndarray
