@@ -81,7 +81,8 @@ def test_plans_follow_orders_as_far_as_the_planners_revise_them():
         **{
             "model.planning.order_weight": 1.0,
             "model.staff.planners": 1,
-            "model.staff.planner_minutes_per_record": 1e6,
+            "model.staff.planner_hours_per_day": 0.1,
+            "model.staff.planner_minutes_per_record": 10_000,
         }
     ).run()
     assert busy.acc.coverage < 0.01

@@ -9,7 +9,9 @@ import pytest
 from salesim import cli
 from salesim.parameter_table import all_rows
 
-COMMANDS = ("simulate", "run", "validate", "schema", "params", "viz", "report", "calibrate")
+COMMANDS = (
+    "simulate", "run", "validate", "schema", "params", "viz", "report", "calibrate", "template",
+)  # fmt: skip
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:

@@ -260,7 +260,7 @@ def test_scenario_differences_are_paired_against_the_reference_scenario():
 def test_designs_of_one_replication_share_a_task():
     """Each task holds whole (point, scenario, replication) groups, so the designs of a pair
     start from one steady start computed once; every run is in exactly one task."""
-    from salesim.experiments.driver import batch_size, batches
+    from salesim.experiments.driver import batch_size, round_batches
 
     cfg = load_config(
         None,
@@ -282,8 +282,9 @@ def test_designs_of_one_replication_share_a_task():
             }
         },
     )
-    runs = runs_for(cfg, sweep_plan(cfg.experiment.sweep, seed_of(cfg)), range(7))
-    tasks = batches(runs, 0)
+    plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
+    runs = runs_for(cfg, plan, range(7))
+    tasks = round_batches(cfg, plan, 0, range(7))
     assert sorted(r.run_id for t in tasks.values() for r in t) == sorted(r.run_id for r in runs)
     where = {}
     for name, task in tasks.items():

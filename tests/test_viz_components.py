@@ -249,9 +249,12 @@ def test_a_reorganisation_rebuilds_the_front_line_in_the_picture():
 
 
 def test_preview_of_month_one_is_what_the_month_gives_and_leaves_the_model_alone():
-    """The month-1 expectation (demand noise at its median) against the month itself: the noise
-    is per customer and line, so over 300 customers the ratios agree to a few points."""
-    for seed in (1, 2):
+    """The month-1 expectation (demand noise at its median) against the month itself. The
+    noise is per customer and line and a few large customers weigh heavily among 300, so one
+    month's plan completion strays from the expectation by about 2.6 points (sd over 12 seeds);
+    over 8 seeds the mean gap is within 3 points and no single month is more than 3 sd off."""
+    gaps = {name: [] for name in ("direct_sales_rate", "plan_completion_rate", "market_share")}
+    for seed in range(1, 9):
         plain = SalesModel(SMALL, rng=seed)
         model = SalesModel(SMALL, rng=seed)
         opening = Tracker(model).opening
@@ -259,8 +262,11 @@ def test_preview_of_month_one_is_what_the_month_gives_and_leaves_the_model_alone
             m.run(days=21)
         measured = model.kpis()
         np.testing.assert_equal(measured, plain.kpis())  # the preview drew on no stream of it
-        for name in ("direct_sales_rate", "plan_completion_rate", "market_share"):
-            assert opening[name] == pytest.approx(measured[name], abs=0.03), name
+        for name, gap in gaps.items():
+            gap.append(opening[name] - measured[name])
+    for name, gap in gaps.items():
+        assert abs(np.mean(gap)) < 0.03, name
+        assert np.max(np.abs(gap)) < 0.08, name
 
 
 # --- drawings --------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ ASYMMETRIES = (
         "staff hold); one record per (customer, informant): assumption",
         works_through="a customer with three reps is three records; planners who cannot "
         "consolidate them all revise fewer towards orders",
-        off={"model.staff.planner_minutes_per_record": 1e-6},
+        off={"model.staff.planner_minutes_per_record": 0.01},
         kpi="plan_completion_rate",
         gap_moves=-1,
         setting={"model.staff.planners": 1, "model.staff.planner_hours_per_day": 0.5},

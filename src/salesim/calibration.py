@@ -98,7 +98,7 @@ def load_targets(path: str | Path) -> CalibrationSpec:
     try:
         return CalibrationSpec.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{path}: {error_line(err)}") from None
+        raise ConfigError(f"{path}: {error_line(err, CalibrationSpec)}") from None
 
 
 def _run(cfg_and_seed: tuple[Any, int]) -> dict[str, float]:

@@ -1,9 +1,9 @@
 """Command line: ``salesim simulate | run | validate | schema | params | viz | report | calibrate``.
 
 Every user error (config, argument, output directory) is one line ``salesim: error: ...`` on
-stderr and exit status 2, without a traceback; Ctrl-C is one line and exit status 130 (an
-experiment keeps every finished run). Long commands show progress with an ETA on stderr when
-it is a terminal, and nothing when it is not.
+stderr and exit status 2, without a traceback; Ctrl-C is one line and exit status 130, SIGTERM
+the same with 143 (an experiment keeps every finished run and its workers stop at once). Long
+commands show progress with an ETA on stderr when it is a terminal, and nothing when it is not.
 
 Imports are deferred to the command that needs them: ``--help``, ``validate``, ``schema`` and
 ``params`` load neither Mesa nor pandas, so they answer at once.
@@ -16,6 +16,7 @@ import json
 import math
 import numbers
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -411,7 +412,9 @@ def _scenario_overrides(name: str, pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
-def _add_scenarios(data: dict, scenarios: list[list[str]]) -> SalesimConfig:
+def _add_scenarios(
+    data: dict, scenarios: list[list[str]], max_runs: int | None = None
+) -> SalesimConfig:
     """Add command-line scenarios to a config's data; validated exactly like the file's own."""
     from salesim.config import validate_config
     from salesim.params import ConfigError
@@ -428,7 +431,7 @@ def _add_scenarios(data: dict, scenarios: list[list[str]]) -> SalesimConfig:
             )
         named[name] = _scenario_overrides(name, pairs)
         try:
-            cfg = validate_config(data, "--scenario")
+            cfg = validate_config(data, "--scenario", max_runs)
         except ConfigError as exc:
             message = str(exc).removeprefix("--scenario: ")
             message = message.removeprefix(f"experiment.scenarios.{name}: ")
@@ -438,7 +441,7 @@ def _add_scenarios(data: dict, scenarios: list[list[str]]) -> SalesimConfig:
 
 def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
     """The config of ``salesim run``: the file, ``--set``, ``--replications``, ``--scenario``."""
-    from salesim.config import validate_config
+    from salesim.config import check_data_files, validate_config
     from salesim.loading import apply_overrides, read_config_data
     from salesim.params import ConfigError
 
@@ -448,7 +451,7 @@ def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
             raise ConfigError(f"--replications: must be at least 1, got {args.replications}")
         sets.append(f"experiment.replications={args.replications}")
     data = apply_overrides(read_config_data(args.config), sets)
-    cfg = validate_config(data, args.config)
+    cfg = check_data_files(validate_config(data, args.config, args.max_runs))
     if cfg.experiment is None:
         raise ConfigError(
             f"{args.config}: no 'experiment:' section; see configs/compare_designs.yaml"
@@ -456,7 +459,7 @@ def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
     if args.replications is not None and cfg.experiment.precision is not None:
         raise ConfigError("--replications: the experiment uses 'precision' (adaptive replications)")
     if args.scenario:
-        cfg = _add_scenarios(data, args.scenario)
+        cfg = check_data_files(_add_scenarios(data, args.scenario, args.max_runs))
     return cfg
 
 
@@ -471,6 +474,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--scheduler: only with --executor dask")
     cfg = _experiment_config(args)
     out = Path(args.out or Path("results") / cfg.name)
+    terminated: list[int] = []
+    previous = _on_sigterm(terminated)
     try:
         result = run_experiment(
             cfg,
@@ -481,9 +486,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             resume=args.resume,
         )
     except Interrupted as exc:
-        _report(out, quiet=True)
-        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
-        return 130
+        # No report here: stopping promptly matters more; `salesim report DIR` builds it.
+        print(f"{PROG}: {one_line(exc)} (report: salesim report {out})", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if result.already_complete:
         print(f"{out}: already complete - nothing to run", file=sys.stderr)
     report = _report(out) if not args.no_report else None
@@ -492,16 +500,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(out: Path, quiet: bool = False) -> Path | None:
-    from salesim.params import ConfigError
-    from salesim.report import build_report
+def _on_sigterm(flag: list[int]) -> Any:
+    """Treat SIGTERM like Ctrl-C (finished runs kept, workers stopped); returns the old handler."""
+
+    def stop(signum: int, frame: Any) -> None:
+        flag.append(signum)
+        raise KeyboardInterrupt
 
     try:
-        return build_report(out)
-    except ConfigError:
-        if quiet:
-            return None
-        raise
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (e.g. cli.main called from a worker thread)
+        return None
+
+
+def _report(out: Path) -> Path | None:
+    from salesim.report import build_report
+
+    return build_report(out)
 
 
 def add_run(sub: Any) -> None:
@@ -543,7 +558,21 @@ def add_run(sub: Any) -> None:
         "--resume", action="store_true", help="finish an interrupted experiment in --out"
     )
     p.add_argument("--no-report", action="store_true", help="skip report.html")
+    add_max_runs(p)
     p.set_defaults(func=cmd_run)
+
+
+def add_max_runs(p: argparse.ArgumentParser) -> None:
+    """``--max-runs N``: the most runs an experiment may plan (refused before anything runs)."""
+    from salesim.limits import DEFAULT_MAX_RUNS
+
+    p.add_argument(
+        "--max-runs",
+        type=positive_int,
+        default=DEFAULT_MAX_RUNS,
+        metavar="N",
+        help=f"refuse an experiment that plans more than N runs (default {DEFAULT_MAX_RUNS:,})",
+    )
 
 
 # --- validate, schema, params, report --------------------------------------------------------
@@ -553,15 +582,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check a config (and its experiment) without running anything."""
     from salesim.config import load_config
 
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, args.set, max_runs=args.max_runs)
     what = "model and experiment" if cfg.experiment else "model"
     if cfg.experiment is not None:
-        from salesim.experiments.plan import sweep_size
+        from salesim.experiments.plan import count_runs
 
-        exp = cfg.experiment
-        reps = exp.precision.maximum if exp.precision else exp.replications
-        runs = sweep_size(exp.sweep) * len(exp.scenario_overrides()) * len(exp.designs) * reps
-        what += f"; {runs} runs at most"
+        what += f"; {count_runs(cfg)[0]} runs at most"
     print(f"{args.config}: valid ({what})")
     if cfg.model.population.customers_file or cfg.model.staff.roster_file:
         from salesim.template import describe_data_files
@@ -576,6 +602,7 @@ def add_validate(sub: Any) -> None:
     p = add_command(sub, "validate")
     add_config(p)
     add_set(p)
+    add_max_runs(p)
     p.set_defaults(func=cmd_validate)
 
 
@@ -806,6 +833,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
+    except OSError as exc:  # e.g. a file that vanished or a device error, not named elsewhere
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{PROG}: error: {where}{one_line(exc.strerror or exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """The config-file schema (``model:`` and ``experiment:``) and loading a file into it.
 
-A config file is YAML read with ``yaml.safe_load`` (no Python object tags) and validated by
-pydantic with ``extra="forbid"``, so a misspelt key is an error rather than a silently ignored
-setting. The layers point one way: ``salesim.params`` (the model's parameters) <- the
-experiment layer (``salesim.experiments.spec``) <- this module.
+A config file is YAML read safely (no Python object tags, no key given twice, size and alias
+limits: ``salesim.loading``) and validated by pydantic with ``extra="forbid"`` and strict types,
+so a misspelt key or a ``true`` where a number belongs is an error rather than a silently
+ignored or converted setting. The layers point one way: ``salesim.params`` (the model's
+parameters) <- the experiment layer (``salesim.experiments.spec``) <- this module.
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from salesim.experiments.plan import DEFAULT_MAX_RUNS, check_experiment
 from salesim.experiments.spec import ExperimentSpec
 from salesim.loading import apply_overrides, read_config_data
 from salesim.params import ConfigError as ConfigError  # re-exported: the public error type
-from salesim.params import F, ModelConfig, Section, error_line
+from salesim.params import F, ModelConfig, Section, check_name, error_line
 
 
 class SalesimConfig(Section):
@@ -27,12 +36,15 @@ class SalesimConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     experiment: ExperimentSpec | None = F(None, "what to compare and vary (salesim run)")
 
-    @model_validator(mode="after")
-    def _runs_are_valid(self) -> SalesimConfig:
-        if self.experiment is not None:
-            from salesim.experiments.plan import check_experiment
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        return check_name("name", name)  # the default output directory is results/NAME
 
-            check_experiment(self)
+    @model_validator(mode="after")
+    def _runs_are_valid(self, info: ValidationInfo) -> SalesimConfig:
+        if self.experiment is not None:
+            check_experiment(self, (info.context or {}).get("max_runs", DEFAULT_MAX_RUNS))
         return self
 
 
@@ -60,8 +72,13 @@ def _allowed_keys(section: type[BaseModel], loc: tuple) -> str:
     return ", ".join(model.model_fields) if model is not None else ""
 
 
-def validate_config(data: Any, source: str = "config") -> SalesimConfig:
-    """Validate a parsed mapping; raise ConfigError with one line on the first problem."""
+def validate_config(
+    data: Any, source: str = "config", max_runs: int | None = DEFAULT_MAX_RUNS
+) -> SalesimConfig:
+    """Validate a parsed mapping; raise ConfigError with one line on the first problem.
+
+    ``max_runs`` caps the runs an experiment may plan (None: no cap).
+    """
     if data is None:
         raise ConfigError(
             f"{source}: the file is empty; expected a mapping with a 'model:' section"
@@ -71,10 +88,10 @@ def validate_config(data: Any, source: str = "config") -> SalesimConfig:
             f"{source}: expected a mapping at the top level, got {type(data).__name__}"
         )
     try:
-        return SalesimConfig.model_validate(data)
+        return SalesimConfig.model_validate(data, context={"max_runs": max_runs})
     except ValidationError as err:
         first = err.errors()[0]
-        line = error_line(err)
+        line = error_line(err, SalesimConfig)
         if first["type"] == "extra_forbidden":
             allowed = _allowed_keys(SalesimConfig, first["loc"])
             line += f"; allowed: {allowed}" if allowed else ""
@@ -82,15 +99,18 @@ def validate_config(data: Any, source: str = "config") -> SalesimConfig:
 
 
 def load_config(
-    path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None
+    path: str | Path | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    max_runs: int | None = DEFAULT_MAX_RUNS,
 ) -> SalesimConfig:
     """Load, override and validate a config and its data files; ``path=None`` gives the defaults.
 
-    Data files are checked here, before anything runs or is written.
+    Data files are checked here, before anything runs or is written; ``max_runs`` as for
+    ``validate_config``.
     """
     data = read_config_data(path) if path is not None else {}
     source = str(path) if path is not None else "defaults"
-    return check_data_files(validate_config(apply_overrides(data, overrides), source))
+    return check_data_files(validate_config(apply_overrides(data, overrides), source, max_runs))
 
 
 def designs_used(cfg: SalesimConfig) -> list[str]:
@@ -112,6 +132,16 @@ def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
     names other data files has them checked too, so a bad file stops ``salesim run`` before its
     output directory exists.
     """
+    named = [key for key in ("customers_file", "roster_file") if _data_file(cfg.model, key)]
+    if cfg.experiment is not None:
+        named += [
+            key
+            for overrides in cfg.experiment.scenario_overrides().values()
+            for key in overrides
+            if key.endswith("_file")
+        ]
+    if not named:
+        return cfg  # nothing to read (and no need to load the table readers)
     from salesim.datafiles import own_data
     from salesim.designs import make_design
 
@@ -132,6 +162,11 @@ def check_data_files(cfg: SalesimConfig) -> SalesimConfig:
             for name in designs_used(cfg):
                 make_design(name).roster_people(roster, synced)
     return cfg
+
+
+def _data_file(model: ModelConfig, key: str) -> Any:
+    section = model.population if key == "customers_file" else model.staff
+    return getattr(section, key)
 
 
 def _nothing_varies_what_the_file_sets(cfg: SalesimConfig) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar, override
 
 import numpy as np
 
-from salesim.params import ConfigError
+from salesim.params import ConfigError, check_name
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
@@ -34,7 +34,8 @@ FEW = 64
 
 
 def register(cls: type[OrganisationDesign]) -> type[OrganisationDesign]:
-    """Class decorator: make a design available by its ``name``."""
+    """Class decorator: make a design available by its ``name`` (a safe file-name part)."""
+    check_name(f"design {cls.__name__}", cls.name)  # names end up in file names
     _REGISTRY[cls.name] = cls
     return cls
 

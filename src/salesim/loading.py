@@ -1,5 +1,8 @@
 """Reading config files: safe YAML, ``extends:`` and dotted ``KEY=VALUE`` overrides.
 
+The YAML is read as a hostile user may have written it: Python tags never run, a key given
+twice is an error (PyYAML keeps the last silently), and the file's size, its aliases' expansion
+and its nesting are limited before anything is built. ``1e5`` is a number, as in YAML 1.2.
 Nothing here knows the schema; ``salesim.config`` validates what these functions return. One
 convention is read here: a key ending in ``_file`` (also a dotted one in a scenario) holds a
 path relative to the config file that names it, so an ``extends:`` chain can spread data files
@@ -16,31 +19,149 @@ import yaml
 
 from salesim.params import ConfigError
 
+#: Largest config file read, in bytes (the shipped ones are a few kB).
+MAX_CONFIG_BYTES = 1_000_000
+#: Most YAML nodes once aliases are expanded, and deepest nesting: an alias "bomb" of a few
+#: hundred bytes otherwise expands to billions of values after it has been parsed.
+MAX_YAML_NODES = 200_000
+MAX_YAML_DEPTH = 40
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file safely, turning parser errors into one line with file and line."""
-    path = Path(path)
+_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml also caps nesting
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping names the same key twice (PyYAML would keep the last silently)."""
+
+
+class SafeLoader(_BASE):  # type: ignore[misc, valid-type]
+    """``yaml.safe_load``'s loader, refusing duplicate keys and reading ``1e5`` as a number."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """Build a mapping; a key given twice (not via a ``<<`` merge) is an error."""
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # unhashable: the base class says so
+                continue
+            if first is not key_node:
+                raise _DuplicateKey(
+                    f"first on line {first.start_mark.line + 1}",
+                    first.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2 reads 1e5 and 2E-3 as numbers; PyYAML (YAML 1.1) reads them as strings.
+SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Refuse a node graph whose expansion (aliases copied out) is too large or too deep."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, closing = stack.pop()
+        key = id(node)
+        children = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+            if isinstance(node, yaml.SequenceNode)
+            else []
+        )
+        if closing:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise ConfigError(
+                    f"aliases expand to more than {MAX_YAML_NODES:,} values (the limit)"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise ConfigError("an alias refers to the node that contains it (a cycle)")
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(f"nested more than {MAX_YAML_DEPTH} levels deep (the limit)")
+        open_nodes.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """Parse YAML text safely; every problem is a one-line ConfigError starting with ``where``.
+
+    ``where`` names the source (a file, or ``--set KEY``); parser errors add the line number.
+    """
+    loader = SafeLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    try:
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            _check_size(node)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        return loader.construct_document(node)
+    except _DuplicateKey as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            f"{where}:{mark.line + 1}: {exc.problem} ({exc.context}); give each key once"
+        ) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        at = f"{where}:{mark.line + 1}" if mark else where
         found = re.search(r"for the tag '([^']*)'", exc.problem or "")
         if found is None:  # e.g. "found unhashable key": malformed, not a tag
-            raise ConfigError(f"{where}: malformed YAML: {exc.problem}") from None
+            raise ConfigError(f"{at}: malformed YAML: {exc.problem}") from None
         tag = found.group(1).replace("tag:yaml.org,2002:", "!!", 1)
-        raise ConfigError(f"{where}: YAML tag {tag!r} is not allowed; use plain values") from None
+        raise ConfigError(f"{at}: YAML tag {tag!r} is not allowed; use plain values") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        at = f"{where}:{mark.line + 1}" if mark else where
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: malformed YAML: {problem}") from None
+        raise ConfigError(f"{at}: malformed YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file safely (size, aliases, duplicate keys checked), errors in one line."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            # Read one byte past the limit, never the whole of a huge file or a device.
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; expected a YAML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError:  # e.g. a NUL byte in the name
+        raise ConfigError(f"{str(path)!r}: not a valid file name") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes, the limit for a config file"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_yaml(text, str(path))
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -51,10 +172,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = key.strip().split(".")
     if not all(parts):
         raise ConfigError(f"--set {text!r}: empty part in the dotted key")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
+    value = parse_yaml(raw, f"--set {key}") if raw.strip() else ""
     return parts, value
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 KINDS = ("order", "price_enquiry", "technical", "logistics")
@@ -30,12 +33,36 @@ def F(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors."""
+    """Base of every config section: unknown keys are errors, types are strict.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Strict: ``true`` is not the integer 1 nor ``1`` a boolean, ``"40"`` is not a number and
+    ``40.5`` is not a head-count (a whole float such as ``40.0`` is refused too, so that what
+    was written is what runs); an integer is accepted where a real number is expected. NaN and
+    infinities are refused everywhere.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False
+    )
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+#: Logit intercepts lie in -20 .. 20 (probabilities 2e-9 to 1 - 2e-9) and logit coefficients in
+#: 0 .. 20 (20 per unit of a 0-1 state): beyond that a probability only saturates at 0 or 1.
+LOGIT = {"ge": -20.0, "le": 20.0}
+
+#: Names that become file names (scenarios, experiments, designs, product lines).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$"
+NAME_RULE = (
+    "letters, digits and _ . + - only, starting with a letter or digit, at most 64 characters"
+)
+
+
+def check_name(what: str, name: object) -> str:
+    """``name`` if it is a safe file-name component, else ValueError naming ``what``."""
+    if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+        raise ValueError(f"{what}: {name!r} is not a valid name; use {NAME_RULE}")
+    return name
 
 
 def data_file(value: str | None) -> str | None:
@@ -68,7 +95,7 @@ class ServiceTime(Section):
 class Calendar(Section):
     """The business calendar: the model clock runs in business days and hours."""
 
-    hours_per_day: float = F(8.0, "business hours in a business day", "hours", gt=0, le=24)
+    hours_per_day: float = F(8.0, "business hours in a business day", "hours", ge=0.1, le=24)
     days_per_month: int = F(21, "business days in a month", "days", ge=1, le=31)
     months_per_year: int = F(12, "months in a business year", "months", ge=1, le=12)
 
@@ -93,8 +120,10 @@ class Population(Section):
     lines: list[str] = F(
         ["HDPE", "LDPE", "LLDPE", "PP", "PS"], "product lines sold", min_length=1, max_length=20
     )
-    line_weights: list[float] | None = F(
-        None, "relative popularity of each line (default: equal)", "weight"
+    line_weights: list[Annotated[float, Field(gt=0, le=1e6)]] | None = F(
+        None,
+        "relative popularity of each line, each above 0 and at most 1e6 (default: equal)",
+        "weight",
     )
     multi_line_share: float = F(
         0.4, "share of customers buying two or more lines", "share", ge=0, le=1
@@ -103,7 +132,9 @@ class Population(Section):
     volume_pareto_shape: float = F(
         1.4, "Pareto tail index of annual volume per line (smaller = heavier tail)", "", gt=1, le=10
     )
-    volume_min_tonnes: float = F(50.0, "smallest annual volume per line", "tonnes", gt=0)
+    volume_min_tonnes: float = F(
+        50.0, "smallest annual volume per line", "tonnes", ge=0.001, le=1_000_000
+    )
     key_share: float = F(
         0.1, "share of customers (largest volume) in the key segment", "share", ge=0, le=1
     )
@@ -142,10 +173,10 @@ class Population(Section):
                 f"line_weights: needs one weight per line ({len(self.lines)}), "
                 f"got {len(self.line_weights)}"
             )
-        if self.line_weights is not None and (min(self.line_weights) <= 0):
-            raise ValueError("line_weights: every weight must be > 0")
         if self.key_share + self.medium_share > 1:
             raise ValueError("key_share + medium_share: must be at most 1")
+        for line in self.lines:
+            check_name("lines", line)
         if len(set(self.lines)) != len(self.lines):
             raise ValueError("lines: names must be distinct")
         return self
@@ -165,11 +196,23 @@ class Staff(Section):
         6.0,
         "hours a day a sales person gives to requests; the rest is field time",
         "hours",
-        gt=0,
+        ge=0.1,
         le=24,
     )
-    rep_line_skill: float = F(1.0, "skill of a product rep on its own line", "0-1", gt=0, le=1)
-    cm_line_skill: float = F(0.75, "skill of a customer manager on any one line", "0-1", gt=0, le=1)
+    rep_line_skill: float = F(
+        1.0,
+        "skill of a product rep on its own line (work takes 1/skill as long)",
+        "0-1",
+        ge=0.01,
+        le=1,
+    )
+    cm_line_skill: float = F(
+        0.75,
+        "skill of a customer manager on any one line (work takes 1/skill as long)",
+        "0-1",
+        ge=0.01,
+        le=1,
+    )
     expert_resolution: float = F(
         0.6,
         "share of PM-bound requests a fully skilled person settles without the PM",
@@ -179,9 +222,10 @@ class Staff(Section):
     )
     portfolio_target: float = F(
         60.0,
-        "customer-lines one person can look after before service degrades",
+        "customer-lines one person can look after before service degrades (1e9: never)",
         "customer-lines",
-        gt=0,
+        ge=1,
+        le=1e9,
     )
     overload_slope: float = F(
         0.5, "service-time increase per 100% of portfolio above target", "ratio", ge=0, le=10
@@ -189,22 +233,23 @@ class Staff(Section):
     product_managers_per_line: int = F(
         1, "product managers per line (pooled)", "people", ge=1, le=100
     )
-    pm_hours_per_day: float = F(6.0, "hours a day a PM gives to requests", "hours", gt=0, le=24)
+    pm_hours_per_day: float = F(6.0, "hours a day a PM gives to requests", "hours", ge=0.1, le=24)
     regional_managers_per_region: int = F(1, "regional managers per region", "people", ge=1, le=100)
     rm_hours_per_day: float = F(
-        3.0, "hours a day a regional manager gives to escalations", "hours", gt=0, le=24
+        3.0, "hours a day a regional manager gives to escalations", "hours", ge=0.1, le=24
     )
     planners: int = F(
         3, "planners in the planning & information department", "people", ge=1, le=1000
     )
     planner_hours_per_day: float = F(
-        4.0, "hours a day a planner spends consolidating demand records", "hours", gt=0, le=24
+        4.0, "hours a day a planner spends consolidating demand records", "hours", ge=0.1, le=24
     )
     planner_minutes_per_record: float = F(
         5.0,
         "planner time to consolidate one (customer, informant) budget record per month",
         "minutes",
-        gt=0,
+        ge=0.01,
+        le=10_000,
     )
     outlet_staff_per_region: int = F(
         1,
@@ -214,14 +259,15 @@ class Staff(Section):
         le=1000,
     )
     outlet_hours_per_day: float = F(
-        7.0, "hours a day outlet staff give to requests", "hours", gt=0, le=24
+        7.0, "hours a day outlet staff give to requests", "hours", ge=0.1, le=24
     )
-    visit_hours: float = F(2.0, "time at the customer per visit", "hours", gt=0)
+    visit_hours: float = F(2.0, "time at the customer per visit", "hours", ge=0.01, le=24)
     travel_hours_per_region: float = F(
         1.0,
         "travel per visit for someone covering one region; grows with regions covered",
         "hours",
         ge=0,
+        le=24,
     )
     travel_region_exponent: float = F(
         1.0,
@@ -250,6 +296,7 @@ class Requests(Section):
         "needs a median-volume customer raises per year at neutral satisfaction",
         "needs/year",
         gt=0,
+        le=1000,
     )
     volume_elasticity: float = F(
         0.35, "need rate grows as (volume / median) ** elasticity", "", ge=0, le=2
@@ -357,11 +404,29 @@ class Satisfaction(Section):
     expectation_memory: float = F(0.8, "weight g of last month's expectation", "", ge=0, le=1)
     disconfirmation: float = F(0.5, "effect of performance minus expectation", "", ge=0, le=5)
     response_scale_hours: float = F(
-        8.0, "response time at which the response component falls to 1/e", "business hours", gt=0
+        8.0,
+        "response time at which the response component falls to 1/e",
+        "business hours",
+        ge=0.01,
+        le=10_000,
     )
-    weight_response: float = F(0.5, "weight of response time in perceived performance", "", ge=0)
-    weight_contacts: float = F(0.2, "weight of one-stop service (1 / contacts per need)", "", ge=0)
-    weight_fulfilment: float = F(0.3, "weight of order fill rate", "", ge=0)
+    weight_response: float = F(
+        0.5, "weight of response time in perceived performance", "", ge=0, le=100
+    )
+    weight_contacts: float = F(
+        0.2, "weight of one-stop service (1 / contacts per need)", "", ge=0, le=100
+    )
+    weight_fulfilment: float = F(0.3, "weight of order fill rate", "", ge=0, le=100)
+
+
+def _per_segment(value: dict[str, float], low: float, high: float) -> dict[str, float]:
+    """A value per customer segment, each within [low, high]."""
+    if set(value) != {"key", "medium", "small"}:
+        raise ValueError(f"needs exactly the segments key, medium, small; got {', '.join(value)}")
+    for segment, x in value.items():
+        if not low <= x <= high:
+            raise ValueError(f"{segment}: must be between {low:g} and {high:g}, got {x}")
+    return value
 
 
 class Relationship(Section):
@@ -382,36 +447,46 @@ class Relationship(Section):
     )
     visits_per_month: dict[str, float] = F(
         {"key": 2.0, "medium": 1.0, "small": 0.25},
-        "target visits per month by each person who owns lines of a customer, by segment",
+        "target visits per month by each person who owns lines of a customer, by segment (key, "
+        "medium, small), 0 to 100",
+        "visits/month",
     )
 
     @field_validator("visits_per_month")
     @classmethod
     def _segments(cls, value: dict[str, float]) -> dict[str, float]:
-        if set(value) != {"key", "medium", "small"}:
-            raise ValueError("needs exactly the segments key, medium, small")
-        if min(value.values()) < 0:
-            raise ValueError("visits must be >= 0")
-        return value
+        return _per_segment(value, 0, 100)
 
 
 class Churn(Section):
     """Monthly hazard of leaving for a competitor (Rust, Lemon & Zeithaml 2004)."""
 
     enabled: bool = F(True, "customers may leave for a competitor")
-    intercept: float = F(-4.0, "logit of the monthly hazard at neutral state", "logit")
-    satisfaction: float = F(4.0, "hazard falls with satisfaction above 0.5", "logit/unit", ge=0)
+    intercept: float = F(-4.0, "logit of the monthly hazard at neutral state", "logit", **LOGIT)
+    satisfaction: float = F(
+        4.0, "hazard falls with satisfaction above 0.5", "logit/unit", ge=0, le=20
+    )
     relationship: float = F(
-        1.5, "hazard falls with relationship strength above 0.5", "logit/unit", ge=0
+        1.5, "hazard falls with relationship strength above 0.5", "logit/unit", ge=0, le=20
     )
     failed_orders: float = F(
-        3.0, "hazard rises with the share of ordered volume not delivered", "logit/unit", ge=0
+        3.0,
+        "hazard rises with the share of ordered volume not delivered",
+        "logit/unit",
+        ge=0,
+        le=20,
     )
-    competitor: float = F(1.0, "hazard rises with competitor pressure", "logit/unit", ge=0)
+    competitor: float = F(1.0, "hazard rises with competitor pressure", "logit/unit", ge=0, le=20)
     switching_cost: dict[str, float] = F(
         {"key": 0.8, "medium": 0.4, "small": 0.0},
-        "switching cost by segment, subtracted from the logit",
+        "switching cost by segment (key, medium, small), subtracted from the logit, 0 to 20",
+        "logit",
     )
+
+    @field_validator("switching_cost")
+    @classmethod
+    def _segments(cls, value: dict[str, float]) -> dict[str, float]:
+        return _per_segment(value, 0, 20)
 
 
 class Channel(Section):
@@ -419,25 +494,28 @@ class Channel(Section):
 
     enabled: bool = F(True, "customers may move between direct and distributor channels")
     fallback_intercept: float = F(
-        -3.5, "logit of a direct customer falling back to a distributor", "logit"
+        -3.5, "logit of a direct customer falling back to a distributor", "logit", **LOGIT
     )
     fallback_satisfaction: float = F(
-        4.0, "fallback falls with satisfaction above 0.5", "logit/unit", ge=0
+        4.0, "fallback falls with satisfaction above 0.5", "logit/unit", ge=0, le=20
     )
     fallback_response: float = F(
-        1.0, "fallback rises with (mean response / response scale - 1)", "logit/unit", ge=0
+        1.0, "fallback rises with (mean response / response scale - 1)", "logit/unit", ge=0, le=20
     )
     fallback_log_volume: float = F(
-        0.5, "large customers fall back less (Taylor 2003)", "logit/log-unit", ge=0
+        0.5, "large customers fall back less (Taylor 2003)", "logit/log-unit", ge=0, le=20
     )
     convert_intercept: float = F(
-        -5.0, "logit of converting a distributor customer per prospecting visit", "logit"
+        -5.0,
+        "logit of converting a distributor customer per prospecting visit",
+        "logit",
+        **LOGIT,
     )
     convert_log_volume: float = F(
-        0.6, "large customers convert more readily (Anderson 1985)", "logit/log-unit", ge=0
+        0.6, "large customers convert more readily (Anderson 1985)", "logit/log-unit", ge=0, le=20
     )
     convert_satisfaction: float = F(
-        2.0, "satisfied customers convert more readily", "logit/unit", ge=0
+        2.0, "satisfied customers convert more readily", "logit/unit", ge=0, le=20
     )
 
 
@@ -446,7 +524,7 @@ class Prospecting(Section):
 
     enabled: bool = F(True, "sales staff prospect with their spare field time")
     window_months: int = F(
-        3, "months a new customer stays open before settling elsewhere", "months", ge=1
+        3, "months a new customer stays open before settling elsewhere", "months", ge=1, le=120
     )
     distributor_share: float = F(
         0.5,
@@ -467,8 +545,8 @@ class Market(Section):
         0.05, "growth of customers' demand per year", "share/year", ge=-0.5, le=2
     )
     surge: bool = F(False, "apply the market surge scenario (2006-2007)")
-    surge_start_month: int = F(6, "first month of the surge", "month", ge=0)
-    surge_months: int = F(12, "length of the surge", "months", ge=1)
+    surge_start_month: int = F(6, "first month of the surge", "month", ge=0, le=5000)
+    surge_months: int = F(12, "length of the surge", "months", ge=1, le=5000)
     surge_factor: float = F(1.4, "demand multiplier during the surge", "ratio", gt=0, le=10)
     demand_noise: float = F(
         0.15, "month-to-month noise in a customer's demand (lognormal sigma)", "", ge=0, le=2
@@ -502,14 +580,16 @@ class Wallet(Section):
     initial: float = F(
         0.3, "mean share of its demand a customer buys from us at the start", "share", ge=0, le=1
     )
-    intercept: float = F(-0.2, "logit of target share of wallet at neutral state", "logit")
+    intercept: float = F(-0.2, "logit of target share of wallet at neutral state", "logit", **LOGIT)
     satisfaction: float = F(
-        4.0, "share of wallet rises with satisfaction above 0.5", "logit/unit", ge=0
+        4.0, "share of wallet rises with satisfaction above 0.5", "logit/unit", ge=0, le=20
     )
     relationship: float = F(
-        2.0, "share of wallet rises with relationship above 0.5", "logit/unit", ge=0
+        2.0, "share of wallet rises with relationship above 0.5", "logit/unit", ge=0, le=20
     )
-    competitor: float = F(1.5, "share of wallet falls with competitor pressure", "logit/unit", ge=0)
+    competitor: float = F(
+        1.5, "share of wallet falls with competitor pressure", "logit/unit", ge=0, le=20
+    )
     adjustment: float = F(
         0.15, "monthly speed of movement towards the target share", "share/month", ge=0, le=1
     )
@@ -666,8 +746,8 @@ class Start(Section):
 class Value(Section):
     """Prices, costs and discounting for revenue, margin and lifetime value."""
 
-    price_per_tonne: float = F(10_000.0, "list price", "currency/tonne", gt=0)
-    cost_per_tonne: float = F(8_500.0, "unit cost", "currency/tonne", gt=0)
+    price_per_tonne: float = F(10_000.0, "list price", "currency/tonne", gt=0, le=1e7)
+    cost_per_tonne: float = F(8_500.0, "unit cost", "currency/tonne", gt=0, le=1e7)
     distributor_discount: float = F(0.04, "discount to distributors", "share of price", ge=0, le=1)
     pressure_discount: float = F(
         0.06, "price concession at full pressure from a dissatisfied customer", "share", ge=0, le=1
@@ -676,7 +756,12 @@ class Value(Section):
         0.1, "price rise per unit of excess demand over supply", "share", ge=0, le=2
     )
     discount_rate_per_year: float = F(
-        0.1, "discount rate for customer lifetime value", "share/year", ge=0, le=1
+        0.1,
+        "discount rate for customer lifetime value; at least 0.001, because a customer who "
+        "never leaves is worth a perpetuity",
+        "share/year",
+        ge=0.001,
+        le=1,
     )
 
 
@@ -691,7 +776,7 @@ class Costs(Section):
             "planner": 200_000.0,
             "service_outlet": 180_000.0,
         },
-        "cost per person-year by role, salary and overheads (assumption)",
+        "cost per person-year by role, salary and overheads, 0 to 1e9 (assumption)",
         "currency/person-year",
     )
     travel_cost_per_hour: float = F(
@@ -712,8 +797,9 @@ class Costs(Section):
         roles = ("sales", "product_manager", "regional_manager", "planner", "service_outlet")
         if set(value) != set(roles):
             raise ValueError(f"needs exactly the roles {', '.join(roles)}")
-        if min(value.values()) < 0:
-            raise ValueError("costs must be >= 0")
+        for role, cost in value.items():
+            if not 0 <= cost <= 1e9:
+                raise ValueError(f"{role}: must be between 0 and 1e9, got {cost}")
         return value
 
 
@@ -721,7 +807,11 @@ class Reorganisation(Section):
     """A switch of organisation design during the run (the 2006 pilot: March 2006)."""
 
     month: int | None = F(
-        None, "month (0 = first) the new design takes over; none: no switch", "month", ge=1
+        None,
+        "month (0 = first) the new design takes over; none: no switch",
+        "month",
+        ge=1,
+        le=5000,
     )
     design: str = F("customer_manager", "the design switched to (a registered name)")
     learning_months: float = F(
@@ -743,7 +833,7 @@ class Reorganisation(Section):
         0.6,
         "share of full skill at the switch when learning_months > 0 (Lee et al. 2015)",
         "share",
-        gt=0,
+        ge=0.01,
         le=1,
     )
 
@@ -810,8 +900,89 @@ class ModelConfig(Section):
         return name
 
 
-def error_line(err: ValidationError) -> str:
-    """One line naming the field and the problem, from the first pydantic error."""
+#: Error types after which the allowed range of the field is worth stating.
+_RANGE_ERRORS = frozenset(
+    {
+        "int_type",
+        "int_from_float",
+        "float_type",
+        "bool_type",
+        "finite_number",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+    }
+)
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+def _leaf(root: Any, loc: tuple) -> tuple[Any, list] | None:
+    """(type, constraints) of the field a validation error's location names, if known."""
+    node, meta = root, []
+    for part in loc:
+        node, meta = _unwrap(node, meta)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            info = node.model_fields.get(str(part))
+            if info is None:
+                return None
+            node, meta = info.annotation, list(info.metadata)
+        elif typing.get_origin(node) is dict:
+            node, meta = typing.get_args(node)[1], []
+        elif typing.get_origin(node) is list and isinstance(part, int):
+            node, meta = typing.get_args(node)[0], []
+        else:
+            return None
+    return _unwrap(node, meta)
+
+
+def _unwrap(node: Any, meta: list) -> tuple[Any, list]:
+    """Strip Optional[...] and Annotated[...] (collecting the latter's constraints)."""
+    while True:
+        origin = typing.get_origin(node)
+        if origin is typing.Annotated:
+            node, *extra = typing.get_args(node)
+            for item in extra:
+                meta = [*meta, *getattr(item, "metadata", [item])]
+        elif origin in (typing.Union, types.UnionType):
+            node = next(a for a in typing.get_args(node) if a is not type(None))
+        else:
+            return node, meta
+
+
+def allowed_values(root: Any, loc: tuple) -> str | None:
+    """What a numeric or boolean field accepts, e.g. ``whole numbers 1 to 100,000``."""
+    found = _leaf(root, loc)
+    if found is None:
+        return None
+    kind, meta = found
+    if kind is bool:
+        return "true or false"
+    if kind not in (int, float):
+        return None
+    low = next((("", m.ge) for m in meta if isinstance(m, annotated_types.Ge)), None)
+    low = low or next((("above ", m.gt) for m in meta if isinstance(m, annotated_types.Gt)), None)
+    high = next((("", m.le) for m in meta if isinstance(m, annotated_types.Le)), None)
+    high = high or next((("below ", m.lt) for m in meta if isinstance(m, annotated_types.Lt)), None)
+    what = "whole numbers" if kind is int else "finite numbers"
+    if low and high and not low[0] and not high[0]:
+        return f"{what} {_number(low[1])} to {_number(high[1])}"
+    parts = [
+        *([f"{low[0] or 'at least '}{_number(low[1])}"] if low else []),
+        *([f"{high[0] or 'at most '}{_number(high[1])}"] if high else []),
+    ]
+    return f"{what} {' and '.join(parts)}" if parts else what
+
+
+def error_line(err: ValidationError, root: Any = None) -> str:
+    """One line naming the field and the problem, from the first pydantic error.
+
+    With ``root`` (the model class validated), a type or range error also says what the field
+    allows.
+    """
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"])
     if first["type"] == "extra_forbidden":
@@ -823,4 +994,10 @@ def error_line(err: ValidationError) -> str:
         loc, msg = f"{loc}.{named.group(1)}", msg[named.end() :]
     got = first.get("input")
     shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    allowed = (
+        allowed_values(root, tuple(first["loc"]))
+        if root is not None and first["type"] in _RANGE_ERRORS
+        else None
+    )
+    shown += f"; allowed: {allowed}" if allowed else ""
     return f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}"

@@ -110,10 +110,15 @@ class CustomerBook:
         self.region_names = synthetic_region_names(pop.regions)
         #: State the company's file gives (column -> (slots, values)); the steady start keeps it.
         self.given: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._derive_from_volumes()
         if table is not None:
             self._take_file(table, cfg)
+            self._derive_from_volumes()
         self.active_at_start = self.channel <= DISTRIBUTOR
-        # Lines bought and volumes are fixed for good now: keep what the monthly cycle derives.
+
+    def _derive_from_volumes(self) -> None:
+        # Lines bought and volumes are fixed for good once built: keep what the monthly cycle
+        # derives from them.
         self.pairs = np.nonzero(self.buys)  # (customer, line) of every line bought
         self.pair_volume = self.volume[self.pairs]
         self.volume_share = self.volume / np.maximum(self.volume.sum(axis=1, keepdims=True), 1e-12)

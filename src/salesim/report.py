@@ -1,17 +1,21 @@
 """The experiment report: the verdict first, then robustness, observed figures and the detail.
 
 ``build_report(DIR)`` reads what ``salesim run`` stored in DIR and writes ``DIR/report.html``
-(self-contained, figures embedded) and ``DIR/figures/*.png``. It works on partial results (an
-interrupted run) and says so. The words are in ``salesim.verdict``; every number is written by
-``salesim.units``, the same function for the tables, the figures and the text.
+(self-contained, figures embedded) and ``DIR/figures/*.png``. It checks every stored batch
+against its checksums, works on partial results (an interrupted run, missing or damaged
+batches, every run failed) and says so. Figure file names are made from scenario, design and
+parameter names, slugged so that nothing is ever written outside ``DIR/figures``. The words are
+in ``salesim.verdict``; every number is written by ``salesim.units``, the same function for the
+tables, the figures and the text.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import itertools
-import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +25,7 @@ import jinja2
 import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from salesim import plots, uncertainty, units, verdict
@@ -34,8 +39,9 @@ from salesim.experiments.compare import (
 )
 from salesim.experiments.plan import seed_of, sweep_plan
 from salesim.experiments.stats import gap_sensitivity, sensitivity, summarise
-from salesim.experiments.store import Store, atomic_write_bytes
+from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
 from salesim.kpis import HEADLINE
+from salesim.params import error_line
 
 #: Sweeps with more points than this get no per-point tables; the sweep figures carry them.
 MAX_TABLE_POINTS = 4
@@ -110,13 +116,28 @@ class Study:
         return ", ".join(f"{plots.label(p)} = {first[p]:g}" for p in self.swept)
 
 
+def file_name(name: str) -> str:
+    """``name`` as one safe file-name component (no separators, no leading dot, no NUL).
+
+    A name that had to change gets a short hash, so two names never share a file.
+    """
+    slug = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._")[:100]
+    if slug == name:
+        return name
+    return f"{slug or 'figure'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def _save(fig, out: Path, name: str, caption: str) -> Figure:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     data = buf.getvalue()
-    atomic_write_bytes(out / "figures" / f"{name}.png", data)
-    return Figure(name, caption, base64.b64encode(data).decode())
+    folder = out / "figures"
+    path = folder / f"{file_name(name)}.png"
+    if path.resolve().parent != folder.resolve():  # cannot happen with a slug; never risk it
+        raise StoreError(f"figure name {name!r} would leave {folder}")
+    atomic_write_bytes(path, data)
+    return Figure(path.stem, caption, base64.b64encode(data).decode())
 
 
 def _read(out: Path, name: str) -> pd.DataFrame:
@@ -126,29 +147,55 @@ def _read(out: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
 
 
-def _load(out: Path) -> Study:
-    manifest_path = out / "manifest.json"
-    if not manifest_path.exists():
-        raise ConfigError(f"{out}: no manifest.json; not a salesim results directory")
-    manifest = json.loads(manifest_path.read_text())
-    cfg = SalesimConfig.model_validate(manifest["config"])
-    complete = manifest.get("status") == "complete"
-    if not complete:
-        Store(out).consolidate()  # a killed run leaves only parts; gather what landed
+def _stored(store: Store, cfg: SalesimConfig, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Check the stored batches against the plan; rebuild the tables from the good ones."""
+    from salesim.experiments.driver import expected_batches
+
+    plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
+    expected = expected_batches(cfg, plan, max(1, manifest.get("rounds", 1)))
+    bad = store.check(manifest.get("fingerprint", ""), expected)
+    missing = sorted(set(expected) - set(store.good))
+    complete = manifest.get("status") == "complete" and not missing
+    if not complete or not store.outputs_intact(manifest):
+        store.consolidate()  # from verified parts only
+    first = missing[0] if missing else None
+    return {
+        "complete": complete,
+        "n_missing": len(missing),
+        "missing_runs": sum(expected[n] for n in missing),
+        "missing_why": f"{first}: {bad.get(first, 'missing')}" if first else "",
+    }
+
+
+def _load(store: Store) -> tuple[Study | None, dict[str, Any]]:
+    """The study in a results directory, and what its checks found (None: every run failed)."""
+    out = store.out
+    manifest = store.manifest()
+    try:
+        cfg = SalesimConfig.model_validate(manifest["config"], context={"max_runs": None})
+    except ValidationError as err:
+        raise StoreError(
+            f"{store.manifest_path}: the stored config does not validate "
+            f"({error_line(err, SalesimConfig)}); it was written by another salesim version"
+        ) from None
+    stored = _stored(store, cfg, manifest)
     runs = _read(out, "runs.parquet")
     if runs.empty:
         raise ConfigError(f"{out}: no runs stored yet; nothing to report")
+    stored.update(manifest=manifest, cfg=cfg, runs=runs)
+    if (runs.status != "ok").all():
+        return None, stored
     summary = summarise(runs, cfg)
     monthly = _read(out, "timeseries.parquet")
     sweep = cfg.experiment.sweep
     sens, gaps = _read(out, "sensitivity.csv"), _read(out, "sensitivity_gap.csv")
-    if complete and sweep is not None and sweep.method in ("sobol", "morris"):
+    if stored["complete"] and sweep is not None and sweep.method in ("sobol", "morris"):
         # Results written before the gap indices existed: compute them (and nothing is lost).
         plan = sweep_plan(sweep, seed_of(cfg))
         sens = sens if len(sens) else sensitivity(runs, cfg, plan)
         if gaps.empty and len(cfg.experiment.designs) > 1:
             gaps = gap_sensitivity(runs, cfg, plan)
-    return Study(
+    study = Study(
         out=out,
         manifest=manifest,
         cfg=cfg,
@@ -160,6 +207,7 @@ def _load(out: Path) -> Study:
         gaps=gaps,
         robust=robustness(summary, cfg),
     )
+    return study, stored
 
 
 # --- the detail: one table and its figures per scenario (and sweep point) ----------------------
@@ -385,8 +433,76 @@ def build_report(out: str | Path, progress: bool | None = None) -> Path:
     stderr is a terminal.
     """
     out = Path(out)
-    st = _load(out)
+    store = Store(out)
+    if not store.manifest_path.is_file():
+        raise ConfigError(f"{out}: no manifest.json; not a salesim results directory")
+    with store.lock("report"):
+        try:
+            return _build(store, progress)
+        except OSError as exc:
+            raise io_error(out, exc, "write") from None
+
+
+def _build(store: Store, progress: bool | None) -> Path:
+    out = store.out
+    st, stored = _load(store)
     (out / "figures").mkdir(exist_ok=True)
+    manifest, cfg, runs = stored.pop("manifest"), stored.pop("cfg"), stored.pop("runs")
+    exp = cfg.experiment
+    failed = runs[runs.status != "ok"]
+    context: dict[str, Any] = {
+        "name": cfg.name,
+        "manifest": manifest,
+        "partial": not stored["complete"],
+        "status": manifest.get("status", "unknown")
+        if manifest.get("status") != "complete"
+        else "missing stored runs",
+        **stored,
+        "all_failed": st is None,
+        "planned": manifest["runs"]["planned"],
+        "done": len(runs),
+        "n_failed": len(failed),
+        "failed": [
+            {
+                "run_id": r.run_id,
+                "seed": r.seed,
+                "error": (r.error or "").strip().splitlines()[-1:] or [""],
+            }
+            for r in failed.itertuples()
+        ],
+        "designs": list(exp.designs),
+        "baseline": exp.baseline_design,
+        "scenarios": list(exp.scenario_overrides()),
+        "reference": exp.reference,
+        "seed": int(runs.seed.min()),
+        "replications": int(runs.replication.max()) + 1,
+        "currency": exp.report.currency,
+        "config_yaml": yaml.safe_dump(manifest["config"], sort_keys=False),
+        "verdict": {},
+        "targets": None,
+        "decision": [],
+        "detail": [],
+        "versions": manifest.get("versions", {}),
+        "colours": {
+            "better": plots.BETTER_COLOUR,
+            "worse": plots.WORSE_COLOUR,
+            "none": plots.TIE_COLOUR,
+        },
+    }
+    if st is not None:
+        context.update(_decide(st, progress))
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("salesim", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    text = env.get_template("report.html.j2").render(**context)
+    atomic_write_bytes(out / "report.html", text.encode())
+    return out / "report.html"
+
+
+def _decide(st: Study, progress: bool | None) -> dict[str, Any]:
+    """The verdict, the decision sections and the detail of a study with results."""
     ver = verdict.build(st)
     ver["figures"] = _transition_figures(st, ver.pop("transitions"))
     decision = [s for s in (_robustness_section(st), _wins_section(st)) if s is not None]
@@ -407,47 +523,12 @@ def build_report(out: str | Path, progress: bool | None = None) -> Path:
             detail.append(_sweep_section(st, scenario))
         else:
             detail.append(_point_section(st, scenario, point))
-    failed = st.runs[st.runs.status != "ok"]
-    manifest = st.manifest
-    context = {
-        "name": st.cfg.name,
-        "manifest": manifest,
-        "partial": manifest.get("status") != "complete",
-        "planned": manifest["runs"]["planned"],
-        "done": len(st.runs),
-        "n_failed": len(failed),
-        "failed": [
-            {
-                "run_id": r.run_id,
-                "seed": r.seed,
-                "error": (r.error or "").strip().splitlines()[-1:] or [""],
-            }
-            for r in failed.itertuples()
-        ],
+    return {
         "designs": st.designs,
-        "baseline": st.baseline,
         "scenarios": st.scenarios,
-        "reference": st.reference,
-        "seed": int(st.runs.seed.min()),
         "replications": st.replications,
-        "currency": st.currency,
-        "config_yaml": yaml.safe_dump(manifest["config"], sort_keys=False),
         "verdict": ver,
         "targets": verdict.targets(st),
         "decision": decision,
         "detail": detail,
-        "versions": manifest.get("versions", {}),
-        "colours": {
-            "better": plots.BETTER_COLOUR,
-            "worse": plots.WORSE_COLOUR,
-            "none": plots.TIE_COLOUR,
-        },
     }
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("salesim", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    text = env.get_template("report.html.j2").render(**context)
-    atomic_write_bytes(out / "report.html", text.encode())
-    return out / "report.html"

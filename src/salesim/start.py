@@ -7,9 +7,10 @@ months under ``start.design`` (by default the run's own design) in a world of th
 month of requests is simulated on streams of its own (``start/...``), then the monthly mechanisms
 are iterated on that month's experience until satisfaction, relationships, share of wallet and
 plans settle. Nobody leaves or arrives while it settles. Each customer's channel is then drawn
-from the steady state of the two flows that move it: prospecting conversions and fallbacks
-(a two-state chain: P(direct) = conversion / (conversion + fallback)). What a company's own
-customer file gives (channel, satisfaction, relationship, share of wallet) is kept as given.
+from the steady state of the flows that move it: prospecting conversions, fallbacks, and
+turnover (a customer who leaves is replaced by a newcomer; see ``_direct_probability``). What a
+company's own customer file gives (channel, satisfaction, relationship, share of wallet) is
+kept as given.
 
 The settled state depends on the config, the seed and the start design only, so every design
 of a comparison that names the same ``start.design`` starts from the very same customers; it is
@@ -138,20 +139,43 @@ def _settle(cfg: ModelConfig, seed: int, design: str) -> SettledState:
 
 
 def _direct_probability(world: SalesModel, direct: np.ndarray) -> np.ndarray:
-    """Per customer: P(direct) = c / (c + f) at the current flows (``direct`` where no flow)."""
+    """Per customer position: P(direct) at the steady state of the flows that move a channel.
+
+    A customer converts with monthly chance c (prospecting, ``field_work``) and falls back with
+    f (``channel``); customers also turn over: one leaves with its churn hazard h and a newcomer
+    takes its place, direct with chance d (won by prospecting while open, else through a
+    distributor). For a customer of exponential age, P(direct) = (c + h d) / (c + f + h).
+    Prospecting attempts are shared with the newcomers open at any time.
+    """
+    cfg = world.config
     field = world.mechanisms["field_work"]
     channel = world.mechanisms["channel"]
-    if not (hasattr(field, "monthly_conversion") and hasattr(channel, "fallback_probability")):
-        return direct  # a swapped-in mechanism that cannot say its flows: keep the channels
+    churn = world.mechanisms["churn"]
+    needed = ("monthly_hit", "conversion_probability")
+    if not cfg.channel.enabled or not all(hasattr(field, n) for n in needed):
+        return direct  # no channel moves, or a swapped-in mechanism that cannot say its flows
+    if not hasattr(channel, "fallback_probability"):
+        return direct
     active = world.customers.active
     fall = channel.fallback_probability(world)
-    # The candidates for prospecting are the distributor customers, whose number depends on the
-    # answer: fixed-point rounds on the expected counts.
+    convert = field.conversion_probability(world)
+    hazard = np.zeros(len(direct))
+    if cfg.churn.enabled and hasattr(churn, "terms"):
+        hazard = behaviour.sigmoid(sum(churn.terms(world, 0).values()))
+    pro = cfg.prospecting
+    window = pro.window_months
+    open_share = cfg.population.new_customers_per_year / cfg.calendar.months_per_year * window
     p = direct
     for _ in range(50):
-        conv = field.monthly_conversion(world, active * (1.0 - p))
-        flow = conv + fall
-        new = np.where(active & (flow > 0), conv / np.maximum(flow, 1e-300), direct)
+        # Candidates: the distributor customers, and the newcomers open at any time.
+        hit = field.monthly_hit(world, active * (1.0 - p + open_share))
+        won = 1.0 - (1.0 - hit * pro.new_direct_prob) ** window
+        newcomer = won / np.maximum(won + (1.0 - won) * pro.distributor_share, 1e-300)
+        conv = hit * convert
+        flow = conv + fall + hazard
+        new = np.where(
+            active & (flow > 0), (conv + hazard * newcomer) / np.maximum(flow, 1e-300), direct
+        )
         done = np.max(np.abs(new - p)) < 1e-6
         p = new
         if done:

@@ -135,7 +135,7 @@ def paired_monthly(
     """
 
     def pick(where: dict) -> pd.DataFrame:
-        rows = monthly.loc[tuple(where[k] for k in SIDE)]
+        rows = monthly.loc[[tuple(where[k] for k in SIDE)]]  # a frame even for one row
         return rows.pivot(index="month", columns="replication", values=metric)
 
     return pick(treated) - pick(reference)

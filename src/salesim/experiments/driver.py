@@ -1,21 +1,34 @@
-"""Run an experiment: plan, submit batches, store each as it lands, summarise at the end."""
+"""Run an experiment: plan, submit batches, store each as it lands, summarise at the end.
+
+What is done is decided from the stored data: every batch the plan expects is checked against
+its checksums at the start, and whatever is missing or damaged is run (again), said on stderr.
+"""
 
 from __future__ import annotations
 
 import math
 import sys
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
-from salesim.config import SalesimConfig
+from salesim.config import ConfigError, SalesimConfig
 from salesim.experiments.compare import robustness
 from salesim.experiments.plan import Plan, Run, runs_for, seed_of, sweep_plan
 from salesim.experiments.runner import make_executor, run_batch
 from salesim.experiments.stats import gap_sensitivity, precision_met, sensitivity, summarise
-from salesim.experiments.store import Store, atomic_write_bytes, now
+from salesim.experiments.store import (
+    Store,
+    StoreError,
+    atomic_write_bytes,
+    fingerprint,
+    io_error,
+    now,
+)
 
 
 class Interrupted(Exception):
@@ -43,30 +56,8 @@ def batch_size(n_runs: int) -> int:
     return max(1, min(16, math.ceil(n_runs / 32)))
 
 
-def batches(runs: list[Run], round_no: int) -> dict[str, list[Run]]:
-    """The tasks of a round, by name: about ``batch_size`` runs each, in plan order.
-
-    The designs of one (point, scenario, replication) go to the same task, one after another:
-    they start from the same settled world (``salesim.start``), which a worker then computes
-    once for all of them.
-    """
-    groups: dict[tuple, list[Run]] = {}
-    for run in runs:
-        groups.setdefault((run.point, run.scenario, run.replication), []).append(run)
-    size = batch_size(len(runs))
-    out: dict[str, list[Run]] = {}
-    task: list[Run] = []
-    for group in groups.values():
-        task.extend(group)
-        if len(task) >= size:
-            out[f"r{round_no:03d}-b{len(out):06d}"] = task
-            task = []
-    if task:
-        out[f"r{round_no:03d}-b{len(out):06d}"] = task
-    return out
-
-
-def _rounds(cfg: SalesimConfig):
+def rounds(cfg: SalesimConfig) -> Iterator[range]:
+    """Replications of each round: one round, or the adaptive rounds up to the maximum."""
     exp = cfg.experiment
     if exp.precision is None:
         yield range(exp.replications)
@@ -80,6 +71,52 @@ def _rounds(cfg: SalesimConfig):
         start, stop = stop, min(p.maximum, stop + p.step)
 
 
+def round_batches(cfg: SalesimConfig, plan: Plan, round_no: int, reps: range) -> dict[str, list]:
+    """The batches of one round, by name (``rRRR-bBBBBBB``), about ``batch_size`` runs each.
+
+    The designs of one (point, scenario, replication) go to the same batch, one after another:
+    they start from the same settled world (``salesim.start``), which a worker then computes
+    once for all of them.
+    """
+    runs = runs_for(cfg, plan, reps)
+    groups: dict[tuple, list] = {}
+    for run in runs:
+        groups.setdefault((run.point, run.scenario, run.replication), []).append(run)
+    size = batch_size(len(runs))
+    out: dict[str, list] = {}
+    task: list = []
+    for group in groups.values():
+        task.extend(group)
+        if len(task) >= size:
+            out[f"r{round_no:03d}-b{len(out):06d}"] = task
+            task = []
+    if task:
+        out[f"r{round_no:03d}-b{len(out):06d}"] = task
+    return out
+
+
+def expected_batches(cfg: SalesimConfig, plan: Plan, n_rounds: int) -> dict[str, int]:
+    """Batch name -> runs, for the first ``n_rounds`` rounds of the plan."""
+    out: dict[str, int] = {}
+    for round_no, reps in zip(range(n_rounds), rounds(cfg), strict=False):
+        out.update({k: len(v) for k, v in round_batches(cfg, plan, round_no, reps).items()})
+    return out
+
+
+def _stderr(message: str) -> None:
+    print(f"salesim: {message}", file=sys.stderr, flush=True)
+
+
+def _describe(bad: dict[str, str], lost: set[str], sizes: dict[str, int]) -> str:
+    """One line: which stored batches are missing or damaged, and how many runs they hold."""
+    names = sorted(set(bad) | lost)
+    runs = sum(sizes.get(n, 0) for n in names)
+    first = names[0]
+    why = bad.get(first, "missing")
+    more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+    return f"{len(names)} stored batch(es), {runs} runs, missing or damaged ({first}: {why}{more})"
+
+
 def run_experiment(
     cfg: SalesimConfig,
     out: str | Path,
@@ -89,8 +126,13 @@ def run_experiment(
     scheduler: str | None = None,
     resume: bool = False,
     progress: bool | None = None,
+    notify: Callable[[str], None] = _stderr,
 ) -> ExperimentResult:
-    """Run (or resume, or just re-summarise) the experiment of ``cfg`` into ``out``."""
+    """Run (or resume, or repair, or just re-summarise) the experiment of ``cfg`` into ``out``.
+
+    ``notify`` receives one-line notices (batches found damaged and re-run); by default they go
+    to stderr. Holds the directory's lock throughout.
+    """
     if cfg.experiment is None:
         from salesim.experiments.spec import ExperimentSpec
 
@@ -98,54 +140,117 @@ def run_experiment(
             update={"experiment": ExperimentSpec(designs=[cfg.model.design], replications=1)}
         )
     store = Store(out)
+    with store.lock("run"):
+        return _run_locked(cfg, store, executor, workers, scheduler, resume, progress, notify)
+
+
+def _run_locked(cfg, store: Store, executor, workers, scheduler, resume, progress, notify):
     state = store.open(cfg, resume)
+    fp = fingerprint(cfg)
     plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
-    if state != "complete":
-        sessions = store.manifest().get("sessions", [])
+    manifest = store.manifest()
+    sizes = expected_batches(cfg, plan, max(1, manifest.get("rounds", 1)))
+    bad = store.check(fp, sizes)
+    if state == "complete":
+        lost = set(sizes) - set(store.good) - set(bad)
+    else:  # an unfinished run: only batches once recorded count as lost
+        lost = set(manifest.get("batches", {})) - set(store.good) - set(bad)
+    if bad or lost:
+        if not resume:
+            raise StoreError(
+                f"--out {store.out}: {_describe(bad, lost, sizes)}; add --resume to re-run them"
+            )
+        store.discard(sorted(bad))
+        notify(f"{store.out}: {_describe(bad, lost, sizes)}; re-running them")
+    if state != "complete" or bad or lost:
+        sessions = manifest.get("sessions", [])
         store.update_manifest(
             status="running", sessions=[*sessions, {"started": now(), "executor": executor}]
         )
         try:
-            _execute(cfg, plan, store, executor, workers, scheduler, progress)
+            _execute(cfg, plan, store, fp, executor, workers, scheduler, progress)
         except (KeyboardInterrupt, Interrupted):
-            done, failed = store.counts()
-            store.consolidate()
-            store.update_manifest(
-                status="interrupted",
-                runs={**store.manifest()["runs"], "done": done, "failed": failed},
-            )
+            done, _ = _stop(store, "interrupted")
             raise Interrupted(
                 f"interrupted: {done} runs stored in {store.out}; finish with --resume"
             ) from None
-    store.consolidate()
-    _summaries(cfg, plan, store)
+        except OSError as exc:
+            _stop(store, "interrupted", f"{exc.strerror}: {exc.filename}")
+            raise _resumable(io_error(store.out, exc, "write")) from None
+        except BrokenExecutor:
+            done, _ = _stop(store, "interrupted", "a worker process died")
+            raise ConfigError(
+                f"a worker process died (killed from outside, or out of memory); {done} runs "
+                f"stored in {store.out}: finish with --resume"
+            ) from None
+        except BaseException as exc:
+            _stop(store, "interrupted", str(exc).splitlines()[0] if str(exc) else repr(exc))
+            raise
+    try:
+        outputs = store.consolidate()
+        _summaries(cfg, plan, store)
+    except OSError as exc:
+        _stop(store, "interrupted", f"{exc.strerror}: {exc.filename}")
+        raise _resumable(io_error(store.out, exc, "write")) from None
     done, failed = store.counts()
     store.update_manifest(
         status="complete",
         ended=now(),
         runs={**store.manifest()["runs"], "done": done, "failed": failed},
+        batches=store.batches_summary(),
+        outputs=outputs,
     )
     return ExperimentResult(store.out, "complete", done, failed, state == "complete")
 
 
-def _execute(cfg, plan: Plan, store: Store, executor, workers, scheduler, progress) -> None:
+def _resumable(err: ConfigError) -> StoreError:
+    return StoreError(f"{err}; every finished run is kept: finish with --resume")
+
+
+def _stop(store: Store, status: str, error: str | None = None) -> tuple[int, int]:
+    """Record how a session ended, as far as the disk allows; return (done, failed)."""
+    done, failed = store.counts()
+    try:
+        store.consolidate()
+    except (OSError, ValueError):
+        pass  # the parts are what count; consolidation is redone later
+    try:
+        manifest = store.manifest()
+        sessions = manifest.get("sessions") or [{}]
+        sessions[-1] = {**sessions[-1], "ended": now(), "status": status, "error": error}
+        store.write_manifest(
+            {
+                **manifest,
+                "status": status,
+                "runs": {**manifest["runs"], "done": done, "failed": failed},
+                "batches": store.batches_summary(),
+                "sessions": sessions,
+            }
+        )
+    except ConfigError:
+        pass  # e.g. the disk is full: the batch records still say what is done
+    return done, failed
+
+
+def _execute(cfg, plan: Plan, store: Store, fp, executor, workers, scheduler, progress) -> None:
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(
         total=0, unit="run", file=sys.stderr, disable=not show, dynamic_ncols=True, desc=cfg.name
     )
     failed_total = 0
     with make_executor(executor, workers, scheduler) as (pool, n_workers), bar:
-        for round_no, reps in enumerate(_rounds(cfg)):
-            runs = runs_for(cfg, plan, reps)
-            todo = {n: b for n, b in batches(runs, round_no).items() if not store.has(n)}
+        for round_no, reps in enumerate(rounds(cfg)):
+            batches = round_batches(cfg, plan, round_no, reps)
+            n_runs = sum(len(b) for b in batches.values())
+            todo = {name: b for name, b in batches.items() if not store.has(name)}
             manifest = store.manifest()
             if round_no >= manifest.get("rounds", 0):  # a round planned for the first time
                 runs_info = manifest["runs"]
-                planned = runs_info["planned"] + len(runs)
+                planned = runs_info["planned"] + n_runs
                 store.update_manifest(runs={**runs_info, "planned": planned}, rounds=round_no + 1)
-            bar.total = (bar.total or 0) + len(runs)
-            _skip(bar, len(runs) - sum(len(b) for b in todo.values()))
-            failed_total += _submit_all(pool, n_workers, cfg, todo, store, bar, failed_total)
+            bar.total = (bar.total or 0) + n_runs
+            _skip(bar, n_runs - sum(len(b) for b in todo.values()))
+            failed_total += _submit_all(pool, n_workers, cfg, fp, todo, store, bar, failed_total)
             if cfg.experiment.precision is not None and precision_met(store.read_runs(), cfg):
                 break
 
@@ -161,7 +266,7 @@ def _skip(bar: tqdm, stored: int) -> None:
 
 
 def _submit_all(
-    pool, n_workers: int, cfg, todo: dict[str, list[Run]], store: Store, bar, failed: int
+    pool, n_workers: int, cfg, fp: str, todo: dict[str, list[Run]], store: Store, bar, failed: int
 ) -> int:
     """Keep about two tasks per worker in flight; store each batch as it completes."""
     pending = list(todo.items())[::-1]
@@ -176,14 +281,17 @@ def _submit_all(
             for fut in finished:
                 name = running.pop(fut)
                 results = fut.result()
-                new_failures += store.write_batch(name, results)
+                new_failures += store.write_batch(name, fp, results)
                 bar.update(len(results))
                 bar.set_postfix(failed=failed + new_failures, refresh=False)
     except BaseException:
         for fut, name in running.items():
             # Keep what already finished; stop the rest.
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                store.write_batch(name, fut.result())
+                try:
+                    store.write_batch(name, fp, fut.result())
+                except OSError:
+                    break  # the disk refuses: what is written is recorded, the rest re-runs
             else:
                 fut.cancel()
         raise
@@ -192,13 +300,13 @@ def _submit_all(
 
 def _summaries(cfg: SalesimConfig, plan: Plan, store: Store) -> None:
     runs = store.read_runs()
-    summary = summarise(runs, cfg)
+    summary = summarise(runs, cfg) if len(runs) else pd.DataFrame()
     atomic_write_bytes(store.out / "summary.csv", summary.to_csv(index=False).encode())
     robust = robustness(summary, cfg)
     if len(robust):
         atomic_write_bytes(store.out / "robustness.csv", robust.to_csv(index=False).encode())
     sweep = cfg.experiment.sweep
-    if sweep is not None and sweep.method in ("sobol", "morris"):
+    if sweep is not None and sweep.method in ("sobol", "morris") and len(runs):
         table = sensitivity(runs, cfg, plan)
         atomic_write_bytes(store.out / "sensitivity.csv", table.to_csv(index=False).encode())
         if len(cfg.experiment.designs) > 1:

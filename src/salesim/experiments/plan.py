@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from salesim.experiments.spec import is_integer, parameter_type
+from salesim.limits import DEFAULT_MAX_RUNS
 from salesim.loading import apply_overrides
 from salesim.params import ModelConfig, error_line
 
@@ -44,6 +45,52 @@ class Plan:
     points: list[dict[str, Any]]
     problem: dict[str, Any] | None = None
     samples: np.ndarray | None = None
+
+
+def count_points(sweep: Sweep | None) -> int:
+    """Number of sweep points, computed without building them."""
+    if sweep is None:
+        return 1
+    if sweep.method == "grid":
+        return math.prod(
+            len(p.values) if p.values is not None else p.range.count() for p in sweep.parameters
+        )
+    d = len(sweep.parameters)
+    return sweep.samples * {"lhs": 1, "sobol": d + 2, "morris": d + 1}[sweep.method]
+
+
+def most_replications(cfg: SalesimConfig) -> int:
+    """Replications per cell at most (the adaptive maximum when precision is set)."""
+    exp = cfg.experiment
+    return exp.precision.maximum if exp.precision is not None else exp.replications
+
+
+def count_runs(cfg: SalesimConfig) -> tuple[int, str]:
+    """(runs the experiment plans at most, how that number is made up), without expanding."""
+    exp = cfg.experiment
+    factors = [
+        (len(exp.designs), "designs"),
+        (len(exp.scenario_overrides()), "scenarios"),
+        (count_points(exp.sweep), "sweep points"),
+        (most_replications(cfg), "replications"),
+    ]
+    total = math.prod(n for n, _ in factors)
+    return total, " x ".join(f"{n:,} {what}" for n, what in factors)
+
+
+def check_run_count(cfg: SalesimConfig, max_runs: int | None) -> int:
+    """The number of runs planned; ValueError if it exceeds ``max_runs`` (None: no limit)."""
+    total, made_of = count_runs(cfg)
+    if max_runs is not None and total > max_runs:
+        raise ValueError(
+            f"experiment: plans {total:,} runs ({made_of}), more than the limit of "
+            f"{max_runs:,}; plan fewer or raise the limit with --max-runs"
+        )
+    return total
+
+
+#: Largest seed a replication may have (numpy seeds and Parquet columns are 64-bit).
+MAX_SEED = 2**63 - 1
 
 
 def _cast(path: str, value: float) -> Any:
@@ -165,10 +212,22 @@ def model_config(cfg: SalesimConfig, run: Run) -> ModelConfig:
     return ModelConfig.model_validate(data["model"])
 
 
-def check_experiment(cfg: SalesimConfig) -> None:
-    """Build the config of every scenario and sweep extreme; ValueError names the first bad."""
+def check_experiment(cfg: SalesimConfig, max_runs: int | None = DEFAULT_MAX_RUNS) -> None:
+    """Count the runs, then build the config of every scenario and sweep value.
+
+    ValueError names the first problem. The count comes first and is arithmetic, so a plan of
+    millions of runs is refused before anything is expanded.
+    """
     exp = cfg.experiment
-    probes: list[tuple[str, dict[str, Any]]] = []
+    check_run_count(cfg, max_runs)
+    last_seed = seed_of(cfg) + most_replications(cfg) - 1
+    if last_seed > MAX_SEED:
+        raise ValueError(
+            f"experiment.seed: the last replication's seed ({last_seed}) exceeds {MAX_SEED}; "
+            "use a smaller seed"
+        )
+    # Each distinct value once: a list of 10,000 equal values is one probe, not 10,000.
+    probes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     if exp.sweep is not None:
         for p in exp.sweep.parameters:
             vals = (
@@ -181,12 +240,14 @@ def check_experiment(cfg: SalesimConfig) -> None:
                 )
             )
             for v in vals:
-                probes.append((f"experiment.sweep {p.path}={v}", {p.path: _grid_value(p.path, v)}))
-    for label, values in [("experiment", first_point(exp.sweep)), *probes]:
+                value = _grid_value(p.path, v)
+                label = f"experiment.sweep {p.path}={v}"
+                probes.setdefault((p.path, repr(value)), (label, {p.path: value}))
+    for label, values in [("experiment", first_point(exp.sweep)), *probes.values()]:
         for scenario in exp.scenario_overrides():
             run = Run("probe", 0, scenario, exp.designs[0], 0, seed_of(cfg), values)
             try:
                 model_config(cfg, run)
             except ValidationError as err:
                 where = f"experiment.scenarios.{scenario}" if scenario != "base" else label
-                raise ValueError(f"{where}: model.{error_line(err)}") from None
+                raise ValueError(f"{where}: model.{error_line(err, ModelConfig)}") from None

@@ -1,9 +1,21 @@
-"""Running batches of runs on a ``concurrent.futures`` executor: in-process, processes or Dask."""
+"""Running batches of runs on a ``concurrent.futures`` executor: in-process, processes or Dask.
+
+Worker processes never outlive the coordinator that started them. A watchdog thread in every
+worker exits it within half a second of the coordinator's death (a dead coordinator not yet
+reaped by its parent counts as dead: a caller reading our output before waiting must not wait
+for ever); on Linux each worker also asks for SIGKILL when its parent (the forkserver) dies
+(``prctl(PR_SET_PDEATHSIG)``). When the coordinator stops early (Ctrl-C, SIGTERM, an error)
+it kills its workers at once instead of waiting for their batches.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import sys
+import threading
+import time
 import traceback
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -87,9 +99,62 @@ class SequentialExecutor(Executor):
         return future
 
 
-def _ignore_sigint() -> None:
+#: Seconds between a worker's checks that its coordinator is still alive.
+WATCHDOG_SECONDS = 0.5
+#: Seconds to wait for a Dask scheduler to answer.
+SCHEDULER_TIMEOUT = 20
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent process exits (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass  # the watchdog still covers it
+
+
+def _watch(coordinator: int, parent: int) -> None:
+    import psutil
+
+    try:
+        boss = psutil.Process(coordinator)
+    except psutil.NoSuchProcess:
+        os._exit(1)
+    while True:
+        time.sleep(WATCHDOG_SECONDS)
+        try:
+            # A dead coordinator whose parent has not reaped it yet is a zombie: still gone.
+            gone = not boss.is_running() or boss.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            gone = True
+        if gone or os.getppid() != parent:
+            os._exit(1)  # nobody will read our results
+
+
+def _worker_init(coordinator: int) -> None:
+    """Initializer of every pool worker: leave Ctrl-C to the coordinator, die with it."""
     # Ctrl-C goes to the whole process group; the coordinator decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    watch = threading.Thread(
+        target=_watch, args=(coordinator, os.getppid()), daemon=True, name="salesim-watchdog"
+    )
+    watch.start()
+
+
+def kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a process pool's workers now rather than wait for their tasks."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        try:
+            proc.kill()
+        except (OSError, ValueError):
+            pass  # already gone
+    for proc in processes:
+        proc.join(timeout=2)
 
 
 def default_workers() -> int:
@@ -104,7 +169,8 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers or default_workers(),
         mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_ignore_sigint,
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
     )
 
 
@@ -120,8 +186,11 @@ def make_executor(
         pool = process_pool(workers)
         try:
             yield pool, workers
-        finally:
+        except BaseException:
+            kill_workers(pool)  # Ctrl-C, SIGTERM or an error: stop now, not after the batches
             pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
     elif kind == "dask":
         from distributed import Client, LocalCluster
 
@@ -137,7 +206,7 @@ def make_executor(
             )
             client = Client(cluster)
         else:
-            client = Client(scheduler, timeout="20s")
+            client = _connect(Client, scheduler)
         try:
             n = (
                 sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
@@ -150,3 +219,22 @@ def make_executor(
                 cluster.close()
     else:
         raise ValueError(f"--executor: unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")
+
+
+def _connect(client_class: Any, address: str) -> Any:
+    """A Dask client of the scheduler at ``address``; ConfigError (one line) if none answers."""
+    from salesim.params import ConfigError
+
+    try:
+        return client_class(address, timeout=f"{SCHEDULER_TIMEOUT}s")
+    except (OSError, TimeoutError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            f"--scheduler {address}: no Dask scheduler answered within {SCHEDULER_TIMEOUT} s "
+            f"({reason[:120]}); start one (dask scheduler) or check the address, then run again "
+            "with --resume"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"--scheduler {address!r}: not a scheduler address ({exc}); e.g. tcp://10.0.0.5:8786"
+        ) from None

@@ -15,7 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from salesim.outcomes import OUTCOMES
-from salesim.params import F, ModelConfig, Section
+from salesim.params import F, ModelConfig, Section, check_name
+
+#: Most values one swept parameter may take (a grid multiplies them).
+MAX_VALUES = 10_000
 
 #: Every run-level KPI (as ``kpis.RUN``, read from the declarations so that validating a config
 #: does not import the simulation's numerics).
@@ -71,14 +74,17 @@ class Range(Section):
     def _order(self) -> Range:
         if self.last < self.first:
             raise ValueError(f"last ({self.last}) must be >= first ({self.first})")
-        if (self.last - self.first) / self.step > 10_000:
-            raise ValueError("more than 10,000 values; use a larger step")
+        if (self.last - self.first) / self.step >= MAX_VALUES:
+            raise ValueError(f"more than {MAX_VALUES:,} values; use a larger step")
         return self
+
+    def count(self) -> int:
+        """How many values the range has."""
+        return int((self.last - self.first) / self.step + 1e-9) + 1
 
     def values(self) -> list[float]:
         """The values of the range."""
-        n = int((self.last - self.first) / self.step + 1e-9)
-        return [round(self.first + i * self.step, 12) for i in range(n + 1)]
+        return [round(self.first + i * self.step, 12) for i in range(self.count())]
 
 
 class Bounds(Section):
@@ -101,7 +107,9 @@ class Parameter(Section):
     role: Literal["lever", "uncertainty"] = F(
         ..., "lever: the company controls it; uncertainty: it does not"
     )
-    values: list[Any] | None = F(None, "explicit values (grid)")
+    values: list[Any] | None = F(
+        None, f"explicit values (grid), at most {MAX_VALUES:,}", max_length=MAX_VALUES
+    )
     range: Range | None = F(None, "first/step/last (grid)")
     bounds: Bounds | None = F(None, "interval for lhs, sobol, morris")
 
@@ -125,13 +133,13 @@ class Sweep(Section):
     method: Literal["grid", "lhs", "sobol", "morris"] = F("grid", "grid | lhs | sobol | morris")
     samples: int = F(
         8,
-        "lhs: points; sobol: base samples N (N*(2D+2) points); morris: trajectories",
+        "lhs: points; sobol: base samples N (N*(D+2) points); morris: trajectories (N*(D+1))",
         "",
         ge=1,
         le=100_000,
     )
     levels: int = F(4, "morris grid levels", "", ge=2, le=100)
-    parameters: list[Parameter] = F(..., "the swept parameters", min_length=1)
+    parameters: list[Parameter] = F(..., "the swept parameters", min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _sources(self) -> Sweep:
@@ -229,10 +237,14 @@ class ExperimentSpec(Section):
     replications: int = F(10, "replications per design x scenario x point", "", ge=1, le=100_000)
     precision: Precision | None = F(None, "adaptive replications (replaces replications)")
     seed: int | None = F(
-        None, "seed of replication 0 (default: model.seed); replication i uses seed + i", "", ge=0
+        None,
+        "seed of replication 0 (default: model.seed); replication i uses seed + i",
+        "",
+        ge=0,
+        le=2**63 - 1,
     )
-    warmup_days: int | None = F(None, "overrides model.warmup_days", "days", ge=0)
-    horizon_days: int | None = F(None, "overrides model.horizon_days", "days", ge=1)
+    warmup_days: int | None = F(None, "overrides model.warmup_days", "days", ge=0, le=100_000)
+    horizon_days: int | None = F(None, "overrides model.horizon_days", "days", ge=1, le=100_000)
     include_base: bool = F(
         True, "run the unmodified model as scenario 'base' besides the named ones"
     )
@@ -269,6 +281,7 @@ class ExperimentSpec(Section):
             if m not in KPI_NAMES:
                 raise ValueError(f"metrics: unknown KPI {m!r}; allowed: {', '.join(KPI_NAMES)}")
         for name, overrides in self.scenarios.items():
+            check_name("scenarios", name)
             if name == "base":
                 raise ValueError("scenarios: 'base' is reserved for the unmodified model")
             if not isinstance(overrides, dict) or not overrides:

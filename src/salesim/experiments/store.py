@@ -1,11 +1,16 @@
-"""Results on disk, written so that nothing is lost and nothing is counted twice.
+"""Results on disk, written so that nothing is lost, nothing is counted twice, nothing is trusted.
 
 Each batch of runs lands as its own set of Parquet parts (per-run tables first, then the run
-records, which mark the batch done), each written to a temporary file and renamed into
-place. A killed process leaves at most a temporary file, which the next start removes; a
-resumed experiment skips the batches whose run records exist. ``runs.parquet``,
-``timeseries.parquet`` and ``responses.parquet`` are rebuilt from the parts in plan order,
-streaming one part at a time.
+records), each written to a temporary file and renamed into place, and then a small record
+``batch-NAME.json`` with the number of runs and the SHA-256 of every part: the record marks
+the batch done. A killed process leaves at most a temporary file or parts without a record,
+which the next start removes. Whether an experiment is complete is decided from the data:
+every batch the plan expects must have a record whose checksums match the files (a missing or
+damaged batch is re-run by ``--resume``). ``runs.parquet``, ``timeseries.parquet`` and
+``responses.parquet`` are rebuilt from the verified parts in plan order, one part at a time.
+
+One process at a time may write a results directory: ``lock`` takes an exclusive lock
+(``filelock``) and records who holds it, so a second ``salesim`` names the holder's PID.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +35,16 @@ from salesim.datafiles import data_files, file_digests
 
 #: Per-run tables: part prefix -> consolidated file.
 TABLES = {"ts": "timeseries.parquet", "responses": "responses.parquet"}
+#: Consolidated files whose checksums the manifest of a complete experiment records.
+OUTPUTS = ("runs.parquet", *TABLES.values())
+LOCK_FILE = ".salesim.lock"
+HOLDER_FILE = ".salesim.lock.json"
+#: Files of ours that may be in a directory before its manifest is written.
+_BOOKKEEPING = {LOCK_FILE, HOLDER_FILE}
+
+
+class StoreError(ConfigError):
+    """A results directory that cannot be used as asked (one line naming it and what to do)."""
 
 
 def now() -> str:
@@ -46,23 +64,56 @@ def fingerprint(cfg: SalesimConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory and rename."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # only left behind when writing failed (e.g. disk full)
 
 
-def atomic_write_table(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically."""
+def atomic_write_table(path: Path, table: pa.Table) -> str:
+    """Write a Parquet file atomically; return its SHA-256."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        digest = sha256(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return digest
+
+
+def io_error(out: Path, exc: OSError, doing: str) -> StoreError:
+    """One line for an operating-system error on the results directory, saying what to do."""
+    where = exc.filename or out
+    reason = exc.strerror or str(exc)
+    hint = {
+        28: "free some space",  # ENOSPC
+        122: "free some space",  # EDQUOT
+        13: "choose a directory you may write to",  # EACCES
+        1: "choose a directory you may write to",  # EPERM
+        30: "choose a writable file system",  # EROFS
+        20: "choose a directory, not a file",  # ENOTDIR
+        21: "choose a directory, not a file",  # EISDIR
+    }.get(exc.errno or 0, "check the directory")
+    return StoreError(f"--out {out}: cannot {doing} {where}: {reason}; {hint}")
 
 
 def _git_commit() -> str | None:
@@ -92,15 +143,17 @@ def _versions() -> dict[str, str]:
 
 
 def _seeds(cfg: SalesimConfig) -> dict[str, Any]:
-    from salesim.experiments.plan import seed_of
+    from salesim.experiments.plan import most_replications, seed_of
 
-    exp = cfg.experiment
-    most = exp.precision.maximum if exp.precision else exp.replications
     return {
         "first": seed_of(cfg),
-        "replications": most,
+        "replications": most_replications(cfg),
         "rule": "replication i of every design, scenario and sweep point uses seed first + i",
     }
+
+
+#: Directories this process holds the lock of (the lock is re-entrant within a process).
+_HELD: dict[Path, int] = {}
 
 
 class Store:
@@ -110,71 +163,188 @@ class Store:
         self.out = Path(out)
         self.parts = self.out / "parts"
         self.manifest_path = self.out / "manifest.json"
+        #: Batches whose record and parts were verified (or written) in this session.
+        self.good: dict[str, dict[str, Any]] = {}
+
+    # --- the directory and its lock ----------------------------------------------------------
+
+    def make_dir(self) -> None:
+        """Create the output directory; one line if it cannot be."""
+        if "\0" in str(self.out):
+            raise StoreError(f"--out {str(self.out)!r}: not a valid directory name (NUL byte)")
+        if self.out.exists() and not self.out.is_dir():
+            raise StoreError(f"--out {self.out}: is a file, not a directory; choose a directory")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise io_error(self.out, exc, "create") from None
+
+    @contextmanager
+    def lock(self, command: str) -> Iterator[None]:
+        """Hold the directory's exclusive lock; StoreError naming the holder if it is taken."""
+        from filelock import FileLock, Timeout
+
+        self.make_dir()
+        self._refuse_foreign()  # before the lock file: leave other people's directories alone
+        key = self.out.resolve()
+        if _HELD.get(key):
+            _HELD[key] += 1
+            try:
+                yield
+            finally:
+                _HELD[key] -= 1
+            return
+        lock = FileLock(str(self.out / LOCK_FILE), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreError(
+                f"--out {self.out}: in use by {self.holder()}; wait for it to finish or stop "
+                "it, then try again"
+            ) from None
+        except OSError as exc:
+            raise io_error(self.out, exc, "lock") from None
+        _HELD[key] = 1
+        try:
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": command}
+            try:
+                atomic_write_bytes(self.out / HOLDER_FILE, json.dumps(holder).encode())
+            except OSError as exc:
+                raise io_error(self.out, exc, "write to") from None
+            yield
+        finally:
+            _HELD.pop(key, None)
+            (self.out / HOLDER_FILE).unlink(missing_ok=True)
+            lock.release()
+
+    def _refuse_foreign(self) -> None:
+        """StoreError if the directory holds files but no salesim manifest."""
+        try:
+            present = [p for p in self.out.iterdir() if p.name not in _BOOKKEEPING]
+        except OSError as exc:
+            raise io_error(self.out, exc, "read") from None
+        if present and not self.manifest_path.exists():
+            raise StoreError(
+                f"--out {self.out}: directory holds files but no salesim manifest; "
+                "choose an empty or new directory"
+            )
+
+    def holder(self) -> str:
+        """Who holds the lock, as recorded by the holder ('another salesim process' if unknown)."""
+        try:
+            info = json.loads((self.out / HOLDER_FILE).read_text())
+            return f"salesim {info['command']} (PID {int(info['pid'])} on {info['host']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another salesim process"
 
     # --- opening -----------------------------------------------------------------------------
 
     def open(self, cfg: SalesimConfig, resume: bool) -> str:
-        """Prepare the directory: 'new', 'resume' or 'complete'; refuse a foreign directory."""
+        """Prepare the directory: 'new', 'resume' or 'complete'; refuse a foreign directory.
+
+        Call with the lock held. 'complete' only says what the manifest claims; ``check``
+        decides from the parts.
+        """
         fp = fingerprint(cfg)
-        if self.out.exists() and any(self.out.iterdir()):
-            if not self.manifest_path.exists():
-                raise ConfigError(
-                    f"--out {self.out}: directory holds files but no salesim manifest; "
-                    "choose an empty or new directory"
-                )
-            manifest = self.manifest()
+        self.make_dir()
+        self._refuse_foreign()
+        if self.manifest_path.exists():
+            try:
+                manifest = self.manifest()
+            except StoreError:
+                if not resume or not self._rebuild_manifest(cfg):
+                    raise
+                manifest = self.manifest()
             if manifest.get("fingerprint") != fp:
-                raise ConfigError(
+                raise StoreError(
                     f"--out {self.out}: holds a different experiment ({manifest.get('name')!r}, "
                     f"started {manifest.get('started')}); choose another directory"
                 )
             if manifest.get("status") == "complete":
                 return "complete"
             if not resume:
-                raise ConfigError(
+                raise StoreError(
                     f"--out {self.out}: holds an unfinished run of this experiment "
-                    f"({manifest['runs']['done']} runs stored); add --resume to finish it"
+                    f"({manifest.get('runs', {}).get('done', 0)} runs stored); add --resume to "
+                    "finish it"
                 )
             self._clean()
             return "resume"
-        self.parts.mkdir(parents=True, exist_ok=True)
-        self.write_manifest(
-            {
-                "name": cfg.name,
-                "fingerprint": fp,
-                "status": "running",
-                "started": now(),
-                "ended": None,
-                "versions": _versions(),
-                "git_commit": _git_commit(),
-                "config": cfg.model_dump(mode="json"),
-                "data_files": file_digests(data_files(cfg.model)),
-                "runs": {"planned": 0, "done": 0, "failed": 0},
-                "sessions": [],
-                "seeds": _seeds(cfg),
-            }
-        )
+        try:
+            self.parts.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise io_error(self.out, exc, "create") from None
+        self.write_manifest(self._new_manifest(cfg))
         return "new"
 
+    def _new_manifest(self, cfg: SalesimConfig) -> dict[str, Any]:
+        return {
+            "name": cfg.name,
+            "fingerprint": fingerprint(cfg),
+            "status": "running",
+            "started": now(),
+            "ended": None,
+            "versions": _versions(),
+            "git_commit": _git_commit(),
+            "config": cfg.model_dump(mode="json"),
+            "data_files": file_digests(data_files(cfg.model)),
+            "runs": {"planned": 0, "done": 0, "failed": 0},
+            "sessions": [],
+            "seeds": _seeds(cfg),
+        }
+
+    def _rebuild_manifest(self, cfg: SalesimConfig) -> bool:
+        """Replace a damaged manifest when every stored batch belongs to this experiment."""
+        fp = fingerprint(cfg)
+        records = [self._record(n) for n in self.part_names()]
+        if not records or any(r is None or r.get("fingerprint") != fp for r in records):
+            return False
+        manifest = self._new_manifest(cfg)
+        manifest.update(status="interrupted", rebuilt=now())
+        self.write_manifest(manifest)
+        return True
+
     def _clean(self) -> None:
-        """Remove temporary files and per-run tables whose run records never landed."""
-        self.parts.mkdir(parents=True, exist_ok=True)
-        for tmp in self.parts.glob(".*.tmp-*"):
-            tmp.unlink()
-        for kind in TABLES:
-            for part in self.parts.glob(f"{kind}-*.parquet"):
-                if not (self.parts / part.name.replace(f"{kind}-", "runs-", 1)).exists():
+        """Remove temporary files and parts whose batch record never landed."""
+        try:
+            self.parts.mkdir(parents=True, exist_ok=True)
+            for tmp in [*self.parts.glob(".*.tmp-*"), *self.out.glob(".*.tmp-*")]:
+                tmp.unlink()
+            recorded = set(self.part_names())
+            for part in self.parts.glob("*.parquet"):
+                if part.stem.split("-", 1)[-1] not in recorded:
                     part.unlink()
+        except OSError as exc:
+            raise io_error(self.out, exc, "clean up") from None
 
     # --- manifest ----------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest as stored."""
-        return json.loads(self.manifest_path.read_text())
+        """The manifest as stored; StoreError (one line) if it is missing or damaged."""
+        try:
+            manifest = json.loads(self.manifest_path.read_bytes())
+        except FileNotFoundError:
+            raise StoreError(
+                f"{self.out}: no manifest.json; not a salesim results directory"
+            ) from None
+        except OSError as exc:
+            raise io_error(self.out, exc, "read") from None
+        except ValueError as exc:  # truncated or not JSON (UnicodeDecodeError is one too)
+            raise StoreError(
+                f"{self.manifest_path}: damaged ({type(exc).__name__}: {str(exc)[:80]}); "
+                "finish the experiment with salesim run CONFIG --out DIR --resume, which "
+                "rebuilds it from the stored batches"
+            ) from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
+            raise StoreError(f"{self.manifest_path}: damaged (not a salesim manifest)")
+        return manifest
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Replace the manifest atomically."""
-        atomic_write_bytes(self.manifest_path, json.dumps(manifest, indent=2).encode())
+        try:
+            atomic_write_bytes(self.manifest_path, json.dumps(manifest, indent=2).encode())
+        except OSError as exc:
+            raise io_error(self.out, exc, "write") from None
 
     def update_manifest(self, **changes: Any) -> dict[str, Any]:
         """Update fields of the manifest."""
@@ -183,38 +353,102 @@ class Store:
         self.write_manifest(manifest)
         return manifest
 
-    # --- parts -------------------------------------------------------------------------------
+    # --- batches -----------------------------------------------------------------------------
+
+    def _record_path(self, name: str) -> Path:
+        return self.parts / f"batch-{name}.json"
+
+    def _record(self, name: str) -> dict[str, Any] | None:
+        try:
+            record = json.loads(self._record_path(name).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def part_names(self) -> list[str]:
+        """Batches with a record on disk (verified or not), in plan order."""
+        return sorted(
+            p.name[len("batch-") : -len(".json")] for p in self.parts.glob("batch-*.json")
+        )
+
+    def check(self, fp: str, sizes: dict[str, int]) -> dict[str, str]:
+        """Verify every recorded batch; return {damaged batch: why}.
+
+        A batch is good when its record belongs to experiment ``fp``, holds the number of runs
+        the plan gives it (``sizes``) and every part matches its checksum. Good batches go to
+        ``self.good``; nothing is deleted (see ``discard``).
+        """
+        bad: dict[str, str] = {}
+        self.good = {}
+        for name in self.part_names():
+            why = self._verify(name, fp, sizes.get(name))
+            if why is None:
+                self.good[name] = self._record(name)
+            else:
+                bad[name] = why
+        return bad
+
+    def _verify(self, name: str, fp: str, size: int | None) -> str | None:
+        record = self._record(name)
+        if record is None:
+            return "its record is unreadable"
+        if record.get("fingerprint") != fp:
+            return "it belongs to another experiment"
+        if size is not None and record.get("runs") != size:
+            return f"it holds {record.get('runs')} runs, the plan gives it {size}"
+        for kind, info in record.get("files", {}).items():
+            path = self.parts / f"{kind}-{name}.parquet"
+            try:
+                if sha256(path) != info:
+                    return f"{path.name} fails its checksum"
+            except FileNotFoundError:
+                return f"{path.name} is missing"
+            except OSError as exc:
+                return f"{path.name} cannot be read ({exc.strerror})"
+        if "runs" not in record.get("files", {}):
+            return "its record lists no runs part"
+        return None
+
+    def discard(self, names: list[str]) -> None:
+        """Delete batches (record first, then parts) so that they are run again."""
+        try:
+            for name in names:
+                self._record_path(name).unlink(missing_ok=True)
+                for kind in ("runs", *TABLES):
+                    (self.parts / f"{kind}-{name}.parquet").unlink(missing_ok=True)
+                self.good.pop(name, None)
+        except OSError as exc:
+            raise io_error(self.out, exc, "delete in") from None
 
     def has(self, name: str) -> bool:
-        """Whether batch ``name`` is stored."""
-        return (self.parts / f"runs-{name}.parquet").exists()
+        """Whether batch ``name`` is stored and verified."""
+        return name in self.good
 
     def write_batch(
-        self, name: str, results: list[tuple[dict[str, Any], dict[str, pd.DataFrame]]]
+        self, name: str, fp: str, results: list[tuple[dict[str, Any], dict[str, pd.DataFrame]]]
     ) -> int:
-        """Store one batch; return how many of its runs failed."""
+        """Store one batch (parts, then its record); return how many of its runs failed."""
+        files = {}
         for kind in TABLES:
             frames = [tables[kind] for _, tables in results if kind in tables]
             if frames:
                 table = pa.Table.from_pandas(
                     pd.concat(frames, ignore_index=True), preserve_index=False
                 )
-                atomic_write_table(self.parts / f"{kind}-{name}.parquet", table)
+                files[kind] = atomic_write_table(self.parts / f"{kind}-{name}.parquet", table)
         records = pd.DataFrame([rec for rec, _ in results])
-        atomic_write_table(
+        files["runs"] = atomic_write_table(
             self.parts / f"runs-{name}.parquet", pa.Table.from_pandas(records, preserve_index=False)
         )
-        return int((records["status"] != "ok").sum())
-
-    def part_names(self) -> list[str]:
-        """Stored batches in plan order."""
-        return sorted(
-            p.name[len("runs-") : -len(".parquet")] for p in self.parts.glob("runs-*.parquet")
-        )
+        failed = int((records["status"] != "ok").sum())
+        record = {"fingerprint": fp, "runs": len(records), "failed": failed, "files": files}
+        atomic_write_bytes(self._record_path(name), json.dumps(record).encode())
+        self.good[name] = record
+        return failed
 
     def read_runs(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """All stored run records (or some columns of them), in plan order."""
-        names = self.part_names()
+        """All verified run records (or some columns of them), in plan order."""
+        names = sorted(self.good)
         if not names:
             return pd.DataFrame()
         return pd.concat(
@@ -223,31 +457,56 @@ class Store:
         )
 
     def counts(self) -> tuple[int, int]:
-        """(runs stored, of which failed)."""
-        runs = self.read_runs(["status"])
-        return (len(runs), int((runs["status"] != "ok").sum())) if len(runs) else (0, 0)
+        """(runs stored and verified, of which failed), from the batch records."""
+        records = self.good.values()
+        return sum(r["runs"] for r in records), sum(r["failed"] for r in records)
+
+    def batches_summary(self) -> dict[str, dict[str, Any]]:
+        """Runs and checksums of every verified batch, for the manifest."""
+        return {
+            name: {"runs": r["runs"], "failed": r["failed"], "sha256": r["files"]}
+            for name, r in sorted(self.good.items())
+        }
 
     # --- consolidation -----------------------------------------------------------------------
 
-    def consolidate(self) -> None:
-        """Rebuild runs.parquet and timeseries.parquet from the parts, one part at a time."""
+    def consolidate(self) -> dict[str, str]:
+        """Rebuild the consolidated tables from the verified parts; return their SHA-256."""
+        names = sorted(self.good)
+        digests = {}
         for kind, target in (("runs", "runs.parquet"), *TABLES.items()):
-            files = [self.parts / f"{kind}-{n}.parquet" for n in self.part_names()]
+            files = [self.parts / f"{kind}-{n}.parquet" for n in names]
             files = [f for f in files if f.exists()]
             if not files:
+                (self.out / target).unlink(missing_ok=True)  # nothing verified to show
                 continue
             schema = pa.unify_schemas(
                 [pq.read_schema(f) for f in files], promote_options="permissive"
             )
             schema = schema.remove_metadata()
             tmp = self.out / f".{target}.tmp-{os.getpid()}"
-            with pq.ParquetWriter(tmp, schema) as writer:
-                for f in files:
-                    table = pq.read_table(f).replace_schema_metadata(None)
-                    for name in schema.names:
-                        if name not in table.column_names:
-                            table = table.append_column(
-                                name, pa.nulls(len(table), schema.field(name).type)
-                            )
-                    writer.write_table(table.select(schema.names).cast(schema))
-            os.replace(tmp, self.out / target)
+            try:
+                with pq.ParquetWriter(tmp, schema) as writer:
+                    for f in files:
+                        table = pq.read_table(f).replace_schema_metadata(None)
+                        for name in schema.names:
+                            if name not in table.column_names:
+                                table = table.append_column(
+                                    name, pa.nulls(len(table), schema.field(name).type)
+                                )
+                        writer.write_table(table.select(schema.names).cast(schema))
+                os.replace(tmp, self.out / target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            digests[target] = sha256(self.out / target)
+        return digests
+
+    def outputs_intact(self, manifest: dict[str, Any]) -> bool:
+        """Whether the consolidated tables match the checksums the manifest recorded."""
+        recorded = manifest.get("outputs") or {}
+        if not recorded:
+            return False
+        try:
+            return all(sha256(self.out / name) == digest for name, digest in recorded.items())
+        except OSError:
+            return False

@@ -133,17 +133,16 @@ class ReservedProspecting(Mechanism):
             p = np.where(book.channel == DISTRIBUTOR, 0.0, p)
         return np.where(book.channel == OPEN, cfg.prospecting.new_direct_prob, p)
 
-    def monthly_conversion(self, model: SalesModel, eligible: np.ndarray) -> np.ndarray:
-        """Per customer: chance of being converted in a month, given expected eligible counts.
+    def monthly_hit(self, model: SalesModel, eligible: np.ndarray) -> np.ndarray:
+        """Per customer: chance a prospecting visit reaches it in a month, if it is a candidate.
 
         ``eligible`` weighs each customer as a candidate (1 for a distributor customer, or its
-        probability of being one); attempts spread evenly over a group's candidates.
+        expected number of candidates); attempts spread evenly over a group's candidates.
         """
         member = model.prospect_member
         candidates = eligible @ member
         per_candidate = self.attempts_per_group / np.maximum(candidates, 1e-12)
-        hit = np.minimum(1.0, member @ per_candidate)
-        return hit * self.conversion_probability(model)
+        return np.minimum(1.0, member @ per_candidate)
 
     def _prospect(self, model: SalesModel) -> None:
         book = model.customers

@@ -120,7 +120,7 @@ class Tracker:
         # Responses: every resolved need counted once, cumulatively and by resolution day.
         self._done = Growable(bool, False)
         self._scan_from = 0
-        self._first_from = 0
+        self._open_answered, self._open_first = 0, 0.0  # of needs not yet resolved
         self.since = model.measure_from_day * self.hours
         self._reset_totals()
         days = model.config.horizon_days + 4
@@ -325,13 +325,16 @@ class Tracker:
         for d in np.unique(day).tolist():
             self._day_hours.setdefault(d, []).append(hours[day == d])
 
-        # Every need gets its first front-line job on the step it arrives.
-        a = slice(self._first_from, hi)
-        first = cols["first_response"][a] - cols["arrival"][a]
-        ok = np.isfinite(first) & (cols["arrival"][a] >= since)
+        # A need's first response is its earliest front-line start, final once it is resolved;
+        # a part of it picked up later by another team may still come first while it is open.
+        first = cols["first_response"][new] - arrival
+        ok = np.isfinite(first) & measured
         self.n_answered += int(ok.sum())
         self.sum_first += float(first[ok].sum())
-        self._first_from = hi
+        open_ = np.flatnonzero(~done[self._scan_from : hi]) + self._scan_from
+        first = cols["first_response"][open_] - cols["arrival"][open_]
+        ok = np.isfinite(first) & (cols["arrival"][open_] >= since)
+        self._open_answered, self._open_first = int(ok.sum()), float(first[ok].sum())
 
     def _close_month(self) -> None:
         m = self.model
@@ -396,8 +399,8 @@ class Tracker:
             "p90_response_hours": float(np.quantile(hours, 0.9)) if n else nan,
             "contacts_per_need": self.sum_contacts / n if n else nan,
             "handoffs_per_request": self.sum_handoffs / n if n else nan,
-            "mean_first_response_hours": self.sum_first / self.n_answered
-            if self.n_answered
+            "mean_first_response_hours": (self.sum_first + self._open_first) / answered
+            if (answered := self.n_answered + self._open_answered)
             else nan,
         }
 

@@ -1,0 +1,106 @@
+"""No orphans: workers die with their coordinator, whatever stops it, and free the output pipe.
+
+An earlier version left the forkserver and its workers running for minutes after SIGTERM or
+SIGKILL, holding the coordinator's stdout and stderr, so a caller reading them (``| tee``,
+``subprocess.communicate``) hung; Ctrl-C waited for every running batch. Here the caller
+reads the pipes before reaping the coordinator, the hardest case for the workers' watchdog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+CONFIG = """
+name: orphans
+model:
+  horizon_days: 252
+  population: {customers: 600}
+  staff: {sales_staff: 9}
+experiment:
+  designs: [product, customer_manager]
+  replications: 40
+"""
+
+
+def wait_for_a_batch(out: Path, proc: subprocess.Popen) -> None:
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if (out / "parts").is_dir() and any((out / "parts").glob("batch-*.json")):
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("no batch stored in 180 s")
+
+
+def alive(processes: list[psutil.Process]) -> list[int]:
+    out = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "manifest_status"),
+    [
+        ("SIGKILL", -signal.SIGKILL, "running"),
+        ("SIGTERM", 128 + signal.SIGTERM, "interrupted"),
+        ("Ctrl-C", 128 + signal.SIGINT, "interrupted"),
+    ],
+)
+def test_no_worker_survives_its_coordinator(tmp_path, how, status, manifest_status):
+    config = tmp_path / "exp.yaml"
+    config.write_text(CONFIG)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "salesim",
+            "run",
+            str(config),
+            "--out",
+            str(out),
+            "--executor",
+            "process",
+            "--workers",
+            "2",
+            "--no-report",
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal would give it
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    wait_for_a_batch(out, proc)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert len(workers) >= 2  # the forkserver and its workers (and the resource tracker)
+    if how == "Ctrl-C":
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal sends it to the whole group
+    else:
+        os.kill(proc.pid, getattr(signal, how))  # only the coordinator
+    # Read the pipes first: they close only when no descendant holds them any more.
+    _, err = proc.communicate(timeout=60)
+    deadline = time.time() + 10
+    while alive(workers) and time.time() < deadline:
+        time.sleep(0.05)
+    assert alive(workers) == [], f"survived {how}: {alive(workers)}"
+    assert proc.returncode == status, err
+    if how != "SIGKILL":  # SIGKILL leaves no chance to say anything
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0], err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == manifest_status
