@@ -293,3 +293,23 @@ def test_designs_of_one_replication_share_a_task():
             where.setdefault((r.point, r.scenario, r.replication), set()).add(name)
     assert all(len(names) == 1 for names in where.values())
     assert list(tasks) == sorted(tasks)  # names sort in plan order
+
+
+def _worker_settings():
+    import os
+
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get(
+        "distributed.worker.profile.enabled"
+    )
+
+
+def test_local_dask_workers_keep_glibcs_mmap_threshold_and_do_not_profile():
+    """Dask sets MALLOC_TRIM_THRESHOLD_ in its workers by default, which makes every large
+    numpy array a fresh mmap (thousands of page faults a run); our local cluster leaves it
+    unset and turns the statistical profiler off."""
+    from salesim.experiments.runner import make_executor
+
+    with make_executor("dask", 1) as (pool, _):
+        assert pool.submit(_worker_settings).result() == (None, False)

@@ -197,3 +197,31 @@ def test_grid_robustness_is_per_lever_setting(grid_study):
         assert float(c.get("data-win-share")) in set(row.win_share)
     # Six points: too many for per-point tables, so the verdict counts wins over the sweep.
     assert not check_verdict_cells(root, summary)
+
+
+def test_one_replication_per_point_counts_by_the_sign_of_the_paired_run(tmp_path):
+    """A sampled sweep with one replication per point has no CI at a point: robustness counts
+    each point by the sign of its one paired difference (oriented by the KPI's direction),
+    says so in robustness.csv and the report, and the win map colours points the same way."""
+    cfg = load_config(
+        ROOT / "configs/sensitivity.yaml",
+        [*TINY[:-1], "experiment.replications=1", "experiment.sweep.samples=2"],
+    )
+    out = tmp_path / "out"
+    run_experiment(cfg, out, executor="sequential", progress=False)
+    report = build_report(out)
+    robust = pd.read_csv(out / "robustness.csv")
+    summary = pd.read_csv(out / "summary.csv")
+    assert (summary.diff_n.fillna(1) <= 1).all() and (summary.diff_verdict == "none").all()
+    assert set(robust.basis) == {"sign of one paired run"}
+    decided = 0.0
+    for metric in verdict_metrics(summary):
+        cm = summary[(summary.metric == metric) & (summary.design == "customer_manager")]
+        signed = np.sign(cm.diff_mean * OUTCOMES[metric].direction)
+        row = robust[(robust.metric == metric) & (robust.design == "customer_manager")].iloc[0]
+        assert row.win_share == pytest.approx((signed > 0).mean())
+        assert row.lose_share == pytest.approx((signed < 0).mean())
+        assert row.tie_share == pytest.approx((signed == 0).mean())
+        decided += row.win_share + row.lose_share
+    assert decided > 0  # the runs differ, so some points are decided
+    assert "its one paired run is better (worse)" in text_of(parse(report))

@@ -23,6 +23,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from salesim import units  # noqa: E402
+from salesim.experiments.compare import one_run_per_point, point_verdicts  # noqa: E402
 from salesim.outcomes import (  # noqa: E402
     BETTER_COLOUR,
     NEUTRAL_COLOUR,
@@ -406,7 +407,7 @@ def win_map(
         m = d[d.metric == metric]
         xs = m[x].to_numpy(dtype=float)
         ys = m[y].to_numpy(dtype=float) if y else np.zeros(len(m))
-        verdicts = m["diff_verdict"].to_numpy()
+        verdicts = point_verdicts(m)
         if _is_grid(xs, ys):
             _cells(ax, xs, ys, verdicts)
         else:
@@ -427,7 +428,10 @@ def win_map(
     ]
     fig.legend(handles=handles, loc="upper right", fontsize=8, ncol=3)
     fig.suptitle(
-        title or f"Where {design} wins against {base} (paired 95% CI at each point)",
+        title
+        or f"Where {design} wins against {base} ("
+        + ("sign of the one paired run" if one_run_per_point(d) else "paired 95% CI")
+        + " at each point)",
         fontsize=10,
         x=0.01,
         ha="left",

@@ -44,6 +44,13 @@ def robustness_notes(st: Study) -> list[str]:
             "(0 for the best design): what choosing this design gives up if that point is the "
             "truth. The tables give its mean and maximum over the points (robustness.csv)."
         )
+        if "basis" in r and (r.basis == "sign of one paired run").any():
+            notes.append(
+                "This sweep runs one replication per point, so a point has no CI: it counts as "
+                "a win (loss) when its one paired run is better (worse). Those shares mix the "
+                "uncertainties' effect with run-to-run noise; the sensitivity indices of the gap "
+                "below separate what the gap depends on."
+            )
         for scenario in st.scenarios:
             s = r[r.scenario == scenario]
             profit = st.verdict_metrics[0] if st.verdict_metrics else None

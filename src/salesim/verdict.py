@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from salesim import units
-from salesim.experiments.compare import YearGaps, check_targets, year_gaps
+from salesim.experiments.compare import YearGaps, check_targets, point_verdicts, year_gaps
 from salesim.outcomes import OUTCOMES, outcome
 from salesim.plots import label
 
@@ -151,7 +151,7 @@ def _point_cell(st: Study, comp: Comparison, col: dict, metric: str) -> dict[str
 def _sweep_counts(st: Study, col: dict, metric: str) -> dict[str, int]:
     s = st.summary
     v = s[(s.scenario == col["scenario"]) & (s.design == col["design"]) & (s.metric == metric)]
-    counts = v["diff_verdict"].value_counts()
+    counts = pd.Series(point_verdicts(v)).value_counts()
     return {w: int(counts.get(w, 0)) for w in ("better", "none", "worse")}
 
 

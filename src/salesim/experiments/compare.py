@@ -46,6 +46,24 @@ def verdict_metrics(summary: pd.DataFrame) -> list[str]:
 # --- robustness and regret ---------------------------------------------------------------------
 
 
+def one_run_per_point(rows: pd.DataFrame) -> bool:
+    """Whether every point of these summary rows has at most one paired replication."""
+    return bool((rows.diff_n.fillna(0) <= 1).all())
+
+
+def point_verdicts(rows: pd.DataFrame) -> np.ndarray:
+    """Per summary row, "better", "none" or "worse" against the baseline.
+
+    The paired 95% CI's side of zero; where every point has one paired replication (no CI),
+    the sign of its difference, oriented by each row's KPI direction.
+    """
+    if not one_run_per_point(rows):
+        return rows["diff_verdict"].to_numpy()
+    direction = np.array([outcome(m).direction for m in rows.metric])
+    sign = np.sign(rows["diff_mean"].to_numpy(dtype=float) * direction)
+    return np.where(sign > 0, "better", np.where(sign < 0, "worse", "none")).astype(object)
+
+
 def robustness(summary: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
     """Per design and verdict KPI: win / tie / lose shares over the uncertainty space, and regret.
 
@@ -53,7 +71,10 @@ def robustness(summary: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
     a policy and gets its own rows (its shares are over the uncertainty values); in a sampled
     sweep (lhs, sobol, morris) levers are sampled with the uncertainties, so the shares are over
     the whole sample. At each point a design wins (ties, loses) when its paired 95% CI against
-    the baseline lies on the better side of zero (includes zero, lies on the worse side).
+    the baseline lies on the better side of zero (includes zero, lies on the worse side). A
+    point with one paired replication has no CI (sampled sweeps usually spread their runs that
+    way): it counts by the sign of its one paired difference, and ``basis`` says which rule
+    gave the shares.
 
     Regret at a point is the best design's mean minus this design's mean, both oriented so that
     larger is better (multiplied by the KPI's direction): how much is given up by choosing this
@@ -80,7 +101,10 @@ def robustness(summary: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
                 m.pivot(index="point", columns="design", values="mean") * outcome(metric).direction
             )
             regret = oriented.max(axis=1).to_numpy()[:, None] - oriented
-            verdicts = m.pivot(index="point", columns="design", values="diff_verdict")
+            single = one_run_per_point(m)
+            verdicts = m.assign(v=point_verdicts(m)).pivot(
+                index="point", columns="design", values="v"
+            )
             for design in designs:
                 v = verdicts[design]
                 r = regret[design].to_numpy(dtype=float)
@@ -96,6 +120,7 @@ def robustness(summary: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
                         "baseline": exp.baseline_design,
                         "metric": metric,
                         "points": len(v),
+                        "basis": "sign of one paired run" if single else "paired 95% CI",
                         "win_share": share("better"),
                         "tie_share": share("none"),
                         "lose_share": share("worse"),
