@@ -199,11 +199,12 @@ def main(argv: list[str] | None = None) -> int:
         d = paired(later, metric, ["replication"]).to_numpy(float)
         bd = paired(band, metric, ["point", "replication"]).groupby(level="point").mean()
         lo, hi = np.nanpercentile(bd, [5, 95]) if len(bd) else (np.nan, np.nan)
+        spread = fmt(metric, half_width(d), True).lstrip("+")  # in points, like the effect
         lines.append(
             f"{metric:24s} {case:30s} {fmt(metric, y2005[metric].mean()):>11s} "
             f"{fmt(metric, np.nanmean(b)) + ' ± ' + fmt(metric, half_width(b)):>22s} "
             f"{fmt(metric, stay[metric].mean()):>10s} "
-            f"{fmt(metric, np.nanmean(d), True) + ' ± ' + fmt(metric, half_width(d)):>24s} "
+            f"{fmt(metric, np.nanmean(d), True) + ' ± ' + spread:>24s} "
             f"{fmt(metric, lo, True) + ' to ' + fmt(metric, hi, True):>28s}"
         )
     lines += ["", "Against the case's 2006-07 figures (the test; nothing was fitted to them):"]
