@@ -4,12 +4,15 @@ Usage:
     .venv/bin/python benchmarks/bench_customer_file.py                  # 100,000 customers
     .venv/bin/python benchmarks/bench_customer_file.py --customers 20000 --repeats 5
 
-The file is the config's own synthetic book written by ``salesim template customers``, so both
-sides build the same world. Both sides are measured in this process, interleaved, so machine
-load hits them alike. "first" is the first model built from the file in a fresh process: it
-pays the pandera import and the read, which an experiment worker pays once (the validated book
-is then cached per process); "reread" clears that cache. Staff scale with customers (one
-sales person per 50 customers) as in bench_model.py.
+The file is the config's own synthetic book written by ``salesim template customers``; the
+worlds still differ a little, since the file's satisfaction, wallet and channel are kept through
+the steady start while the drawn ones settle, so the figure that answers "what does a file add"
+is the reading and checking of the file, printed last. Both sides are measured in this process,
+interleaved, so machine load hits them alike; each build computes its own steady start.
+"first" is the first model built from the file in a fresh process: it pays the pandera import
+and the read, which an experiment worker pays once (the validated book is then cached per
+process); "reread" clears that cache. Staff scale with customers (one sales person per 50
+customers) as in bench_model.py.
 """
 
 from __future__ import annotations
@@ -44,9 +47,14 @@ def config(customers: int, customers_file: str | None = None):
 
 
 def build_seconds(cfg) -> tuple[float, float]:
-    """(wall, CPU) seconds to construct a model; CPU time is less sensitive to other load."""
-    from salesim import SalesModel
+    """(wall, CPU) seconds to construct a model; CPU time is less sensitive to other load.
 
+    Each build computes its own steady start (the per-process cache is cleared first): the file's
+    world and the drawn one settle alike, and a cached start on one side only would hide it.
+    """
+    from salesim import SalesModel, start
+
+    start._CACHE.clear()
     t, c = time.perf_counter(), time.process_time()
     SalesModel(cfg)
     return time.perf_counter() - t, time.process_time() - c
@@ -59,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from salesim.customer_file import customers_frame
-    from salesim.datafiles import _read_once
+    from salesim.datafiles import _read_once, own_data
     from salesim.population import CustomerBook
     from salesim.streams import RandomStreams
 
@@ -72,6 +80,15 @@ def main() -> None:
         size = path.stat().st_size / 2**20
 
         build_seconds(synthetic)  # warm the model's own imports and caches first
+        # The file's own cost, apart from the world it makes: reading and checking it, the
+        # first time with the pandera import (as an experiment worker pays once).
+        c = time.process_time()
+        own_data(own)
+        read_first = time.process_time() - c
+        _read_once.cache_clear()
+        c = time.process_time()
+        own_data(own)
+        read_again = time.process_time() - c
         first = build_seconds(own)
         syn, reread = [], []
         for _ in range(args.repeats):
@@ -92,9 +109,12 @@ def main() -> None:
         ("first from the file (+ pandera import)", first),
     ]:
         print(f"{label:40s} {wall:8.2f} {wall - s[0]:+7.2f} {cpu:8.2f} {cpu - s[1]:+7.2f}")
-    worst = first[1] - s[1]
-    verdict = "under" if worst < TARGET_SECONDS else "OVER"
-    print(f"added to a run: {worst:.2f} CPU s at most, {verdict} the {TARGET_SECONDS:.0f} s target")
+    print("The worlds differ (the file's values are kept through the steady start), so their")
+    print("construction times differ by more than the file costs. The file itself:")
+    print(f"{'read and check the file, first time':40s} {read_first:8.2f} CPU s (with the import)")
+    print(f"{'read and check the file again':40s} {read_again:8.2f} CPU s")
+    verdict = "under" if read_first < TARGET_SECONDS else "OVER"
+    print(f"added to a run: {read_first:.2f} CPU s, {verdict} the {TARGET_SECONDS:.0f} s target")
 
 
 if __name__ == "__main__":
