@@ -215,6 +215,7 @@ def calibrate(
         disable=not show,
         dynamic_ncols=True,
         leave=False,
+        mininterval=0,  # an evaluation is a whole model run: draw each one, however quick
     )
     cal = Calibration(base, spec, executor, on_evaluation=bar)
     started = time.perf_counter()

@@ -216,15 +216,23 @@ def make_executor(
 
         cluster = None
         if scheduler is None:
-            with dask.config.set(_local_worker_config()):
-                cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=40,
-                )
+            # A nanny writes its variables into this process's environment before it spawns,
+            # so an earlier cluster's MALLOC_TRIM_THRESHOLD_ would reach new workers: drop it
+            # while ours start.
+            trim = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            try:
+                with dask.config.set(_local_worker_config()):
+                    cluster = LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        silence_logs=40,
+                    )
+            finally:
+                if trim is not None:
+                    os.environ["MALLOC_TRIM_THRESHOLD_"] = trim
             client = Client(cluster)
         else:
             client = _connect(Client, scheduler)
