@@ -24,8 +24,6 @@ class Asymmetry:
 
     name: str
     parameter: str
-    default: str
-    range: str
     source: str
     works_through: str
     off: dict[str, Any]
@@ -33,14 +31,31 @@ class Asymmetry:
     gap_moves: int
     #: Overrides of the small world the test uses, where the asymmetry has room to act.
     setting: dict[str, Any] = field(default_factory=dict)
+    #: Default and range in words, for an asymmetry carried by more than one parameter; else
+    #: they are read from the parameter's own definition (``salesim.params``).
+    default_text: str | None = None
+    range_text: str | None = None
+
+    def _row(self):
+        from salesim.parameter_table import rows
+
+        return next(r for r in rows() if r.path == f"model.{self.parameter}")
+
+    @property
+    def default(self) -> str:
+        """The parameter's default, as ``salesim params`` shows it."""
+        return self.default_text or self._row().default
+
+    @property
+    def range(self) -> str:
+        """The parameter's allowed values, as ``salesim params`` shows them."""
+        return self.range_text or self._row().allowed
 
 
 ASYMMETRIES = (
     Asymmetry(
         name="territory travel",
         parameter="staff.travel_region_exponent",
-        default="1.0 (travel per visit = staff.travel_hours_per_region 1.0 h x regions covered)",
-        range="0-3",
         source="the case: reps were organised by line across all regions (docs/case.md); "
         "travel per region: assumption",
         works_through="a rep covering 3 regions travels 3 h per visit, a CM 1 h: fewer visits "
@@ -52,8 +67,8 @@ ASYMMETRIES = (
     Asymmetry(
         name="line expertise",
         parameter="staff.cm_line_skill vs staff.rep_line_skill",
-        default="0.75 vs 1.0",
-        range="0-1 each",
+        default_text="0.75 vs 1.0",
+        range_text="[0.01, 1] each",
         source="the case: product reps are line specialists, CMs cover every line; size: "
         "assumption",
         works_through="technical work takes 1/skill as long; a person settles a PM-bound line "
@@ -65,8 +80,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="expert settlement",
         parameter="staff.expert_resolution",
-        default="0.6",
-        range="0-1",
         source="assumption (every PM-bound line a CM forwards lands on one PM per line)",
         works_through="with less skill, CMs forward more lines to the product manager",
         off={"model.staff.expert_resolution": 0.0},
@@ -75,9 +88,7 @@ ASYMMETRIES = (
     ),
     Asymmetry(
         name="cross-team coordination",
-        parameter="requests.coordination_delay",
-        default="fixed 4 h",
-        range="0-80 h",
+        parameter="requests.coordination_delay.mean_hours",
         source="Hammer 1990 (each handoff between departments adds delay); size: assumption",
         works_through="a multi-line need split between reps waits for the second team",
         off={"model.requests.coordination_delay.mean_hours": 0.0},
@@ -88,8 +99,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="one point of contact",
         parameter="satisfaction.weight_contacts",
-        default="0.2",
-        range=">= 0",
         source="the case (one contact lowers the customer's cost); Bolton 1998 for the form; "
         "weight: assumption",
         works_through="perceived performance counts 1 / contacts per need",
@@ -101,8 +110,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="whole-customer view",
         parameter="information.whole_customer_weight",
-        default="0.5",
-        range="0-1",
         source="the case (the product organisation's picture of each customer was "
         "fragmented); size: assumption",
         works_through="a line's owner knows it less well without seeing the customer's other "
@@ -115,8 +122,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="planning records",
         parameter="staff.planner_minutes_per_record",
-        default="5 min",
-        range="> 0",
         source="the case (the planning department balances plan and resources from the records "
         "staff hold); one record per (customer, informant): assumption",
         works_through="a customer with three reps is three records; planners who cannot "
@@ -129,8 +134,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="longer multi-line visits",
         parameter="field_work.extra_line_visit_share",
-        default="0.25",
-        range="0-2",
         source="assumption (a visit covering three lines takes longer than one)",
         works_through="a CM's visit to a multi-line customer takes longer than a rep's",
         off={"model.field_work.extra_line_visit_share": 0.0},
@@ -144,8 +147,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="escalation route",
         parameter="requests.escalation_prob",
-        default="0.08",
-        range="0-1",
         source="the case (reps reported to their line's product manager; CMs report to a "
         "regional manager); rate: assumption",
         works_through="escalated complaints load the PM under product, the regional manager "
@@ -158,8 +159,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="relationship carried over",
         parameter="reorganisation.relationship_kept",
-        default="0.8",
-        range="0-1",
         source="assumption (the case: CMs contacted their customers quickly, none were lost)",
         works_through="at a reorganisation (day 0 when start.design differs) new owners "
         "inherit this share of the relationship",
@@ -171,8 +170,6 @@ ASYMMETRIES = (
     Asymmetry(
         name="reorganisation cost",
         parameter="costs.reorganisation_cost_per_person",
-        default="50,000 per person appointed",
-        range=">= 0",
         source="assumption",
         works_through="charged once for each person appointed at a reorganisation",
         off={"model.costs.reorganisation_cost_per_person": 0.0},

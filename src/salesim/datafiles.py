@@ -52,6 +52,17 @@ def row_label(path: str | Path, position: int) -> str:
     return f"row {position + 1}"
 
 
+def _data_suffix(path: Path, name: str) -> str:
+    """The file's suffix, lower-cased; a one-line error naming ``name`` if it is not a data file."""
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise ConfigError(
+            f"{name}: unsupported file type {suffix or '(none)'!r}; allowed: "
+            + ", ".join(DATA_SUFFIXES)
+        )
+    return suffix
+
+
 def read_table(path: str | Path, what: str) -> pd.DataFrame:
     """The file's records as a frame with a 0..n-1 index; text cells stay text, blanks are NaN.
 
@@ -61,12 +72,7 @@ def read_table(path: str | Path, what: str) -> pd.DataFrame:
     """
     path = Path(path)
     name = shown(path)
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise ConfigError(
-            f"{name}: unsupported file type {suffix or '(none)'!r}; allowed: "
-            + ", ".join(DATA_SUFFIXES)
-        )
+    suffix = _data_suffix(path, name)
     if not path.is_file():
         raise ConfigError(f"{name}: no such file")
     try:
@@ -216,12 +222,7 @@ def write_table(frame: pd.DataFrame, out: str | Path | None) -> None:
         frame.to_csv(sys.stdout, index=False, lineterminator="\n")
         return
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise ConfigError(
-            f"--out {out}: unsupported file type {suffix or '(none)'!r}; allowed: "
-            + ", ".join(DATA_SUFFIXES)
-        )
+    suffix = _data_suffix(out, f"--out {out}")
     if suffix == ".csv":
         frame.to_csv(out, index=False)
     elif suffix == ".parquet":
