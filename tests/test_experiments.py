@@ -300,18 +300,20 @@ def _worker_settings():
 
     import dask
 
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get(
-        "distributed.worker.profile.enabled"
+    return (
+        os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        dask.config.get("distributed.worker.profile.enabled"),
+        dask.config.get("distributed.admin.tick.interval"),
     )
 
 
 def test_local_dask_workers_keep_glibcs_mmap_threshold_and_do_not_profile(monkeypatch):
     """Dask sets MALLOC_TRIM_THRESHOLD_ in its workers by default, which makes every large
     numpy array a fresh mmap (thousands of page faults a run); our local cluster leaves it
-    unset and turns the statistical profiler off."""
+    unset, turns the statistical profiler off and checks its event loop once a second."""
     from salesim.experiments.runner import make_executor
 
     # As a cluster of Dask's own defaults leaves it in this process's environment.
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with make_executor("dask", 1) as (pool, _):
-        assert pool.submit(_worker_settings).result() == (None, False)
+        assert pool.submit(_worker_settings).result() == (None, False, "1s")
