@@ -92,7 +92,7 @@ def owners_per_line(model: SalesModel) -> np.ndarray:
         buys = model.customers.buys[at]
         same = np.zeros(owner.shape)
         for k in range(owner.shape[1]):
-            same += (owner == owner[:, [k]]) & buys[:, [k]]
+            same += (owner == owner[:, k : k + 1]) & buys[:, k : k + 1]
         return np.where(buys, same, 0.0)
 
     return model.by_owner("owners_per_line", compute)

@@ -29,7 +29,7 @@ def seen_share(model: SalesModel) -> np.ndarray:
         share = book.volume_share[at]
         seen = np.zeros(owner.shape)
         for k in range(owner.shape[1]):
-            seen += np.where(owner == owner[:, [k]], share[:, [k]], 0.0)
+            seen += np.where(owner == owner[:, k : k + 1], share[:, k : k + 1], 0.0)
         return np.where(book.buys[at], seen, 0.0)
 
     return model.by_owner("seen_share", compute)

@@ -345,7 +345,7 @@ class SalesModel(Model):
         pooled = np.zeros(r.shape)
         weight = np.zeros(r.shape)
         for k in range(r.shape[1]):
-            same = (self.owner == self.owner[:, [k]]) & moved
+            same = (self.owner == self.owner[:, k : k + 1]) & moved
             pooled[:, k] = (same * vol * r).sum(axis=1)
             weight[:, k] = (same * vol).sum(axis=1)
         inherited = kept * pooled / np.maximum(weight, 1e-12)

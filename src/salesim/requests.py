@@ -29,16 +29,32 @@ TECHNICAL = KINDS.index("technical")
 
 @dataclass
 class Needs:
-    """Needs that customers actually raise (after thinning), in arrival order."""
+    """Needs that customers actually raise (after thinning), in arrival order.
+
+    ``table`` holds the design-independent variates of every potential need of the month (one
+    row each) and ``rows`` the row of each need raised: a need reads only the variates it
+    uses (``variates``), so the unused lines' columns are never gathered.
+    """
 
     customer: np.ndarray
     kind: np.ndarray
     arrival: np.ndarray
     lines: np.ndarray  # (n, max_lines), -1 padded; column 0 is the primary line
-    uniforms: np.ndarray  # (n, 5 * max_lines + 2) design-independent variates
+    table: np.ndarray  # (potential needs, 5 * max_lines + 2) design-independent variates
+    rows: np.ndarray  # each need's row of ``table``
 
     def __len__(self) -> int:
         return len(self.customer)
+
+    @property
+    def uniforms(self) -> np.ndarray:
+        """(n, 5 * max_lines + 2): each need's variates."""
+        return self.table[self.rows]
+
+    def variates(self, needs: np.ndarray | slice, column: np.ndarray | int) -> np.ndarray:
+        """The variates in ``column`` of the needs ``needs`` (paired element by element)."""
+        flat = self.rows[needs] * self.table.shape[1] + column
+        return self.table.ravel().take(flat)  # one flat index: far cheaper than two
 
     def part(self, rows: slice | np.ndarray) -> Needs:
         """The needs in ``rows``."""
@@ -47,7 +63,8 @@ class Needs:
             self.kind[rows],
             self.arrival[rows],
             self.lines[rows],
-            self.uniforms[rows],
+            self.table,
+            self.rows[rows],
         )
 
 
@@ -60,9 +77,11 @@ def _row_count(mask: np.ndarray) -> np.ndarray:
 
 
 def _concat(parts: list[Needs]) -> Needs:
-    return Needs(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in Needs.__dataclass_fields__)
-    )
+    """Needs of several months as one (each need's variates copied into one table)."""
+    cols = ("customer", "kind", "arrival", "lines")
+    joined = [np.concatenate([getattr(p, f) for p in parts]) for f in cols]
+    table = np.concatenate([p.uniforms for p in parts])
+    return Needs(*joined, table, np.arange(len(table)))
 
 
 class NeedSource:
@@ -158,7 +177,7 @@ class NeedSource:
         order, arrival = keep[by_time], arrival[by_time]
         customer = customer[order]
         kind = np.searchsorted(self.kind_cdf, kind[order], side="right")
-        span, pick, uniforms = span[order], pick[order], uniforms[order]
+        span, pick = span[order], pick[order]
 
         slots = book.line_slots[customer]
         n_lines = book.n_lines[customer]
@@ -173,7 +192,7 @@ class NeedSource:
         spans_all = span < self.model.config.requests.multi_line_need_prob
         valid &= spans_all[:, None] | (col == 0)
         lines = np.where(valid, rotated, -1)
-        return Needs(customer, kind, arrival, lines, uniforms)
+        return Needs(customer, kind, arrival, lines, uniforms, order)
 
 
 class NeedLog:
@@ -310,16 +329,15 @@ class Router:
             region_outlet = model.outlet_station[model.customers.region[cust]]
             station = np.where(to_outlet[:, None], region_outlet[:, None], station)
         station = np.where(valid, station, -1)
-        u = needs.uniforms
         at = np.maximum(station, 0)
-        skill = model.station_skill[at, line0]
         # Work on the lines the need has (most needs have one).
         vr, vc = np.nonzero(valid)
+        skill = model.station_skill[at[vr, vc], line0[vr, vc]]
         kind = needs.kind[vr]
-        part = self._kind_variates(kind, u[vr, vc]) * self.means[kind]
+        part = self._kind_variates(kind, needs.variates(vr, vc)) * self.means[kind]
         part *= model.station_overload[at[vr, vc]]
         technical = kind == TECHNICAL
-        part[technical] /= skill[vr, vc][technical]
+        part[technical] /= skill[technical]
         work = np.zeros((n, w))
         work[vr, vc] = part
 
@@ -335,19 +353,18 @@ class Router:
         rows = np.nonzero(followers)
         np.add.at(extra, (rows[0], lead[followers]), work[followers])
         job_work = work + req.extra_line_work * extra
-
-        coord = req.coordination_delay.mean_hours * unit_variates(
-            req.coordination_delay, u[:, w : 2 * w]
-        )
-        job_arrival = needs.arrival[:, None] + np.where(np.arange(w)[None, :] > 0, coord, 0.0)
         jobs_per_need = _row_count(is_lead)
 
-        pm_bound = valid & (
-            u[:, 2 * w : 3 * w]
-            < self.pm_prob[needs.kind][:, None] * (1 - skill * model.config.staff.expert_resolution)
+        # A line goes on to its product manager with a chance that falls with the taker's skill.
+        on_pm = needs.variates(vr, 2 * w + vc) < self.pm_prob[kind] * (
+            1 - skill * model.config.staff.expert_resolution
         )
-        escalated = (needs.kind == TECHNICAL) & (u[:, 4 * w] < req.escalation_prob)
-        forwarded = _row_count(pm_bound)
+        pr, pc = vr[on_pm], vc[on_pm]
+        escalated = (needs.kind == TECHNICAL) & (
+            needs.variates(slice(None), 4 * w) < req.escalation_prob
+        )
+        er = np.flatnonzero(escalated)
+        forwarded = np.bincount(pr, minlength=n)
 
         idx = model.log.add(
             customer=cust,
@@ -361,13 +378,19 @@ class Router:
             contacts=jobs_per_need + escalated,
             pending=jobs_per_need + forwarded + escalated,
         )
-        # Unique keys per job: front-line parts 0..w-1, forwarded lines w..2w-1, escalation 2w.
+
         parts = 2 * w + 1
         r, c = np.nonzero(is_lead)
+        # Another team's part of a need is picked up after a coordination delay.
+        later = np.flatnonzero(c > 0)
+        arrival = needs.arrival[r]
+        arrival[later] += req.coordination_delay.mean_hours * unit_variates(
+            req.coordination_delay, needs.variates(r[later], w + c[later])
+        )
         front = {
             "need": idx[r],
             "station": station[r, c],
-            "arrival": job_arrival[r, c],
+            "arrival": arrival,
             "work": job_work[r, c],
             "key": idx[r] * parts + c,
         }
@@ -375,20 +398,21 @@ class Router:
         job_of = np.full((n, w), -1)
         job_of[r, c] = np.arange(len(r))
         handoff = req.handoff_delay.mean_hours * unit_variates(
-            req.handoff_delay, u[:, 3 * w : 4 * w]
+            req.handoff_delay,
+            np.concatenate([needs.variates(pr, 3 * w + pc), needs.variates(er, 3 * w)]),
         )
-        pr, pc = np.nonzero(pm_bound)
-        pm_work = req.pm_service.mean_hours * unit_variates(req.pm_service, u[pr, 4 * w + 2 + pc])
-        er = np.flatnonzero(escalated)
+        pm_work = req.pm_service.mean_hours * unit_variates(
+            req.pm_service, needs.variates(pr, 4 * w + 2 + pc)
+        )
         esc_work = req.escalation_service.mean_hours * unit_variates(
-            req.escalation_service, u[er, 4 * w + 1]
+            req.escalation_service, needs.variates(er, 4 * w + 1)
         )
         esc_station = model.design.escalation_station(model, cust[er], line0[er, 0])
         follow = {
             "need": np.concatenate([idx[pr], idx[er]]),
             "station": np.concatenate([model.pm_station[line0[pr, pc]], esc_station]),
             "work": np.concatenate([pm_work, esc_work]),
-            "delay": np.concatenate([handoff[pr, pc], handoff[er, 0]]),
+            "delay": handoff,
             "parent": np.concatenate([job_of[pr, lead[pr, pc]], job_of[er, 0]]),
             "key": np.concatenate([idx[pr] * parts + w + pc, idx[er] * parts + 2 * w]),
         }

@@ -43,15 +43,15 @@ class KnowledgeOverstatement(Mechanism):
         model.acc.knowledge = k
         d = cfg.declarations
         # Only the lines each active customer buys declare anything.
-        rows, cols = book.pairs
+        rows = book.pairs[0]
         on = book.active[rows]
-        rows, cols = rows[on], cols[on]
-        unknown = 1 - k[rows, cols]
+        rows, flat = rows[on], book.pair_flat[on]
+        unknown = 1 - k.take(flat)
         sigma = d.noise * unknown
         scale = model.market.demand_index(month) / cfg.calendar.months_per_year
-        expected = book.volume[rows, cols] * scale * book.wallet[rows]
+        expected = book.volume.take(flat) * scale * book.wallet[rows]
         inflate = (1 + d.overstatement * unknown) * np.exp(
-            sigma * book.declaration_error[rows, cols] - sigma**2 / 2
+            sigma * book.declaration_error.take(flat) - sigma**2 / 2
         )
         book.calloff = np.zeros(book.volume.shape)
-        book.calloff[rows, cols] = expected * inflate
+        book.calloff.put(flat, expected * inflate)

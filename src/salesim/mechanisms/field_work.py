@@ -63,7 +63,7 @@ class ReservedProspecting(Mechanism):
         book = model.customers
         acc = model.acc
         field = self._field_hours(model)
-        rows, cols, person, target, wanted, need, travel = model.by_portfolio(
+        flat, person, target, wanted, need, travel = model.by_portfolio(
             "field_work.visit_plan", lambda: self._visit_plan(model)
         )
         for_visits = (1 - cfg.field_work.prospecting_share) * field
@@ -72,7 +72,7 @@ class ReservedProspecting(Mechanism):
 
         rel = cfg.relationship
         r = book.relationship
-        r[rows, cols] = np.clip(r[rows, cols] * (1 - rel.decay) + rel.gain_per_visit * visits, 0, 1)
+        r.put(flat, np.clip(r.take(flat) * (1 - rel.decay) + rel.gain_per_visit * visits, 0, 1))
         made = frac * wanted
         acc.month["visits"] = float(made.sum())
         acc.month["travel_hours"] = float((made * travel).sum())
@@ -117,7 +117,8 @@ class ReservedProspecting(Mechanism):
         need = np.bincount(
             person, weights=pair * target * (length + travel[person]), minlength=len(sales)
         )
-        return rows, cols, person, target, wanted, need, travel
+        flat = rows * book.volume.shape[1] + cols  # (customer, line) as one flat index
+        return flat, person, target, wanted, need, travel
 
     def conversion_probability(self, model: SalesModel) -> np.ndarray:
         """Per customer: chance a prospecting visit converts it (distributor) or wins it (new)."""

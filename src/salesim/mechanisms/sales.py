@@ -55,7 +55,7 @@ class SupplyLimitedSales(Mechanism):
         acc.fill = np.where(ordered_c > 0, delivered_c / np.maximum(ordered_c, 1e-12), 1.0)
         acc.failed = 1.0 - acc.fill
         acc.orders_cl = np.zeros((n, n_lines))
-        acc.orders_cl[rows, cols] = orders
+        acc.orders_cl.put(book.pair_flat, orders)
         acc.orders_month = month
         if model.settling:
             return  # the world before day 0 keeps its customers' state, not its accounts
@@ -73,7 +73,7 @@ class SupplyLimitedSales(Mechanism):
         disc = (1 + val.discount_rate_per_year) ** (-(month + 1 - acc.measure_from_month) / mpy)
         acc.clv += margin_c * disc
         acc.margin_recent = np.where(ours, 0.7 * acc.margin_recent + 0.3 * margin_c, 0.0)
-        declared = np.where(ours[rows], book.calloff[rows, cols], 0.0)
+        declared = np.where(ours[rows], book.calloff.take(book.pair_flat), 0.0)
         demand_c = np.bincount(rows, weights=demand, minlength=n)
         present = book.channel != FUTURE  # not in the market yet
         sold = float(delivered.sum())
