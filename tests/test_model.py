@@ -33,7 +33,7 @@ def test_same_seed_different_design_sees_same_customers_and_demand():
     na, nb = a.source.between(0, 1), b.source.between(0, 1)
     np.testing.assert_array_equal(na.customer, nb.customer)
     np.testing.assert_array_equal(na.arrival, nb.arrival)
-    np.testing.assert_array_equal(na.uniforms, nb.uniforms)
+    np.testing.assert_array_equal(na.keys, nb.keys)
     a.run()
     b.run()
     # The exogenous streams advanced by the same amount and drew the same market demand.
@@ -42,6 +42,39 @@ def test_same_seed_different_design_sees_same_customers_and_demand():
     np.testing.assert_allclose(a.monthly_kpis().market_volume, b.monthly_kpis().market_volume)
     # ... while the designs really did organise the work differently.
     assert a.kpis()["contacts_per_need"] > b.kpis()["contacts_per_need"]
+
+
+def test_keyed_uniforms_are_uniform_independent_and_computed_per_key():
+    from scipy import stats
+
+    from salesim.streams import keyed_uniforms
+
+    keys = np.random.default_rng(5).bit_generator.random_raw(100_000)
+    u, v = keyed_uniforms(keys, 0), keyed_uniforms(keys, 1)
+    # KS at the 0.1% level, and draws of one key uncorrelated (|r| < 4 / sqrt(n)).
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    assert stats.kstest(v, "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(u, v)[0, 1]) < 4 / np.sqrt(len(keys))
+    # A key's draw does not depend on which other keys are asked for, nor on their order.
+    some = np.array([7, 3, 99_999])
+    np.testing.assert_array_equal(keyed_uniforms(keys[some], 1), v[some])
+    np.testing.assert_array_equal(
+        keyed_uniforms(keys[:3], np.arange(3)), [u[0], v[1], keyed_uniforms(keys[2:3], 2)[0]]
+    )
+
+
+def test_a_need_raised_under_two_states_has_the_same_draws_in_both():
+    """Thinning decides which needs are raised; a need raised in both worlds is the same need."""
+    a, b = small("product"), small("product")
+    # Less satisfied customers raise fewer needs: every need b raises, a raises too.
+    b.customers.satisfaction = np.clip(b.customers.satisfaction - 0.3, 0, 1)
+    na, nb = a.source.draw_month(0), b.source.draw_month(0)
+    assert len(nb) < len(na)
+    common, ia, ib = np.intersect1d(na.keys, nb.keys, return_indices=True)
+    assert len(common) == len(nb)
+    for field in ("customer", "kind", "arrival", "lines"):
+        np.testing.assert_array_equal(getattr(na, field)[ia], getattr(nb, field)[ib])
+    np.testing.assert_array_equal(na.variates(ia, 4), nb.variates(ib, 4))
 
 
 def test_same_seed_twice_is_identical_and_another_seed_is_not():

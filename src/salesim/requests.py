@@ -20,41 +20,40 @@ import pandas as pd
 
 from salesim.distributions import unit_variates
 from salesim.params import KINDS
+from salesim.streams import keyed_uniforms
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
 
 TECHNICAL = KINDS.index("technical")
+#: A potential need's draws from its key (``streams.keyed_uniforms``), by position.
+ACCEPT, ARRIVAL, KIND, SPAN, PICK = range(5)
 
 
 @dataclass
 class Needs:
     """Needs that customers actually raise (after thinning), in arrival order.
 
-    ``table`` holds the design-independent variates of every potential need of the month (one
-    row each) and ``rows`` the row of each need raised: a need reads only the variates it
-    uses (``variates``), so the unused lines' columns are never gathered.
+    Each need carries a 64-bit key from the ``service.times`` stream; the variates of its
+    routing and service (``variates``) are computed from that key alone, for the needs raised.
     """
 
     customer: np.ndarray
     kind: np.ndarray
     arrival: np.ndarray
     lines: np.ndarray  # (n, max_lines), -1 padded; column 0 is the primary line
-    table: np.ndarray  # (potential needs, 5 * max_lines + 2) design-independent variates
-    rows: np.ndarray  # each need's row of ``table``
+    keys: np.ndarray  # uint64, one per need
 
     def __len__(self) -> int:
         return len(self.customer)
 
-    @property
-    def uniforms(self) -> np.ndarray:
-        """(n, 5 * max_lines + 2): each need's variates."""
-        return self.table[self.rows]
-
     def variates(self, needs: np.ndarray | slice, column: np.ndarray | int) -> np.ndarray:
-        """The variates in ``column`` of the needs ``needs`` (paired element by element)."""
-        flat = self.rows[needs] * self.table.shape[1] + column
-        return self.table.ravel().take(flat)  # one flat index: far cheaper than two
+        """Uniforms in ``column`` of the needs ``needs`` (paired element by element).
+
+        Columns, w = max lines: [work | coordination | pm-bound | handoff (w each) | escalate,
+        escalation work | pm work (w)]; lognormal shapes use them by inversion.
+        """
+        return keyed_uniforms(self.keys[needs], column)
 
     def part(self, rows: slice | np.ndarray) -> Needs:
         """The needs in ``rows``."""
@@ -63,8 +62,7 @@ class Needs:
             self.kind[rows],
             self.arrival[rows],
             self.lines[rows],
-            self.table,
-            self.rows[rows],
+            self.keys[rows],
         )
 
 
@@ -77,11 +75,9 @@ def _row_count(mask: np.ndarray) -> np.ndarray:
 
 
 def _concat(parts: list[Needs]) -> Needs:
-    """Needs of several months as one (each need's variates copied into one table)."""
-    cols = ("customer", "kind", "arrival", "lines")
-    joined = [np.concatenate([getattr(p, f) for p in parts]) for f in cols]
-    table = np.concatenate([p.uniforms for p in parts])
-    return Needs(*joined, table, np.arange(len(table)))
+    return Needs(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in Needs.__dataclass_fields__)
+    )
 
 
 class NeedSource:
@@ -162,22 +158,22 @@ class NeedSource:
         numbers); which needs are raised does, through each customer's state.
         """
         book = self.model.customers
-        rng = self.rng
-        counts = rng.poisson(self.max_rate * (demand_index * self.days))
+        counts = self.rng.poisson(self.max_rate * (demand_index * self.days))
         customer = np.repeat(np.arange(book.size), counts)
         m = len(customer)
-        arrival, accept, kind, span, pick = rng.random((5, m))
-        # Column layout (w = max lines): [work | coordination | pm-bound | handoff | escalate,
-        # escalation work | pm work]; lognormal shapes use the same uniforms by inversion.
-        uniforms = self.variates.random((m, 5 * self.width + 2))
+        # A key per potential need for what it is, one for how it is served: each need's draws
+        # come from its keys alone, so the needs a design thins out cost nothing.
+        keys = self.rng.bit_generator.random_raw(m)
+        service_keys = self.variates.bit_generator.random_raw(m)
 
-        keep = np.flatnonzero(accept < self.raise_probability()[customer])
-        arrival = (month * self.days + self.days * arrival[keep]) * self.hours
+        keep = np.flatnonzero(keyed_uniforms(keys, ACCEPT) < self.raise_probability()[customer])
+        keys = keys[keep]
+        arrival = (month * self.days + self.days * keyed_uniforms(keys, ARRIVAL)) * self.hours
         by_time = np.argsort(arrival, kind="stable")
-        order, arrival = keep[by_time], arrival[by_time]
+        order, arrival, keys = keep[by_time], arrival[by_time], keys[by_time]
         customer = customer[order]
-        kind = np.searchsorted(self.kind_cdf, kind[order], side="right")
-        span, pick = span[order], pick[order]
+        kind = np.searchsorted(self.kind_cdf, keyed_uniforms(keys, KIND), side="right")
+        span, pick = keyed_uniforms(keys, SPAN), keyed_uniforms(keys, PICK)
 
         slots = book.line_slots[customer]
         n_lines = book.n_lines[customer]
@@ -192,7 +188,7 @@ class NeedSource:
         spans_all = span < self.model.config.requests.multi_line_need_prob
         valid &= spans_all[:, None] | (col == 0)
         lines = np.where(valid, rotated, -1)
-        return Needs(customer, kind, arrival, lines, uniforms, order)
+        return Needs(customer, kind, arrival, lines, service_keys[order])
 
 
 class NeedLog:

@@ -43,3 +43,25 @@ class RandomStreams:
     def names(self) -> list[str]:
         """Streams used so far."""
         return sorted(self._streams)
+
+
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def keyed_uniforms(keys: np.ndarray, position: int | np.ndarray) -> np.ndarray:
+    """Uniforms on [0, 1): the ``position``-th draw (0, 1, ...) of each entity with a 64-bit key.
+
+    Each key seeds a SplitMix64 sequence (Steele, Lea & Flood 2014, the generator behind Java's
+    SplittableRandom, which passes BigCrush), so any draw of any entity is computed on its own:
+    an entity that only some designs keep (a need a customer raises in one design, not in
+    another) has the same draws wherever it appears, and nothing is drawn for the rest.
+    """
+    with np.errstate(over="ignore"):
+        step = (np.asarray(position, dtype=np.uint64) + np.uint64(1)) * np.uint64(_GOLDEN)
+        z = np.asarray(keys, dtype=np.uint64) + step
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)) * 2.0**-53
