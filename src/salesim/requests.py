@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from salesim.distributions import unit_variates
 from salesim.params import KINDS
@@ -172,8 +173,8 @@ class NeedSource:
         by_time = np.argsort(arrival, kind="stable")
         order, arrival, keys = keep[by_time], arrival[by_time], keys[by_time]
         customer = customer[order]
-        kind = np.searchsorted(self.kind_cdf, keyed_uniforms(keys, KIND), side="right")
-        span, pick = keyed_uniforms(keys, SPAN), keyed_uniforms(keys, PICK)
+        kind, span, pick = keyed_uniforms(keys[:, None], [KIND, SPAN, PICK]).T
+        kind = np.searchsorted(self.kind_cdf, kind, side="right")
 
         slots = book.line_slots[customer]
         n_lines = book.n_lines[customer]
@@ -223,11 +224,10 @@ class NeedLog:
                 grown = np.zeros(size, dtype=col.dtype)
                 grown[: self.n] = col[: self.n]
                 self.cols[k] = grown
-        idx = np.arange(self.n, self.n + m)
         for k, v in values.items():
-            self.cols[k][idx] = v
+            self.cols[k][self.n : self.n + m] = v
         self.n += m
-        return idx
+        return np.arange(self.n - m, self.n)
 
     def add_jobs(
         self,
@@ -293,14 +293,27 @@ class Router:
         self.means = np.array(
             [req.service[k].mean_hours if k in req.service else 0.0 for k in KINDS]
         )
+        # Lognormal kinds are drawn together: sigma and sigma^2 / 2 of each kind (0 elsewhere).
+        self.lognormal = np.array(
+            [k in req.service and req.service[k].distribution == "lognormal" for k in KINDS]
+        )
+        sigma2 = np.array(
+            [
+                np.log1p(req.service[k].cv ** 2) if on else 0.0
+                for k, on in zip(KINDS, self.lognormal, strict=True)
+            ]
+        )
+        self.sigma, self.half_sigma2 = np.sqrt(sigma2), sigma2 / 2
 
     def _kind_variates(self, kind: np.ndarray, u: np.ndarray) -> np.ndarray:
-        out = np.ones_like(u)
+        """Unit-mean service variates of each need's kind (``distributions.unit_variates``)."""
+        out = np.exp(self.sigma[kind] * ndtri(u) - self.half_sigma2[kind])
         for k, name in enumerate(KINDS):
-            if name in self.req.service:
+            if not self.lognormal[k]:
                 rows = kind == k
                 if rows.any():
-                    out[rows] = unit_variates(self.req.service[name], u[rows])
+                    spec = self.req.service.get(name)
+                    out[rows] = unit_variates(spec, u[rows]) if spec else 1.0
         return out
 
     def route(self, needs: Needs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -317,7 +330,7 @@ class Router:
         valid = needs.lines >= 0
         line0 = np.maximum(needs.lines, 0)
         cust = needs.customer
-        station = model.owner[cust[:, None], line0]
+        station = model.owner.take(cust[:, None] * model.owner.shape[1] + line0)
         # Read from the design each time: a reorganisation may bring or remove outlets.
         outlet_kinds = np.array([k in model.design.outlet_kinds for k in KINDS])
         to_outlet = outlet_kinds[needs.kind]

@@ -61,7 +61,14 @@ def keyed_uniforms(keys: np.ndarray, position: int | np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         step = (np.asarray(position, dtype=np.uint64) + np.uint64(1)) * np.uint64(_GOLDEN)
         z = np.asarray(keys, dtype=np.uint64) + step
-        z = (z ^ (z >> np.uint64(30))) * _MIX1
-        z = (z ^ (z >> np.uint64(27))) * _MIX2
-        z ^= z >> np.uint64(31)
-    return (z >> np.uint64(11)) * 2.0**-53
+        # The SplitMix64 finaliser, in place: this runs on every need of every month.
+        t = z >> np.uint64(30)
+        z ^= t
+        z *= _MIX1
+        np.right_shift(z, np.uint64(27), out=t)
+        z ^= t
+        z *= _MIX2
+        np.right_shift(z, np.uint64(31), out=t)
+        z ^= t
+        z >>= np.uint64(11)
+    return z * 2.0**-53
