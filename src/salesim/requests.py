@@ -387,7 +387,7 @@ class Router:
             contacts=jobs_per_need + escalated,
             pending=jobs_per_need + forwarded + escalated,
         )
-
+        # Unique keys per job: front-line parts 0..w-1, forwarded lines w..2w-1, escalation 2w.
         parts = 2 * w + 1
         r, c = np.nonzero(is_lead)
         # Another team's part of a need is picked up after a coordination delay.
