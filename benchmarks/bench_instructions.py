@@ -35,8 +35,10 @@ sys.path.insert(0, sys.argv[1])
 from salesim import SalesModel, load_config
 cfg = load_config(sys.argv[2]).model
 designs = [sys.argv[4], sys.argv[5]][: int(sys.argv[3])]
+# Both from one steady start, as an experiment runs them (its baseline design's if unset).
+start = {"model.start.design": cfg.start.design or sys.argv[4]}
 for design in designs:
-    m = SalesModel(cfg, design=design, rng=1)
+    m = SalesModel(cfg, design=design, rng=1, overrides=start)
     m.run()
     m.kpis()
 """

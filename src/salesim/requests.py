@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
-from salesim.distributions import unit_variates
+from salesim.distributions import MixedVariates, unit_variates
 from salesim.params import KINDS
 from salesim.streams import keyed_uniforms
 
@@ -96,7 +95,7 @@ class NeedSource:
         book = model.customers
         self.model = model
         self.rng = model.streams["demand.needs"]
-        self.variates = model.streams["service.times"]
+        self.service_rng = model.streams["service.times"]
         self.days = cfg.calendar.days_per_month
         self.hours = cfg.calendar.hours_per_day
         days_per_year = cfg.calendar.days_per_month * cfg.calendar.months_per_year
@@ -165,7 +164,7 @@ class NeedSource:
         # A key per potential need for what it is, one for how it is served: each need's draws
         # come from its keys alone, so the needs a design thins out cost nothing.
         keys = self.rng.bit_generator.random_raw(m)
-        service_keys = self.variates.bit_generator.random_raw(m)
+        service_keys = self.service_rng.bit_generator.random_raw(m)
 
         keep = np.flatnonzero(keyed_uniforms(keys, ACCEPT) < self.raise_probability()[customer])
         keys = keys[keep]
@@ -293,28 +292,7 @@ class Router:
         self.means = np.array(
             [req.service[k].mean_hours if k in req.service else 0.0 for k in KINDS]
         )
-        # Lognormal kinds are drawn together: sigma and sigma^2 / 2 of each kind (0 elsewhere).
-        self.lognormal = np.array(
-            [k in req.service and req.service[k].distribution == "lognormal" for k in KINDS]
-        )
-        sigma2 = np.array(
-            [
-                np.log1p(req.service[k].cv ** 2) if on else 0.0
-                for k, on in zip(KINDS, self.lognormal, strict=True)
-            ]
-        )
-        self.sigma, self.half_sigma2 = np.sqrt(sigma2), sigma2 / 2
-
-    def _kind_variates(self, kind: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Unit-mean service variates of each need's kind (``distributions.unit_variates``)."""
-        out = np.exp(self.sigma[kind] * ndtri(u) - self.half_sigma2[kind])
-        for k, name in enumerate(KINDS):
-            if not self.lognormal[k]:
-                rows = kind == k
-                if rows.any():
-                    spec = self.req.service.get(name)
-                    out[rows] = unit_variates(spec, u[rows]) if spec else 1.0
-        return out
+        self.service_variates = MixedVariates([req.service.get(k) for k in KINDS])
 
     def route(self, needs: Needs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """(front-line jobs, their second-stage jobs) for ``needs``; registers the needs.
@@ -343,7 +321,7 @@ class Router:
         vr, vc = np.nonzero(valid)
         skill = model.station_skill[at[vr, vc], line0[vr, vc]]
         kind = needs.kind[vr]
-        part = self._kind_variates(kind, needs.variates(vr, vc)) * self.means[kind]
+        part = self.service_variates(kind, needs.variates(vr, vc)) * self.means[kind]
         part *= model.station_overload[at[vr, vc]]
         technical = kind == TECHNICAL
         part[technical] /= skill[technical]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from salesim import units
+from salesim.experiments.compare import SIGN_BASIS
 from salesim.plots import label
 from salesim.verdict import cell, hangs_on, index_column, lower_name, table
 
@@ -44,7 +45,7 @@ def robustness_notes(st: Study) -> list[str]:
             "(0 for the best design): what choosing this design gives up if that point is the "
             "truth. The tables give its mean and maximum over the points (robustness.csv)."
         )
-        if "basis" in r and (r.basis == "sign of one paired run").any():
+        if "basis" in r and (r.basis == SIGN_BASIS).any():
             notes.append(
                 "This sweep runs one replication per point, so a point has no CI: it counts as "
                 "a win (loss) when its one paired run is better (worse). Those shares mix the "

@@ -46,6 +46,10 @@ def verdict_metrics(summary: pd.DataFrame) -> list[str]:
 # --- robustness and regret ---------------------------------------------------------------------
 
 
+#: robustness.csv's ``basis`` where every point has one paired replication.
+SIGN_BASIS = "sign of one paired run"
+
+
 def one_run_per_point(rows: pd.DataFrame) -> bool:
     """Whether every point of these summary rows has at most one paired replication."""
     return bool((rows.diff_n.fillna(0) <= 1).all())
@@ -120,7 +124,7 @@ def robustness(summary: pd.DataFrame, cfg: SalesimConfig) -> pd.DataFrame:
                         "baseline": exp.baseline_design,
                         "metric": metric,
                         "points": len(v),
-                        "basis": "sign of one paired run" if single else "paired 95% CI",
+                        "basis": SIGN_BASIS if single else "paired 95% CI",
                         "win_share": share("better"),
                         "tie_share": share("none"),
                         "lose_share": share("worse"),
