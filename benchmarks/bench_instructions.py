@@ -6,7 +6,7 @@ Usage:
 
 On a shared machine the CPU time of one replication drifts by a third within minutes, which
 hides a 5-10% change. The number of instructions executed does not: valgrind's cachegrind
-counts them (Python's hash seed fixed; repeats agree within about 0.5% of a run). Cold = a lone
+counts them (Python's hash seed fixed, one BLAS thread; repeats give the same count). Cold = a lone
 replication (it computes its steady start); warm = another design of the same replication
 (the steady start is cached, as in an experiment). Each figure is the difference between two
 processes that do the same imports, so start-up is not counted. It takes a few minutes:
@@ -60,7 +60,8 @@ def instructions(src: Path, config: Path, runs: int, cold: str, warm: str) -> in
         cold,
         warm,
     ]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    # A fixed hash seed, and no idle BLAS threads spinning for a varying number of instructions.
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stderr
     found = re.search(r"I\s+refs:\s+([\d,]+)", out)
     if found is None:
