@@ -23,21 +23,33 @@ def unit_variates(spec: ServiceTime, uniforms: np.ndarray) -> np.ndarray:
     if spec.distribution == "fixed":
         return np.ones_like(uniforms)
     if spec.distribution == "exponential":
-        return -np.log1p(-uniforms)
+        return _exponential(uniforms)
     sigma2 = _lognormal_sigma2(spec)
-    return np.exp(np.sqrt(sigma2) * ndtri(uniforms) - sigma2 / 2)
+    return _lognormal(uniforms, np.sqrt(sigma2), sigma2 / 2)
+
+
+def _exponential(uniforms: np.ndarray) -> np.ndarray:
+    return -np.log1p(-uniforms)
+
+
+def _lognormal(uniforms: np.ndarray, sigma, half_sigma2) -> np.ndarray:
+    """exp(sigma z - sigma^2 / 2), z standard normal by inversion: unit mean."""
+    return np.exp(sigma * ndtri(uniforms) - half_sigma2)
 
 
 class MixedVariates:
     """Unit-mean variates where each element has its own shape, ``specs[which]`` (None: 1).
 
-    The lognormal shapes are inverted in one pass with each element's sigma, the others
-    shape by shape through ``unit_variates``; each element gets what ``unit_variates`` gives.
+    Elements are inverted a family at a time (every exponential at once, every lognormal at
+    once with its own sigma), each only on its own elements; each element gets what
+    ``unit_variates`` gives.
     """
 
     def __init__(self, specs: list[ServiceTime | None]) -> None:
         self.specs = specs
-        self.lognormal = [s is not None and s.distribution == "lognormal" for s in specs]
+        kinds = [None if s is None else s.distribution for s in specs]
+        self.exponential = np.array([k == "exponential" for k in kinds])
+        self.lognormal = np.array([k == "lognormal" for k in kinds])
         sigma2 = np.array(
             [
                 _lognormal_sigma2(s) if on else 0.0
@@ -45,15 +57,19 @@ class MixedVariates:
             ]
         )
         self.sigma, self.half_sigma2 = np.sqrt(sigma2), sigma2 / 2
+        self._any = self.exponential.any(), self.lognormal.any()
 
     def __call__(self, which: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
         """The variates of ``uniforms``, element i of shape ``specs[which[i]]``."""
-        out = np.exp(self.sigma[which] * ndtri(uniforms) - self.half_sigma2[which])
-        for k, spec in enumerate(self.specs):
-            if not self.lognormal[k]:
-                rows = which == k
-                if rows.any():
-                    out[rows] = unit_variates(spec, uniforms[rows]) if spec else 1.0
+        out = np.ones(len(uniforms))  # fixed shapes, and elements of no shape
+        any_exponential, any_lognormal = self._any
+        if any_exponential:
+            rows = self.exponential[which]
+            out[rows] = _exponential(uniforms[rows])
+        if any_lognormal:
+            rows = self.lognormal[which]
+            k = which[rows]
+            out[rows] = _lognormal(uniforms[rows], self.sigma[k], self.half_sigma2[k])
         return out
 
 

@@ -55,6 +55,17 @@ class Needs:
         """
         return keyed_uniforms(self.keys[needs], column)
 
+    def variates_of(self, *asked: tuple[np.ndarray | slice, np.ndarray | int]) -> list[np.ndarray]:
+        """``[variates(needs, column) for needs, column in asked]``, computed in one pass."""
+        keys = [self.keys[needs] for needs, _ in asked]
+        ends = np.cumsum([len(k) for k in keys]).tolist()
+        columns = [
+            np.broadcast_to(np.asarray(column, dtype=np.uint64), len(k))
+            for k, (_, column) in zip(keys, asked, strict=True)
+        ]
+        u = keyed_uniforms(np.concatenate(keys), np.concatenate(columns))
+        return [u[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
     def part(self, rows: slice | np.ndarray) -> Needs:
         """The needs in ``rows``."""
         return Needs(
@@ -72,6 +83,15 @@ def _row_count(mask: np.ndarray) -> np.ndarray:
     for k in range(mask.shape[1]):
         count += mask[:, k]
     return count
+
+
+def _stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``argsort(values, kind="stable")``, by the faster unstable sort when nothing ties."""
+    order = np.argsort(values)
+    ordered = values[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        return np.argsort(values, kind="stable")
+    return order
 
 
 def _concat(parts: list[Needs]) -> Needs:
@@ -167,12 +187,12 @@ class NeedSource:
         service_keys = self.service_rng.bit_generator.random_raw(m)
 
         keep = np.flatnonzero(keyed_uniforms(keys, ACCEPT) < self.raise_probability()[customer])
-        keys = keys[keep]
-        arrival = (month * self.days + self.days * keyed_uniforms(keys, ARRIVAL)) * self.hours
-        by_time = np.argsort(arrival, kind="stable")
-        order, arrival, keys = keep[by_time], arrival[by_time], keys[by_time]
+        drawn = keyed_uniforms(keys[keep][:, None], [ARRIVAL, KIND, SPAN, PICK])
+        arrival = (month * self.days + self.days * drawn[:, 0]) * self.hours
+        by_time = _stable_argsort(arrival)
+        order, arrival = keep[by_time], arrival[by_time]
         customer = customer[order]
-        kind, span, pick = keyed_uniforms(keys[:, None], [KIND, SPAN, PICK]).T
+        kind, span, pick = drawn[by_time, 1:].T
         kind = np.searchsorted(self.kind_cdf, kind, side="right")
 
         slots = book.line_slots[customer]
@@ -321,7 +341,10 @@ class Router:
         vr, vc = np.nonzero(valid)
         skill = model.station_skill[at[vr, vc], line0[vr, vc]]
         kind = needs.kind[vr]
-        part = self.service_variates(kind, needs.variates(vr, vc)) * self.means[kind]
+        u_work, u_pm, u_escalate = needs.variates_of(
+            (vr, vc), (vr, 2 * w + vc), (slice(None), 4 * w)
+        )
+        part = self.service_variates(kind, u_work) * self.means[kind]
         part *= model.station_overload[at[vr, vc]]
         technical = kind == TECHNICAL
         part[technical] /= skill[technical]
@@ -343,13 +366,9 @@ class Router:
         jobs_per_need = _row_count(is_lead)
 
         # A line goes on to its product manager with a chance that falls with the taker's skill.
-        on_pm = needs.variates(vr, 2 * w + vc) < self.pm_prob[kind] * (
-            1 - skill * model.config.staff.expert_resolution
-        )
+        on_pm = u_pm < self.pm_prob[kind] * (1 - skill * model.config.staff.expert_resolution)
         pr, pc = vr[on_pm], vc[on_pm]
-        escalated = (needs.kind == TECHNICAL) & (
-            needs.variates(slice(None), 4 * w) < req.escalation_prob
-        )
+        escalated = (needs.kind == TECHNICAL) & (u_escalate < req.escalation_prob)
         er = np.flatnonzero(escalated)
         forwarded = np.bincount(pr, minlength=n)
 
@@ -370,9 +389,16 @@ class Router:
         r, c = np.nonzero(is_lead)
         # Another team's part of a need is picked up after a coordination delay.
         later = np.flatnonzero(c > 0)
+        u_coordination, u_pm_handoff, u_esc_handoff, u_pm_work, u_esc_work = needs.variates_of(
+            (r[later], w + c[later]),
+            (pr, 3 * w + pc),
+            (er, 3 * w),
+            (pr, 4 * w + 2 + pc),
+            (er, 4 * w + 1),
+        )
         arrival = needs.arrival[r]
         arrival[later] += req.coordination_delay.mean_hours * unit_variates(
-            req.coordination_delay, needs.variates(r[later], w + c[later])
+            req.coordination_delay, u_coordination
         )
         front = {
             "need": idx[r],
@@ -385,14 +411,11 @@ class Router:
         job_of = np.full((n, w), -1)
         job_of[r, c] = np.arange(len(r))
         handoff = req.handoff_delay.mean_hours * unit_variates(
-            req.handoff_delay,
-            np.concatenate([needs.variates(pr, 3 * w + pc), needs.variates(er, 3 * w)]),
+            req.handoff_delay, np.concatenate([u_pm_handoff, u_esc_handoff])
         )
-        pm_work = req.pm_service.mean_hours * unit_variates(
-            req.pm_service, needs.variates(pr, 4 * w + 2 + pc)
-        )
+        pm_work = req.pm_service.mean_hours * unit_variates(req.pm_service, u_pm_work)
         esc_work = req.escalation_service.mean_hours * unit_variates(
-            req.escalation_service, needs.variates(er, 4 * w + 1)
+            req.escalation_service, u_esc_work
         )
         esc_station = model.design.escalation_station(model, cust[er], line0[er, 0])
         follow = {
