@@ -124,43 +124,61 @@ class OrganisationDesign:
         n_lines = buys.shape[1]
         groups = np.column_stack([self.owner_group(model, customers, li) for li in range(n_lines)])
         order = np.argsort(-hours.sum(axis=1), kind="stable")
+        if len(customers) <= FEW:  # a month's newcomers: plain Python beats numpy's overhead
+            self._assign_few(model, customers, hours, buys, groups, order)
+            return
         customers, hours, buys, groups = customers[order], hours[order], buys[order], groups[order]
         staff = model.staff_by_group
-        missing = set(np.unique(groups[buys]).tolist()) - set(staff)
-        if missing:
-            g = min(missing)
-            line = int(np.flatnonzero((groups == g) & buys)[0] % n_lines)
-            raise ConfigError(
-                f"model.design: {self.name} has no staff to own line "
-                f"{model.config.population.lines[line]} in group {g}"
-            )
+        self._check_staffed(model, groups, buys, set(np.unique(groups[buys]).tolist()))
         # Per group: its customers in order and their hours in it (summed line by line).
-        if len(customers) <= FEW:  # a month's newcomers: plain Python beats numpy's overhead
-            items: dict[int, list[tuple[int, float]]] = {}
-            for i, (h_row, g_row, b_row) in enumerate(
-                zip(hours.tolist(), groups.tolist(), buys.tolist(), strict=True)
-            ):
-                mine: dict[int, float] = {}
-                for h, g, b in zip(h_row, g_row, b_row, strict=True):
-                    if b:
-                        mine[g] = mine.get(g, 0.0) + h
-                for g, h in mine.items():
-                    items.setdefault(g, []).append((i, h))
-            placed = {g: _place(model, staff[g], items[g]) for g in sorted(items)}
-        else:
-            placed = {}
-            for g in np.unique(groups[buys]).tolist():
-                mine = (groups == g) & buys
-                rows = np.flatnonzero(mine.any(axis=1))
-                h = np.where(mine[rows], hours[rows], 0.0).sum(axis=1)
-                placed[g] = _place(
-                    model, staff[g], list(zip(rows.tolist(), h.tolist(), strict=True))
-                )
+        placed = {}
+        for g in np.unique(groups[buys]).tolist():
+            mine = (groups == g) & buys
+            rows = np.flatnonzero(mine.any(axis=1))
+            h = np.where(mine[rows], hours[rows], 0.0).sum(axis=1)
+            placed[g] = _place(model, staff[g], list(zip(rows.tolist(), h.tolist(), strict=True)))
         for g, chosen in placed.items():
             rows = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
             person = np.fromiter(chosen.values(), dtype=np.int64, count=len(chosen))
             r, li = np.nonzero((groups[rows] == g) & buys[rows])
             model.owner[customers[rows[r]], li] = person[r]
+
+    def _assign_few(self, model, customers, hours, buys, groups, order) -> None:
+        """``assign`` for a few customers, row by row in Python: the same owners."""
+        order = order.tolist()
+        customers, hours, groups, buys = (
+            [a[i] for i in order]
+            for a in (customers.tolist(), hours.tolist(), groups.tolist(), buys.tolist())
+        )
+        # Per group: its customers in order and their hours in it (summed line by line).
+        items: dict[int, list[tuple[int, float]]] = {}
+        for i, (h_row, g_row, b_row) in enumerate(zip(hours, groups, buys, strict=True)):
+            mine: dict[int, float] = {}
+            for h, g, b in zip(h_row, g_row, b_row, strict=True):
+                if b:
+                    mine[g] = mine.get(g, 0.0) + h
+            for g, h in mine.items():
+                items.setdefault(g, []).append((i, h))
+        staff = model.staff_by_group
+        if not set(items) <= set(staff):
+            self._check_staffed(model, np.array(groups), np.array(buys), set(items))
+        owner = model.owner
+        for g in sorted(items):
+            for i, person in _place(model, staff[g], items[g]).items():
+                for line, (gg, b) in enumerate(zip(groups[i], buys[i], strict=True)):
+                    if b and gg == g:
+                        owner[customers[i], line] = person
+
+    def _check_staffed(self, model, groups: np.ndarray, buys: np.ndarray, needed: set) -> None:
+        """One line naming a line and group nobody on the staff can own, if there is one."""
+        missing = needed - set(model.staff_by_group)
+        if missing:
+            g = min(missing)
+            line = int(np.flatnonzero((groups == g) & buys)[0] % buys.shape[1])
+            raise ConfigError(
+                f"model.design: {self.name} has no staff to own line "
+                f"{model.config.population.lines[line]} in group {g}"
+            )
 
 
 def _place(model: SalesModel, stations: list[int], items: list[tuple[int, float]]) -> dict:
