@@ -7,6 +7,7 @@ has a constant of its own. Paired seeds (common random numbers) and means over t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from salesim import SalesModel
 
@@ -65,3 +66,22 @@ def test_assignment_is_the_same_in_plain_python_and_in_numpy(monkeypatch):
         np.testing.assert_array_equal(results[0][0], results[1][0])
         np.testing.assert_array_equal(results[0][1], results[1][1])
         assert (m.owner[active][m.customers.buys[active]] >= 0).all()
+
+
+def test_a_group_nobody_can_own_is_named_alike_by_both_paths(monkeypatch):
+    from salesim import designs
+    from salesim.params import ConfigError
+
+    m = SalesModel(design="customer_manager", rng=4, overrides={"model.population.customers": 200})
+    book = m.customers
+    gone = int(book.region[np.flatnonzero(book.active)[0]])
+    m.staff_by_group = {g: s for g, s in m.staff_by_group.items() if g != gone}
+    who = np.flatnonzero(book.active)[:20]
+    messages = []
+    for few in (10**6, 0):
+        monkeypatch.setattr(designs, "FEW", few)
+        with pytest.raises(ConfigError, match=f"in group {gone}$") as err:
+            m.design.assign(m, who)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert messages[0].startswith("model.design: customer_manager has no staff to own line ")
