@@ -20,6 +20,7 @@ import pandas as pd
 
 from salesim.distributions import MixedVariates, unit_variates
 from salesim.params import KINDS
+from salesim.population import CHANNELS, DIRECT, DISTRIBUTOR
 from salesim.streams import keyed_uniforms
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ class Needs:
         keys = [self.keys[needs] for needs, _ in asked]
         ends = np.cumsum([len(k) for k in keys]).tolist()
         columns = [
-            np.broadcast_to(np.asarray(column, dtype=np.uint64), len(k))
+            np.full(len(k), column, dtype=np.uint64)
+            if np.ndim(column) == 0
+            else np.asarray(column, dtype=np.uint64)
             for k, (_, column) in zip(keys, asked, strict=True)
         ]
         u = keyed_uniforms(np.concatenate(keys), np.concatenate(columns))
@@ -136,6 +139,13 @@ class NeedSource:
         )
         self.slot_cdf = np.cumsum(vol, axis=1) / vol.sum(axis=1, keepdims=True)
         self.width = slots.shape[1]
+        # A need's lines, its primary first: rotations[c, p] is customer c's line slots
+        # starting from its p-th (then wrapping round its lines).
+        col = np.arange(self.width)
+        shift = (col[None, None, :] + col[None, :, None]) % np.maximum(book.n_lines, 1)[
+            :, None, None
+        ]
+        self.rotations = np.take_along_axis(slots[:, None, :], shift, axis=2)
         self._month = -1
         self._needs: Needs | None = None
 
@@ -143,9 +153,10 @@ class NeedSource:
         """Share of potential needs each customer raises with us now."""
         req = self.model.config.requests
         book = self.model.customers
-        channel_factor = np.select(
-            [book.channel == 0, book.channel == 1], [1.0, req.distributor_need_share], 0.0
-        )
+        # By channel code: direct, distributor, then the channels of those not buying from us.
+        by_channel = np.zeros(len(CHANNELS))
+        by_channel[[DIRECT, DISTRIBUTOR]] = 1.0, req.distributor_need_share
+        channel_factor = by_channel[book.channel]
         return (
             (1 + req.satisfaction_effect * (book.satisfaction - 0.5)) / self.peak * channel_factor
         )
@@ -195,15 +206,12 @@ class NeedSource:
         kind, span, pick = drawn[by_time, 1:].T
         kind = np.searchsorted(self.kind_cdf, kind, side="right")
 
-        slots = book.line_slots[customer]
         n_lines = book.n_lines[customer]
         primary = _row_count(self.slot_cdf[customer] < pick[:, None])
         primary = np.minimum(primary, n_lines - 1)
-        width = self.width
-        col = np.arange(width)[None, :]
-        # Rotate each row so the primary line comes first; keep the others if the need spans them.
-        shift = (col + primary[:, None]) % np.maximum(n_lines, 1)[:, None]
-        rotated = np.take_along_axis(slots, shift, axis=1)
+        col = np.arange(self.width)[None, :]
+        # The primary line comes first; the others stay if the need spans them.
+        rotated = self.rotations[customer, primary]
         valid = col < n_lines[:, None]
         spans_all = span < self.model.config.requests.multi_line_need_prob
         valid &= spans_all[:, None] | (col == 0)
