@@ -245,3 +245,25 @@ def test_a_reorganisation_shows_in_each_customers_owners():
     owners = m.customer_agents[c].history()["owners"]
     assert (owners["month"] == 3).all() and len(owners) == m.customers.n_lines[c]
     assert owners["to"].str.startswith("customer_manager").all()
+
+
+def test_the_steady_start_given_the_drawn_customers_settles_as_if_it_drew_them():
+    """The world before day 0 takes a copy of the customers the model drew, not a redraw."""
+    import dataclasses
+
+    from salesim import start
+    from salesim.population import CustomerBook
+    from salesim.streams import RandomStreams
+
+    cfg = small(seed=5).config
+    drawn = CustomerBook(cfg, RandomStreams(5)["customers"])
+    book = drawn.copy()
+    for name, value in vars(drawn).items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(getattr(book, name), value)
+            assert not value.size or not np.shares_memory(getattr(book, name), value), name
+    redrawn = start._settle(cfg, 5, "customer_manager")
+    handed = start._settle(cfg, 5, "customer_manager", book)
+    for field in dataclasses.fields(redrawn):
+        np.testing.assert_array_equal(getattr(handed, field.name), getattr(redrawn, field.name))
+    assert not np.array_equal(book.satisfaction, drawn.satisfaction)  # the world settled it

@@ -71,6 +71,7 @@ class SalesModel(Model):
         overrides: dict[str, Any] | None = None,
         mechanisms: dict[str, Mechanism] | None = None,
         _settling: bool = False,
+        _customers: CustomerBook | None = None,
     ) -> None:
         cfg, table, roster = own_data(_model_config(config, overrides))
         seed = int(cfg.seed if rng is None else rng)
@@ -94,8 +95,15 @@ class SalesModel(Model):
         self.month = 0
         n_lines = len(cfg.population.lines)
 
-        self.customers = CustomerBook(cfg, self.streams["customers"], table)
+        # The steady start's world is handed the very customers this model drew (the stream is
+        # shared), as they were drawn.
+        self.customers = (
+            CustomerBook(cfg, self.streams["customers"], table)
+            if _customers is None
+            else _customers
+        )
         book = self.customers
+        drawn = book.copy() if cfg.start.settle_months and not _settling else None
         self.market = Market(cfg, book.volume[: book.n_initial].sum(axis=0))
         self.source = NeedSource(self)
         self._hours_per_need: float | None = None
@@ -163,7 +171,7 @@ class SalesModel(Model):
         for mechanism in self.mechanisms.values():
             mechanism.setup(self)
         if cfg.start.settle_months and not _settling:
-            start.settle(self, cfg.start.design or self.design.name)
+            start.settle(self, cfg.start.design or self.design.name, drawn)
         behaviour.update_overload(self)
         behaviour.year_start(self, 0)
         behaviour.month_start(self, 0)

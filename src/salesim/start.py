@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from salesim import behaviour
-from salesim.population import DIRECT, DISTRIBUTOR
+from salesim.population import DIRECT, DISTRIBUTOR, CustomerBook
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
@@ -50,9 +50,13 @@ class SettledState:
     orders: np.ndarray | None
 
 
-def settle(model: SalesModel, design: str) -> None:
-    """Give ``model``'s customers the settled state of ``design``'s world."""
-    state = settled_state(model.config, model.seed, design)
+def settle(model: SalesModel, design: str, drawn: CustomerBook | None = None) -> None:
+    """Give ``model``'s customers the settled state of ``design``'s world.
+
+    ``drawn``: a copy of ``model``'s customers as drawn, which the world may take instead of
+    drawing them again (the same draws).
+    """
+    state = settled_state(model.config, model.seed, design, drawn)
     book = model.customers
     book.satisfaction = state.satisfaction.copy()
     book.expectation = state.expectation.copy()
@@ -77,21 +81,28 @@ def settle(model: SalesModel, design: str) -> None:
         model.take_over(state.owner, 1.0)
 
 
-def settled_state(cfg: ModelConfig, seed: int, design: str) -> SettledState:
-    """The settled state for (config, seed, design), computed once per process."""
+def settled_state(
+    cfg: ModelConfig, seed: int, design: str, drawn: CustomerBook | None = None
+) -> SettledState:
+    """The settled state for (config, seed, design), computed once per process.
+
+    ``drawn``: the customers that config and seed draw, if already drawn (used, not kept).
+    """
     key = (cfg.model_copy(update={"design": design}).model_dump_json(), int(seed))
     found = _CACHE.get(key)
     if found is not None:
         _CACHE.move_to_end(key)
         return found
-    state = _settle(cfg, seed, design)
+    state = _settle(cfg, seed, design, drawn)
     _CACHE[key] = state
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return state
 
 
-def _settle(cfg: ModelConfig, seed: int, design: str) -> SettledState:
+def _settle(
+    cfg: ModelConfig, seed: int, design: str, drawn: CustomerBook | None = None
+) -> SettledState:
     from salesim.model import SalesModel
 
     days = cfg.calendar.days_per_month
@@ -103,7 +114,7 @@ def _settle(cfg: ModelConfig, seed: int, design: str) -> SettledState:
             "start": cfg.start.model_copy(update={"settle_months": 0}),
         }
     )
-    world = SalesModel(quiet, rng=seed, design=design, _settling=True)
+    world = SalesModel(quiet, rng=seed, design=design, _settling=True, _customers=drawn)
     book = world.customers
     # The channel mix sets how many needs customers raise (distributor customers raise fewer),
     # which sets response times and field time, which set the channel flows: a few damped
