@@ -13,6 +13,7 @@ handoff delay.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,10 +60,10 @@ class Needs:
     def variates_of(self, *asked: tuple[np.ndarray | slice, np.ndarray | int]) -> list[np.ndarray]:
         """``[variates(needs, column) for needs, column in asked]``, computed in one pass."""
         keys = [self.keys[needs] for needs, _ in asked]
-        ends = np.cumsum([len(k) for k in keys]).tolist()
+        ends = list(accumulate(len(k) for k in keys))
         columns = [
             np.full(len(k), column, dtype=np.uint64)
-            if np.ndim(column) == 0
+            if isinstance(column, int | np.integer)
             else np.asarray(column, dtype=np.uint64)
             for k, (_, column) in zip(keys, asked, strict=True)
         ]
@@ -347,29 +348,31 @@ class Router:
         at = np.maximum(station, 0)
         # Work on the lines the need has (most needs have one).
         vr, vc = np.nonzero(valid)
-        skill = model.station_skill[at[vr, vc], line0[vr, vc]]
+        taker = at[vr, vc]
+        skill = model.station_skill[taker, line0[vr, vc]]
         kind = needs.kind[vr]
         u_work, u_pm, u_escalate = needs.variates_of(
             (vr, vc), (vr, 2 * w + vc), (slice(None), 4 * w)
         )
         part = self.service_variates(kind, u_work) * self.means[kind]
-        part *= model.station_overload[at[vr, vc]]
+        part *= model.station_overload[taker]
         technical = kind == TECHNICAL
         part[technical] /= skill[technical]
         work = np.zeros((n, w))
         work[vr, vc] = part
 
         # Lines one person takes form one job (one contact); its first line is the lead.
-        lead = np.tile(np.arange(w), (n, 1))
+        lead = np.empty((n, w), dtype=np.int64)
+        lead[:] = np.arange(w)
         for j in range(1, w):
             for k in range(j - 1, -1, -1):
                 same = valid[:, j] & (station[:, k] == station[:, j])
                 lead[same, j] = lead[same, k]
         is_lead = valid & (lead == np.arange(w)[None, :])
-        extra = np.zeros((n, w))
         followers = valid & ~is_lead
-        rows = np.nonzero(followers)
-        np.add.at(extra, (rows[0], lead[followers]), work[followers])
+        # Each follower's work onto its lead (summed in order, as np.add.at would).
+        into = np.nonzero(followers)[0] * w + lead[followers]
+        extra = np.bincount(into, weights=work[followers], minlength=n * w).reshape(n, w)
         job_work = work + req.extra_line_work * extra
         jobs_per_need = _row_count(is_lead)
 

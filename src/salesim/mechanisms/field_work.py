@@ -159,7 +159,10 @@ class ReservedProspecting(Mechanism):
             if k == 0 or len(cand) == 0:
                 continue
             total += k
-            hit = np.unique(cand[rng.integers(0, len(cand), k)])
+            # The candidates hit at least once, in order (cand is sorted): np.unique, cheaper.
+            reached = np.zeros(len(cand), dtype=bool)
+            reached[rng.integers(0, len(cand), k)] = True
+            hit = cand[reached]
             win = hit[rng.random(len(hit)) < p_convert[hit]]
             is_new = book.channel[win] == OPEN
             book.channel[win] = DIRECT
