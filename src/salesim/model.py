@@ -95,8 +95,8 @@ class SalesModel(Model):
         self.month = 0
         n_lines = len(cfg.population.lines)
 
-        # The steady start's world is handed the very customers this model drew (the stream is
-        # shared), as they were drawn.
+        # The steady start's world is given a copy of the customers as drawn here (it would
+        # draw the very same: the stream is shared) instead of drawing them again.
         self.customers = (
             CustomerBook(cfg, self.streams["customers"], table)
             if _customers is None

@@ -86,7 +86,8 @@ def settled_state(
 ) -> SettledState:
     """The settled state for (config, seed, design), computed once per process.
 
-    ``drawn``: the customers that config and seed draw, if already drawn (used, not kept).
+    ``drawn``: the customers that config and seed draw, if already drawn; the world that
+    settles takes them over (and changes them) instead of drawing its own.
     """
     key = (cfg.model_copy(update={"design": design}).model_dump_json(), int(seed))
     found = _CACHE.get(key)
