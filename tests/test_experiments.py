@@ -189,6 +189,13 @@ def test_sampled_sweeps(method, tmp_path):
     assert set(table.role) == {"lever", "uncertainty"}
     wanted = {"S1", "S1_conf", "ST", "ST_conf"} if method == "sobol" else {"mu_star", "sigma"}
     assert wanted <= set(table.columns)
+    # The bootstrap CIs come from the experiment's seed: summarising again gives the same table.
+    from salesim.experiments.stats import sensitivity
+
+    runs = pd.read_parquet(tmp_path / method / "runs.parquet")
+    again = [sensitivity(runs, cfg, plan) for _ in range(2)]
+    pd.testing.assert_frame_equal(again[0], again[1])
+    assert np.allclose(again[0].filter(like="conf").to_numpy(), table.filter(like="conf"))
 
 
 def test_shipped_configs_validate():

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesim.experiments.plan import seed_of
 from salesim.outcomes import outcome
+from salesim.streams import stream_key
 
 if TYPE_CHECKING:
     from salesim.config import SalesimConfig
@@ -157,16 +159,27 @@ def precision_met(runs: pd.DataFrame, cfg: SalesimConfig) -> bool:
     return True
 
 
-def _indices(plan: Plan, sweep, y: np.ndarray) -> dict[str, np.ndarray]:
+def bootstrap_seed(seed: int) -> int:
+    """The seed of the indices' bootstrap CIs, from the experiment's seed (a stream of its own).
+
+    Never 0: SALib's Sobol analysis reads a seed of 0 as none and draws its bootstrap from
+    numpy's global generator, so the CIs would change from one summary to the next.
+    """
+    seq = np.random.SeedSequence([seed, stream_key("sensitivity.bootstrap")])
+    return int(seq.generate_state(1)[0]) | 1
+
+
+def _indices(plan: Plan, sweep, y: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """Sobol S1/ST (with CIs) or Morris mu*/sigma of one output over the sweep's points."""
     from SALib.analyze import morris, sobol
 
+    boot = bootstrap_seed(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if sweep.method == "sobol":
-            res = sobol.analyze(plan.problem, y, calc_second_order=False, seed=0)
+            res = sobol.analyze(plan.problem, y, calc_second_order=False, seed=boot)
             return {k: res[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}
-        res = morris.analyze(plan.problem, plan.samples, y, num_levels=sweep.levels, seed=0)
+        res = morris.analyze(plan.problem, plan.samples, y, num_levels=sweep.levels, seed=boot)
         return {k: res[k] for k in ("mu_star", "mu_star_conf", "sigma")}
 
 
@@ -175,7 +188,7 @@ def _index_rows(plan: Plan, cfg: SalesimConfig, keys: dict, y: np.ndarray) -> li
         return []  # the estimators need every point, and a flat output has nothing to explain
     sweep = cfg.experiment.sweep
     roles = {p.path: p.role for p in sweep.parameters}
-    cols = _indices(plan, sweep, y)
+    cols = _indices(plan, sweep, y, seed_of(cfg))
     return [
         {
             **keys,
