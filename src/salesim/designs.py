@@ -129,10 +129,11 @@ class OrganisationDesign:
             return
         customers, hours, buys, groups = customers[order], hours[order], buys[order], groups[order]
         staff = model.staff_by_group
-        self._check_staffed(model, groups, buys, set(np.unique(groups[buys]).tolist()))
+        present = np.unique(groups[buys]).tolist()
+        self._check_staffed(model, groups, buys, set(present))
         # Per group: its customers in order and their hours in it (summed line by line).
         placed = {}
-        for g in np.unique(groups[buys]).tolist():
+        for g in present:
             mine = (groups == g) & buys
             rows = np.flatnonzero(mine.any(axis=1))
             h = np.where(mine[rows], hours[rows], 0.0).sum(axis=1)

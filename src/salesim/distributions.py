@@ -46,7 +46,6 @@ class MixedVariates:
     """
 
     def __init__(self, specs: list[ServiceTime | None]) -> None:
-        self.specs = specs
         kinds = [None if s is None else s.distribution for s in specs]
         self.exponential = np.array([k == "exponential" for k in kinds])
         self.lognormal = np.array([k == "lognormal" for k in kinds])
@@ -57,16 +56,14 @@ class MixedVariates:
             ]
         )
         self.sigma, self.half_sigma2 = np.sqrt(sigma2), sigma2 / 2
-        self._any = self.exponential.any(), self.lognormal.any()
 
     def __call__(self, which: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
         """The variates of ``uniforms``, element i of shape ``specs[which[i]]``."""
         out = np.ones(len(uniforms))  # fixed shapes, and elements of no shape
-        any_exponential, any_lognormal = self._any
-        if any_exponential:
+        if self.exponential.any():
             rows = self.exponential[which]
             out[rows] = _exponential(uniforms[rows])
-        if any_lognormal:
+        if self.lognormal.any():
             rows = self.lognormal[which]
             k = which[rows]
             out[rows] = _lognormal(uniforms[rows], self.sigma[k], self.half_sigma2[k])

@@ -103,7 +103,8 @@ class SalesModel(Model):
             else _customers
         )
         book = self.customers
-        drawn = book.copy() if cfg.start.settle_months and not _settling else None
+        settles = bool(cfg.start.settle_months) and not _settling
+        drawn = book.copy() if settles else None
         self.market = Market(cfg, book.volume[: book.n_initial].sum(axis=0))
         self.source = NeedSource(self)
         self._hours_per_need: float | None = None
@@ -170,7 +171,7 @@ class SalesModel(Model):
         self.mechanisms = make_mechanisms(cfg.mechanisms.model_dump(), mechanisms)
         for mechanism in self.mechanisms.values():
             mechanism.setup(self)
-        if cfg.start.settle_months and not _settling:
+        if settles:
             start.settle(self, cfg.start.design or self.design.name, drawn)
         behaviour.update_overload(self)
         behaviour.year_start(self, 0)

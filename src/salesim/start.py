@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from salesim import behaviour
-from salesim.population import DIRECT, DISTRIBUTOR, CustomerBook
+from salesim.population import DIRECT, DISTRIBUTOR
 
 if TYPE_CHECKING:
     from salesim.model import SalesModel
     from salesim.params import ModelConfig
+    from salesim.population import CustomerBook
 
 _CACHE: OrderedDict[tuple, SettledState] = OrderedDict()
 _CACHE_SIZE = 8

@@ -11,7 +11,7 @@ from scipy import stats
 
 from salesim.experiments.plan import seed_of
 from salesim.outcomes import outcome
-from salesim.streams import stream_key
+from salesim.streams import RandomStreams
 
 if TYPE_CHECKING:
     from salesim.config import SalesimConfig
@@ -159,21 +159,15 @@ def precision_met(runs: pd.DataFrame, cfg: SalesimConfig) -> bool:
     return True
 
 
-def bootstrap_seed(seed: int) -> int:
-    """The seed of the indices' bootstrap CIs, from the experiment's seed (a stream of its own).
-
-    Never 0: SALib's Sobol analysis reads a seed of 0 as none and draws its bootstrap from
-    numpy's global generator, so the CIs would change from one summary to the next.
-    """
-    seq = np.random.SeedSequence([seed, stream_key("sensitivity.bootstrap")])
-    return int(seq.generate_state(1)[0]) | 1
-
-
 def _indices(plan: Plan, sweep, y: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    """Sobol S1/ST (with CIs) or Morris mu*/sigma of one output over the sweep's points."""
+    """Sobol S1/ST (with CIs) or Morris mu*/sigma of one output over the sweep's points.
+
+    The bootstrap CIs draw from a stream of the experiment's seed (a generator, not an int:
+    SALib's Sobol analysis reads a seed of 0 as none and bootstraps from numpy's global state).
+    """
     from SALib.analyze import morris, sobol
 
-    boot = bootstrap_seed(seed)
+    boot = RandomStreams(seed)["sensitivity.bootstrap"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if sweep.method == "sobol":
