@@ -4,10 +4,12 @@ An earlier version left the forkserver and its workers running for minutes after
 SIGKILL, holding the coordinator's stdout and stderr, so a caller reading them (``| tee``,
 ``subprocess.communicate``) hung; Ctrl-C waited for every running batch. Here the caller
 reads the pipes before reaping the coordinator, the hardest case for the workers' watchdog.
+And workers start quickly: they fork from a server that has imported the model.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -104,3 +106,16 @@ def test_no_worker_survives_its_coordinator(tmp_path, how, status, manifest_stat
         assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0], err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == manifest_status
+
+
+def test_pool_workers_start_with_the_model_imported():
+    """Workers fork from a server that imported the model: a pool starts without importing it."""
+    code = """
+from salesim.experiments.runner import process_pool
+ask = "[m for m in ('mesa', 'salesim.model') if m in __import__('sys').modules]"
+with process_pool(1) as pool:
+    print(pool.submit(eval, ask).result())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert ast.literal_eval(out.stdout.strip()) == ["mesa", "salesim.model"]
