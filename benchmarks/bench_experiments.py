@@ -9,9 +9,9 @@ Usage:
    sequential, with 1 and 2 processes, and on Dask with 1 and 2 workers (in turn, ``--repeats``
    rounds; medians, and each round's speed-up). Speed-ups are over the same executor with one
    worker; "after start" leaves out starting the workers (imports, a Dask cluster), which a
-   long study pays once. Processes fork from a server that imported
-   the model once per coordinating process ("first start"; later pools start in about 0.15 s):
-   a study started from the command line pays the first start, once.
+   long study pays once. Processes fork from a server that imported the model once per
+   coordinating process ("first start"; later pools start in about 0.15 s): a study started
+   from the command line pays the first start, once.
 2. The same runs through ``mesa.batch_run`` (2 processes), beside ``salesim run``.
 3. Peak memory (ru_maxrss) of the coordinating process for 40 and 1,000 tiny runs: results
    stream to disk, so it should not grow with the number of runs.
@@ -119,6 +119,8 @@ def main() -> None:
         "--repeats", type=int, default=3, help="rounds of 1 and 2 workers (medians printed)"
     )
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats: at least 1, not {args.repeats}")
     study = {
         "experiment": {
             "designs": ["product", "customer_manager"],
