@@ -21,6 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from terminal import start_interruptible
+
 CONFIG = """
 name: orphans
 model:
@@ -66,7 +68,7 @@ def test_no_worker_survives_its_coordinator(tmp_path, how, status, manifest_stat
     config = tmp_path / "exp.yaml"
     config.write_text(CONFIG)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
+    proc = start_interruptible(
         [
             sys.executable,
             "-m",

@@ -15,6 +15,7 @@ import pytest
 
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
+from terminal import start_interruptible
 
 CONFIG = """
 name: resumable
@@ -46,7 +47,7 @@ def command(config: Path, out: Path, *extra: str) -> list[str]:
 
 
 def start(config: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen(
+    return start_interruptible(
         command(config, out),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
