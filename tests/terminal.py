@@ -8,7 +8,7 @@ from typing import Any
 
 
 def start_interruptible(args: list[str], **kwargs: Any) -> subprocess.Popen:
-    """``subprocess.Popen(args, **kwargs)``, with SIGINT not ignored in the child.
+    """``subprocess.Popen(args, **kwargs)`` in a process group of its own, SIGINT not ignored.
 
     A script that runs the tests in the background (``make test &``) hands them SIGINT ignored,
     and an ignored signal stays ignored across exec: the coordinator would never see Ctrl-C and
@@ -16,6 +16,7 @@ def start_interruptible(args: list[str], **kwargs: Any) -> subprocess.Popen:
     """
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return subprocess.Popen(args, **kwargs)
+        # Its own group, as a terminal gives a job: Ctrl-C goes to the group (os.killpg).
+        return subprocess.Popen(args, start_new_session=True, **kwargs)
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -86,7 +86,6 @@ def test_no_worker_survives_its_coordinator(tmp_path, how, status, manifest_stat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # its own process group, as a terminal would give it
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     wait_for_a_batch(out, proc)
