@@ -69,10 +69,11 @@ COMMANDS = {
         ),
     ),
     "validate": Command(
-        "check a config file without running it",
+        "check a config file without running it (--estimate: time a few of its runs)",
         (
             "salesim validate configs/sweep_portfolio.yaml",
             "salesim validate configs/baseline.yaml --set model.population.customers=3000",
+            "salesim validate configs/robustness_sobol.yaml --estimate   # how long it takes",
         ),
     ),
     "schema": Command(
@@ -579,9 +580,12 @@ def add_max_runs(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check a config (and its experiment) without running anything."""
+    """Check a config (and its experiment) without running anything; ``--estimate`` runs a few."""
     from salesim.config import load_config
+    from salesim.params import ConfigError
 
+    if args.workers is not None and not args.estimate:
+        raise ConfigError("--workers: only with --estimate")
     cfg = load_config(args.config, args.set, max_runs=args.max_runs)
     what = "model and experiment" if cfg.experiment else "model"
     if cfg.experiment is not None:
@@ -594,7 +598,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         for line in describe_data_files(cfg.model):
             print(f"  {line}")
+    return print_estimate(cfg, args.workers) if args.estimate else 0
+
+
+def print_estimate(cfg: SalesimConfig, workers: int | None) -> int:
+    """Time a few of the study's runs here and print how long all of them would take."""
+    from salesim.experiments.estimate import estimate
+    from salesim.experiments.runner import default_workers
+
+    if cfg.experiment is None:
+        from salesim.model import SalesModel
+
+        began = time.perf_counter()
+        SalesModel(cfg.model).run()
+        print(f"estimate: one replication took {duration_fine(time.perf_counter() - began)} here")
+        return 0
+    found = estimate(cfg)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"estimate: {found.timed} of its runs, spread over the plan, took "
+        f"{duration_fine(found.per_run)} each here (load average {load})"
+    )
+    n = workers or default_workers()
+    on = f"{duration(found.study_seconds(1))} on 1 worker"
+    if n > 1:
+        on += f", {duration(found.study_seconds(n))} on {n} workers if they share it perfectly"
+    print(f"  {found.planned:,} runs: {on}; starting, storing and the report come on top")
+    if found.failed:
+        run_id, error = found.failed[0]
+        more = f" ({len(found.failed) - 1} more)" if len(found.failed) > 1 else ""
+        print(f"{PROG}: warning: run {run_id} failed: {error}{more}", file=sys.stderr)
+        return 1
     return 0
+
+
+def duration_fine(seconds: float) -> str:
+    """``0.31 s`` below a minute (a run's time), else as ``duration``."""
+    return f"{seconds:.2f} s" if seconds < 60 else duration(seconds)
 
 
 def add_validate(sub: Any) -> None:
@@ -603,6 +643,17 @@ def add_validate(sub: Any) -> None:
     add_config(p)
     add_set(p)
     add_max_runs(p)
+    p.add_argument(
+        "--estimate",
+        action="store_true",
+        help="time a few of the study's runs here and print how long the study would take",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="workers the estimate assumes (default: all cores)",
+    )
     p.set_defaults(func=cmd_validate)
 
 

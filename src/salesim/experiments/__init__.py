@@ -2,7 +2,8 @@
 
 ``spec`` (the ``experiment:`` section), ``plan`` (the runs it implies), ``runner`` (running a
 batch of them, wherever), ``store`` (atomic, resumable storage), ``stats`` (confidence
-intervals, paired differences, sensitivity indices), ``driver`` (all of it, with progress).
+intervals, paired differences, sensitivity indices), ``driver`` (all of it, with progress),
+``estimate`` (how long a study will take, from a few of its runs).
 """
 
 #: Where runs can execute (``salesim run --executor``); here so the CLI need not import the runner.
