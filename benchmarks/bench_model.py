@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python benchmarks/bench_model.py            # baseline + scaling up to 100,000
     .venv/bin/python benchmarks/bench_model.py --quick    # baseline + scaling up to 10,000
+    .venv/bin/python benchmarks/bench_model.py --against 0c3ed57   # cold runs, both trees
 
 1. A 2-year baseline replication (configs/baseline.yaml, 1,500 customers) per design, median and
    fastest of a few seeds, CPU and wall time: *cold* computes the steady start (a lone
@@ -19,19 +20,30 @@ Usage:
 
 The machine is usually shared: ``uptime`` is printed beside the figures, and CPU time (not wall
 time) is the figure to compare.
+
+``--against REV`` times cold replications of another revision (its own ``src`` and
+``configs/baseline.yaml``, from ``git archive``) and of this tree in the same run, each in a
+fresh process, the two in turn for ``--rounds`` rounds: the other revision is a yardstick that
+slows down with the machine. ``0c3ed57`` is the code issue 15 measured (0.74-1.1 s a cold
+replication); when the yardstick takes that long, this tree's figure is the one to set against
+the issue's 0.25 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from pathlib import Path
 
 DESIGNS = ("product", "customer_manager", "three_in_one")
 
@@ -219,15 +231,84 @@ def scaling(sizes: list[int], days: int) -> None:
         )
 
 
+#: One process: imports, a short warm-up run, then cold replications of every design x 2 seeds.
+AB_CHILD = """
+import json, os, sys, time
+os.chdir(sys.argv[1])
+sys.path.insert(0, os.path.join(sys.argv[1], "src"))
+from salesim import SalesModel, load_config, start
+cfg = load_config("configs/baseline.yaml").model
+SalesModel(cfg, rng=10_000, overrides={"model.horizon_days": 21}).run()
+cpu = []
+for design in ("product", "customer_manager", "three_in_one"):
+    for seed in (0, 1):
+        start._CACHE.clear()
+        c = time.process_time()
+        m = SalesModel(cfg, design=design, rng=seed)
+        m.run()
+        m.kpis()
+        cpu.append(time.process_time() - c)
+print(json.dumps(cpu))
+"""
+
+
+def against(rev: str, rounds: int) -> None:
+    """Cold replications of ``rev`` and of this tree, in turn, in fresh processes."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", rev, "src", "configs"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        trees = [(rev, tmp), ("this tree", str(root))]
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        cpu: dict[str, list[float]] = {name: [] for name, _ in trees}
+        print(
+            f"cold 2-year baseline replications, 3 designs x 2 seeds a process, CPU s: {rev} "
+            f"against this tree, {rounds} rounds in turn ({uptime()})"
+        )
+        print(f"{'round':>5s} {'tree':>10s} {'median':>7s} {'fastest':>8s}  load")
+        for r in range(rounds):
+            for name, path in trees if r % 2 == 0 else trees[::-1]:
+                out = subprocess.run(
+                    [sys.executable, "-c", AB_CHILD, path],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=env,
+                )
+                times = json.loads(out.stdout)
+                cpu[name] += times
+                print(
+                    f"{r:5d} {name:>10s} {statistics.median(times):7.3f} {min(times):8.3f}  "
+                    f"{os.getloadavg()[0]:.2f}"
+                )
+    old, new = (statistics.median(cpu[name]) for name, _ in trees)
+    print(
+        f"medians: {rev} {old:.3f} s, this tree {new:.3f} s (n = {len(cpu[rev])} each): "
+        f"this tree is {old / new:.2f}x faster"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--days", type=int, default=252)
+    parser.add_argument("--against", metavar="REV", help="only: cold runs of REV and this tree")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of --against (default 4)")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_scale(args.one, args.days)))
+        return
+    if args.against:
+        if args.rounds < 1:
+            parser.error(f"--rounds: must be at least 1, got {args.rounds}")
+        against(args.against, args.rounds)
         return
     baseline(repeats=args.repeats)
     sizes = [1_000, 3_000, 10_000] if args.quick else [1_000, 3_000, 10_000, 30_000, 100_000]
