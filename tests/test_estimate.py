@@ -91,6 +91,22 @@ def test_the_estimate_is_printed_for_one_and_n_workers(study, capsys):
     assert " on 1 worker, " in lines[2] and " on 3 workers if they share it perfectly" in lines[2]
 
 
+def test_a_terminal_is_told_what_the_wait_is(study, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "stderr_is_tty", lambda: True)
+    monkeypatch.setattr(est, "MAX_CELLS", 1)
+    assert cli.main(["validate", str(study), "--estimate"]) == 0
+    assert capsys.readouterr().err == "salesim: timing a few of its runs (about 10 s)...\n"
+
+
+def test_adaptive_replications_count_at_most(study, capsys):
+    precise = study.read_text().replace(
+        "replications: 2", "precision: {initial: 2, step: 2, maximum: 4}"
+    )
+    study.write_text(precise)
+    assert cli.main(["validate", str(study), "--estimate"]) == 0
+    assert "\n  40 runs at most: " in capsys.readouterr().out
+
+
 def test_a_model_config_times_one_replication(tmp_path, capsys):
     path = tmp_path / "model.yaml"
     path.write_text(STUDY.split("experiment:")[0])

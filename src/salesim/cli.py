@@ -613,6 +613,8 @@ def print_estimate(cfg: SalesimConfig, workers: int | None) -> int:
         SalesModel(cfg.model).run()
         print(f"estimate: one replication took {duration_fine(time.perf_counter() - began)} here")
         return 0
+    if stderr_is_tty():
+        print(f"{PROG}: timing a few of its runs (about 10 s)...", file=sys.stderr, flush=True)
     found = estimate(cfg)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
@@ -623,7 +625,8 @@ def print_estimate(cfg: SalesimConfig, workers: int | None) -> int:
     on = f"{duration(found.study_seconds(1))} on 1 worker"
     if n > 1:
         on += f", {duration(found.study_seconds(n))} on {n} workers if they share it perfectly"
-    print(f"  {found.planned:,} runs: {on}; starting, storing and the report come on top")
+    most = " at most" if cfg.experiment.precision is not None else ""
+    print(f"  {found.planned:,} runs{most}: {on}; starting, storing and the report come on top")
     if found.failed:
         run_id, error = found.failed[0]
         more = f" ({len(found.failed) - 1} more)" if len(found.failed) > 1 else ""
