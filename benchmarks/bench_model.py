@@ -21,12 +21,13 @@ Usage:
 The machine is usually shared: ``uptime`` is printed beside the figures, and CPU time (not wall
 time) is the figure to compare.
 
-``--against REV`` times cold replications of another revision (its own ``src`` and
-``configs/baseline.yaml``, from ``git archive``) and of this tree in the same run, each in a
-fresh process, the two in turn for ``--rounds`` rounds: the other revision is a yardstick that
-slows down with the machine. ``0c3ed57`` is the code issue 15 measured (0.74-1.1 s a cold
-replication); when the yardstick takes that long, this tree's figure is the one to set against
-the issue's 0.25 s.
+``--against REV`` times cold replications of another revision (its ``src`` and
+``configs/baseline.yaml`` from ``git archive``; a revision with the steady start,
+``salesim.start``, as ``0c3ed57`` and later have) and of this tree in the same run, each in a
+fresh process, the two in turn for ``--rounds`` rounds. The other revision is a yardstick that
+slows down with the machine: ``0c3ed57``, where the work on issue 15 started, is the code the
+issue timed at 0.74-1.1 s a replication, so when it takes that long here, this tree's figure is
+the one to set against the issue's 0.25 s.
 """
 
 from __future__ import annotations
