@@ -100,5 +100,6 @@ def estimate(
             seconds += time.perf_counter() - began
             timed += 1
             if record["status"] != "ok":
-                failed.append((run.run_id, record["error"].strip().splitlines()[-1]))
+                lines = record["error"].strip().splitlines() or ["no error message"]
+                failed.append((run.run_id, lines[-1]))
     return Estimate(planned, timed, seconds, tuple(failed))
