@@ -93,7 +93,6 @@ def test_the_estimate_is_printed_for_one_and_n_workers(study, capsys):
 
 def test_a_terminal_is_told_what_the_wait_is(study, capsys, monkeypatch):
     monkeypatch.setattr(cli, "stderr_is_tty", lambda: True)
-    monkeypatch.setattr(est, "MAX_CELLS", 1)
     assert cli.main(["validate", str(study), "--estimate"]) == 0
     assert capsys.readouterr().err == "salesim: timing a few of its runs (about 10 s)...\n"
 

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from salesim.config import ConfigError, SalesimConfig
 from salesim.experiments.compare import robustness
-from salesim.experiments.plan import Plan, Run, runs_for, seed_of, sweep_plan
+from salesim.experiments.plan import Plan, Run, cells, runs_for, seed_of, sweep_plan
 from salesim.experiments.runner import make_executor, run_batch
 from salesim.experiments.stats import gap_sensitivity, precision_met, sensitivity, summarise
 from salesim.experiments.store import (
@@ -79,13 +79,10 @@ def round_batches(cfg: SalesimConfig, plan: Plan, round_no: int, reps: range) ->
     once for all of them.
     """
     runs = runs_for(cfg, plan, reps)
-    groups: dict[tuple, list] = {}
-    for run in runs:
-        groups.setdefault((run.point, run.scenario, run.replication), []).append(run)
     size = batch_size(len(runs))
     out: dict[str, list] = {}
     task: list = []
-    for group in groups.values():
+    for group in cells(runs):
         task.extend(group)
         if len(task) >= size:
             out[f"r{round_no:03d}-b{len(out):06d}"] = task

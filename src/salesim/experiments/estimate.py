@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 from salesim.experiments import runner
 from salesim.experiments.driver import rounds
-from salesim.experiments.plan import count_runs, runs_for, seed_of, sweep_plan
+from salesim.experiments.plan import cells, count_runs, runs_for, seed_of, sweep_plan
 
 if TYPE_CHECKING:
     from salesim.config import SalesimConfig
-    from salesim.experiments.plan import Run
 
 #: Seconds after which no further cell is started (one cell is always timed).
 BUDGET_SECONDS = 10.0
@@ -73,15 +72,6 @@ def spread(n: int, k: int) -> list[int]:
     return picked
 
 
-def cells(cfg: SalesimConfig) -> list[list[Run]]:
-    """The first round's runs, grouped by (point, scenario, replication) in plan order."""
-    plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
-    groups: dict[tuple, list[Run]] = {}
-    for run in runs_for(cfg, plan, next(rounds(cfg))):
-        groups.setdefault((run.point, run.scenario, run.replication), []).append(run)
-    return list(groups.values())
-
-
 def estimate(
     cfg: SalesimConfig, budget: float = BUDGET_SECONDS, max_cells: int = MAX_CELLS
 ) -> Estimate:
@@ -89,7 +79,8 @@ def estimate(
     import salesim.model  # noqa: F401  (imported before the clock starts, as a worker has it)
 
     planned, _ = count_runs(cfg)
-    every = cells(cfg)
+    plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
+    every = cells(runs_for(cfg, plan, next(rounds(cfg))))  # the first round's
     timed, seconds, failed = 0, 0.0, []
     for i in spread(len(every), max_cells):
         if timed and seconds >= budget:

@@ -193,6 +193,18 @@ def runs_for(cfg: SalesimConfig, plan: Plan, replications: range) -> list[Run]:
     return runs
 
 
+def cells(runs: list[Run]) -> list[list[Run]]:
+    """``runs`` grouped by (point, scenario, replication), in plan order.
+
+    The designs of one cell start from the same settled world (``salesim.start``), which one
+    process computes once for all of them when it runs them one after another.
+    """
+    groups: dict[tuple[int, str, int], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.point, run.scenario, run.replication), []).append(run)
+    return list(groups.values())
+
+
 def model_config(cfg: SalesimConfig, run: Run) -> ModelConfig:
     """The model config of one run: base, then scenario, then sweep values, design and seed."""
     exp = cfg.experiment
