@@ -237,7 +237,11 @@ AB_CHILD = """
 import json, os, sys, time
 os.chdir(sys.argv[1])
 sys.path.insert(0, os.path.join(sys.argv[1], "src"))
+import salesim
 from salesim import SalesModel, load_config, start
+tree = os.path.realpath(sys.argv[1])
+if not os.path.realpath(salesim.__file__).startswith(tree + os.sep):
+    sys.exit(f"salesim came from {salesim.__file__}, not from {tree}")
 cfg = load_config("configs/baseline.yaml").model
 SalesModel(cfg, rng=10_000, overrides={"model.horizon_days": 21}).run()
 cpu = []
