@@ -25,9 +25,10 @@ time) is the figure to compare.
 ``configs/baseline.yaml`` from ``git archive``; a revision with the steady start,
 ``salesim.start``, as ``0c3ed57`` and later have) and of this tree in the same run, each in a
 fresh process, the two in turn for ``--rounds`` rounds. The other revision is a yardstick that
-slows down with the machine: ``0c3ed57``, where the work on issue 15 started, is the code the
-issue timed at 0.74-1.1 s a replication, so when it takes that long here, this tree's figure is
-the one to set against the issue's 0.25 s.
+slows down with the machine. ``0c3ed57`` is where the work on issue 15 started, so the code the
+issue timed at 0.74-1.1 s a replication as far as the history tells (the issue names no
+commit): when it takes that long here, this tree's figure is the one to set against the
+issue's 0.25 s.
 """
 
 from __future__ import annotations
