@@ -22,11 +22,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from revision import ROOT, checkout
 
 #: Builds the model ``runs`` times on seed 1: 0 = imports only, 1 = cold, 2 = cold then warm.
 CHILD = """
@@ -87,42 +87,20 @@ def main() -> None:
         sys.exit("bench_instructions: needs valgrind (Debian: apt-get install valgrind)")
     config = Path(args.config).resolve()
     rows = [("this tree", ROOT / "src")]
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.against:
-            other = Path(tmp) / "other"
-            subprocess.run(
-                [
-                    "git",
-                    "-C",
-                    str(ROOT),
-                    "worktree",
-                    "add",
-                    "--detach",
-                    "-q",
-                    str(other),
-                    args.against,
-                ],
-                check=True,
-            )
+    with checkout(args.against) if args.against else nullcontext() as other:
+        if other is not None:
             rows.append((args.against, other / "src"))
-        try:
-            print(f"{config.name}, seed 1: cold {args.design}, warm {args.warm_design}")
-            print(f"{'source':16s} {'cold M instr':>13s} {'warm M instr':>13s}")
-            first = None
-            for name, src in rows:
-                cold, warm = measure(src, config, args.design, args.warm_design)
-                first = first or (cold, warm)
-                change = ""
-                if (cold, warm) != first:
-                    change = f"   this tree is {100 * (first[0] / cold - 1):+.1f}% cold, "
-                    change += f"{100 * (first[1] / warm - 1):+.1f}% warm"
-                print(f"{name:16s} {cold / 1e6:13.1f} {warm / 1e6:13.1f}{change}")
-        finally:
-            if args.against:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)],
-                    check=False,
-                )
+        print(f"{config.name}, seed 1: cold {args.design}, warm {args.warm_design}")
+        print(f"{'source':16s} {'cold M instr':>13s} {'warm M instr':>13s}")
+        first = None
+        for name, src in rows:
+            cold, warm = measure(src, config, args.design, args.warm_design)
+            first = first or (cold, warm)
+            change = ""
+            if (cold, warm) != first:
+                change = f"   this tree is {100 * (first[0] / cold - 1):+.1f}% cold, "
+                change += f"{100 * (first[1] / warm - 1):+.1f}% warm"
+            print(f"{name:16s} {cold / 1e6:13.1f} {warm / 1e6:13.1f}{change}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ The machine is usually shared: ``uptime`` is printed beside the figures, and CPU
 time) is the figure to compare.
 
 ``--against REV`` times cold replications of another revision (its ``src`` and
-``configs/baseline.yaml`` from ``git archive``; a revision with the steady start,
+``configs/baseline.yaml``, ``revision.checkout``; a revision with the steady start,
 ``salesim.start``, as ``0c3ed57`` and later have) and of this tree in the same run, each in a
 fresh process, the two in turn for ``--rounds`` rounds. The other revision is a yardstick that
 slows down with the machine. ``0c3ed57`` is where the work on issue 15 started, so the code the
@@ -34,18 +34,16 @@ issue's 0.25 s.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from pathlib import Path
+
+from revision import ROOT, checkout
 
 DESIGNS = ("product", "customer_manager", "three_in_one")
 
@@ -260,16 +258,8 @@ print(json.dumps(cpu))
 
 def against(rev: str, rounds: int) -> None:
     """Cold replications of ``rev`` and of this tree, in turn, in fresh processes."""
-    root = Path(__file__).resolve().parents[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(root), "archive", rev, "src", "configs"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
-        trees = [(rev, tmp), ("this tree", str(root))]
+    with checkout(rev) as other:
+        trees = [(rev, str(other)), ("this tree", str(ROOT))]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         cpu: dict[str, list[float]] = {name: [] for name, _ in trees}
         print(
