@@ -3,6 +3,12 @@
 Usage:
     .venv/bin/python benchmarks/bench_viz.py            # 1,500 and 15,000 customers
     .venv/bin/python benchmarks/bench_viz.py --quick    # 1,500 only
+    .venv/bin/python benchmarks/bench_viz.py --browser  # the real page in headless Chromium
+
+``--browser`` serves `salesim viz configs/baseline.yaml` and drives it in Debian's Chromium
+(as the browser test does, with the same helpers): the time from a Step click to the page
+showing the next day, one design and side by side, and the business days a second while Play
+runs at the default speed and as fast as it goes. The browser test checks only behaviour.
 
 For each scale it runs one design to mid-horizon (so the request log is as long as it gets
 half-way), then times over the next month: the model's day, the page's bookkeeping (the
@@ -144,11 +150,87 @@ def one_scale(customers: int, old) -> list[tuple[str, float | None, float, str]]
     return rows
 
 
+def step_latencies(page, count: int) -> list[float]:
+    """Seconds from each of ``count`` Step clicks to the page showing the next day."""
+    import browser_page as bp
+
+    out = []
+    for _ in range(count):
+        before = bp.day(page)
+        button = page.get_by_role("button", name="Step", exact=True)
+        button.wait_for(state="visible")
+        start = time.perf_counter()
+        button.click()
+        bp.wait_for_day(page, f"=== {before + 1}", timeout=20_000)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def play_rate(page, seconds: float, horizon: int) -> float:
+    """Business days a second while Play runs, measured after its first second.
+
+    Stops early about 120 days before the horizon (so the run is still playing when the last
+    reading is taken); returns nan when Play reached that point within its first second.
+    """
+    import browser_page as bp
+
+    bp.play_button(page).click()
+    time.sleep(1.0)
+    d0, t0 = bp.day(page), time.perf_counter()
+    d1, t1 = d0, t0
+    while t1 - t0 < seconds and d1 < horizon - 120:
+        time.sleep(0.2)
+        d1, t1 = bp.day(page), time.perf_counter()
+    if bp.pause_button(page).is_enabled():
+        bp.pause_button(page).click()
+    bp.play_button(page).wait_for(state="visible")
+    return (d1 - d0) / (t1 - t0) if t1 > t0 else float("nan")
+
+
+def browser_figures() -> None:
+    """Step latency and play speed of the real page at baseline scale (1,500 customers)."""
+    import statistics
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import browser_page as bp
+
+    horizon = 504
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "server.log"
+        with bp.viz_server(log) as url, bp.chromium() as browser:
+            context, page = bp.open_page(browser, url)
+            one = step_latencies(page, 12)
+            one_play = play_rate(page, 6.0, horizon)
+            bp.choose(page, "Side by side with", "Customer managers")
+            bp.reset(page, "Side by side with")
+            page.locator('.salesim-clock[data-day="0"]').wait_for()
+            both = step_latencies(page, 12)
+            both_at_20 = play_rate(page, 4.0, horizon)
+            bp.choose(page, "Play speed", "as fast as it goes")
+            both_play = play_rate(page, 6.0, horizon)
+            context.close()
+    print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (load, 1 and 5 min)")
+    print("the real page, 1,500 customers (configs/baseline.yaml), headless Chromium")
+    for name, times in (("one design", one), ("side by side", both)):
+        print(
+            f"  Step to page update, {name:12s}: median {statistics.median(times):.3f} s, "
+            f"max {max(times):.3f} s ({len(times)} steps)"
+        )
+    print(f"  Play, one design, default speed (20):   {one_play:6.1f} business days a second")
+    print(f"  Play, side by side, default speed (20): {both_at_20:6.1f} business days a second")
+    print(f"  Play, side by side, as fast as it goes: {both_play:6.1f} business days a second")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,500 customers only")
+    parser.add_argument("--browser", action="store_true", help="the real page in Chromium")
     args = parser.parse_args()
     os.chdir(ROOT)
+    if args.browser:
+        browser_figures()
+        return
     old = old_components()
     print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (load, 1 and 5 min)")
     print(f"before = commit {BEFORE}" + ("" if old else " (not available: no git history)"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -104,11 +103,10 @@ def test_resumed_runs_do_not_inflate_the_rate():
     """Runs an earlier session stored count as done but not as speed, so the ETA is honest."""
     bar = tqdm(total=100, file=io.StringIO(), disable=False, mininterval=0, smoothing=0)
     _skip(bar, 90)
-    time.sleep(0.2)
     bar.update(1)
     assert bar.n == 91
-    rate = bar.format_dict["rate"] or (bar.n - bar.initial) / bar.format_dict["elapsed"]
-    assert rate < 20  # one run in ~0.2 s, not 91
+    # tqdm's rate (and so its ETA) is (n - initial) / elapsed: the 90 stored runs are outside it.
+    assert bar.format_dict["n"] - bar.format_dict["initial"] == 1
     bar.close()
 
 

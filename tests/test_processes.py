@@ -15,13 +15,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from terminal import start_interruptible
+from waiting import until
 
 CONFIG = """
 name: orphans
@@ -36,13 +36,11 @@ experiment:
 
 
 def wait_for_a_batch(out: Path, proc: subprocess.Popen) -> None:
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if (out / "parts").is_dir() and any((out / "parts").glob("batch-*.json")):
-            return
+    def stored() -> bool:
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    raise AssertionError("no batch stored in 180 s")
+        return (out / "parts").is_dir() and any((out / "parts").glob("batch-*.json"))
+
+    until(stored, 180, "a batch to be stored")
 
 
 def alive(processes: list[psutil.Process]) -> list[int]:
@@ -97,10 +95,10 @@ def test_no_worker_survives_its_coordinator(tmp_path, how, status, manifest_stat
         os.kill(proc.pid, getattr(signal, how))  # only the coordinator
     # Read the pipes first: they close only when no descendant holds them any more.
     _, err = proc.communicate(timeout=60)
-    deadline = time.time() + 10
-    while alive(workers) and time.time() < deadline:
-        time.sleep(0.05)
-    assert alive(workers) == [], f"survived {how}: {alive(workers)}"
+    try:
+        until(lambda: not alive(workers), 10, "the workers to exit")
+    except AssertionError:
+        raise AssertionError(f"survived {how}: {alive(workers)}") from None
     assert proc.returncode == status, err
     if how != "SIGKILL":  # SIGKILL leaves no chance to say anything
         lines = err.strip().splitlines()

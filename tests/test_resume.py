@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ import pytest
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
 from terminal import start_interruptible
+from waiting import until
 
 CONFIG = """
 name: resumable
@@ -56,14 +56,13 @@ def start(config: Path, out: Path) -> subprocess.Popen:
 
 
 def wait_for_parts(out: Path, proc: subprocess.Popen, count: int) -> int:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        done = len(list((out / "parts").glob("runs-*.parquet"))) if (out / "parts").exists() else 0
-        if done >= count:
-            return done
+    def done() -> int:
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    raise AssertionError("no progress")
+        parts = out / "parts"
+        n = len(list(parts.glob("runs-*.parquet"))) if parts.exists() else 0
+        return n if n >= count else 0
+
+    return until(done, 120, f"{count} stored parts")
 
 
 def finish(config: Path, out: Path) -> subprocess.CompletedProcess:

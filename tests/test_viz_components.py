@@ -467,15 +467,32 @@ def test_clicking_a_customer_dot_tells_its_story(monkeypatch):
 def test_play_loop_runs_to_the_horizon_and_stops_when_told():
     viz = VizModel.from_fields(SMALL, fields())
     shown = []
-    app.play_loop(viz, threading.RLock(), float("inf"), 0.02, lambda: shown.append(viz.day))(
-        threading.Event()
+    play = app.play_loop(
+        viz, threading.RLock(), float("inf"), 0.02, lambda: shown.append(viz.day), threading.Event()
     )
+    play(threading.Event())
     assert viz.day == SMALL.horizon_days and shown and shown[-1] == SMALL.horizon_days
     viz = VizModel.from_fields(SMALL, fields())
     stop = threading.Event()
     stop.set()
-    app.play_loop(viz, threading.RLock(), 50.0, 0.02, lambda: None)(stop)
+    app.play_loop(viz, threading.RLock(), 50.0, 0.02, lambda: None, threading.Event())(stop)
     assert viz.day == 0
+
+
+def test_a_halt_set_under_the_lock_stops_play_before_its_next_day():
+    """Pause holds the lock while it sets the halt: the loop steps no day after it."""
+    viz = VizModel.from_fields(SMALL, fields())
+    lock, halt = threading.RLock(), threading.Event()
+    at_halt = []
+
+    def shown() -> None:
+        if viz.day >= 3 and not halt.is_set():
+            with lock:
+                halt.set()
+                at_halt.append(viz.day)
+
+    app.play_loop(viz, lock, 200.0, 0.02, shown, halt)(threading.Event())
+    assert at_halt and viz.day == at_halt[0] < SMALL.horizon_days
 
 
 def test_the_baseline_config_makes_a_page():

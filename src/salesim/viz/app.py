@@ -43,12 +43,21 @@ FRAME_SECONDS = 0.125  # how often Play redraws at a set speed
 FAST_FRAME_SECONDS = 0.3  # ... when it runs as fast as it goes (more days between drawings)
 
 
-def play_loop(viz: VizModel, lock: threading.RLock, days_per_second: float, frame: float, shown):
+def play_loop(
+    viz: VizModel,
+    lock: threading.RLock,
+    days_per_second: float,
+    frame: float,
+    shown,
+    halt: threading.Event,
+):
     """Step ``viz`` in real time at ``days_per_second`` and call ``shown()`` once a frame.
 
     Returns a function of a ``threading.Event`` (set to stop) for ``solara.use_thread``. Days
     are due by the clock, so a slow drawing makes the next frame take more days rather than
     slowing the run down; with an infinite rate each frame steps for most of ``frame``.
+    ``halt`` is checked under ``lock``: Pause sets it holding the lock, so no day is stepped
+    after Pause returns and the page shows the day the run stopped at.
     """
 
     def run(cancel: threading.Event) -> None:
@@ -57,6 +66,8 @@ def play_loop(viz: VizModel, lock: threading.RLock, days_per_second: float, fram
         while not cancel.is_set() and viz.running:
             t0 = time.perf_counter()
             with lock:
+                if halt.is_set() or cancel.is_set():
+                    break
                 if days_per_second == float("inf"):
                     while viz.running and time.perf_counter() - t0 < 0.8 * frame:
                         viz.step()
@@ -75,7 +86,7 @@ def play_loop(viz: VizModel, lock: threading.RLock, days_per_second: float, fram
 
 
 @solara.component
-def RunCard(viz: VizModel, version: solara.Reactive, mode: solara.Reactive, speed, step_days):
+def RunCard(viz: VizModel, version: solara.Reactive, mode: solara.Reactive, speed, step_days, play):
     """Step, Next month, Play/Pause, Run to the end and the play speed."""
     version.value  # noqa: B018 - redraw when the run moves (buttons end disabled at the horizon)
     busy = mode.value != PAUSED
@@ -91,13 +102,13 @@ def RunCard(viz: VizModel, version: solara.Reactive, mode: solara.Reactive, spee
             solara.Button("Next month", on_click=next_month, disabled=not idle, outlined=True)
             solara.Button(
                 "❚❚ Pause" if busy else "▶ Play",
-                on_click=lambda: mode.set(PAUSED if busy else PLAYING),
+                on_click=lambda: play(PAUSED if busy else PLAYING),
                 disabled=not viz.running,
                 color="primary",
             )
             solara.Button(
                 "Run to the end",
-                on_click=lambda: mode.set(TO_END),
+                on_click=lambda: play(TO_END),
                 disabled=not idle,
                 outlined=True,
             )
@@ -176,6 +187,7 @@ def Views(viz: VizModel, version: solara.Reactive, mode: str, lock, selected: so
 def Page():
     """One visitor's page: controls on the left, the organisations at work on the right."""
     lock = solara.use_memo(threading.RLock, dependencies=[])
+    halt = solara.use_memo(threading.Event, dependencies=[])
     first = solara.use_memo(lambda: VizModel.from_fields(BASE, default_fields(BASE)), [])
     viz = solara.use_reactive(first)
     version = solara.use_reactive(0)
@@ -195,7 +207,7 @@ def Page():
         fastest = mode.value == TO_END or speed.value == FASTEST
         rate = float("inf") if fastest else float(speed.value)
         frame = 0.5 if mode.value == TO_END else FAST_FRAME_SECONDS if fastest else FRAME_SECONDS
-        play_loop(viz.value, lock, rate, frame, shown)(cancel)
+        play_loop(viz.value, lock, rate, frame, shown, halt)(cancel)
         if not cancel.is_set():
             mode.value = PAUSED
             shown()
@@ -210,8 +222,19 @@ def Page():
                 viz.value.step()
         shown()
 
+    def play(new_mode: str) -> None:
+        """Start playing, or stop: a stop holds the lock, so the run is still when it returns."""
+        if new_mode == PAUSED:
+            with lock:
+                halt.set()
+            mode.value = PAUSED
+            shown()
+        else:
+            halt.clear()
+            mode.value = new_mode
+
     def reset() -> None:
-        mode.value = PAUSED
+        play(PAUSED)
         try:
             fresh = VizModel.from_fields(BASE, values.value)
         except ConfigError as exc:
@@ -231,7 +254,7 @@ def Page():
         solara.AppBarTitle("salesim · the sales organisation, day by day")
     with solara.Div(classes=["salesim-page"]):
         with solara.Div(classes=["salesim-controls"]):
-            RunCard(viz.value, version, mode, speed, step_days)
+            RunCard(viz.value, version, mode, speed, step_days, play)
             SettingsCard(values, pending, reset)
         with solara.Div(classes=["salesim-main"]):
             if error.value:
