@@ -30,7 +30,7 @@ TARGET_SECONDS = 2.0
 
 
 def config(customers: int, customers_file: str | None = None):
-    from salesim.params import ModelConfig
+    from salesim.model.inputs.params import ModelConfig
 
     per = customers / 1500
     return ModelConfig.model_validate(
@@ -66,10 +66,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    from salesim.customer_file import customers_frame
-    from salesim.datafiles import _read_once, own_data
-    from salesim.population import CustomerBook
-    from salesim.streams import RandomStreams
+    from salesim.model.data_files import own_data
+    from salesim.model.data_template import customers_frame
+    from salesim.model.own_data.tables import _read_once
+    from salesim.model.population import CustomerBook
+    from salesim.model.streams import RandomStreams
 
     synthetic = config(args.customers)
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,7 @@ time) is the figure to compare.
 
 ``--against REV`` times cold replications of another revision (its ``src`` and
 ``configs/baseline.yaml``, ``revision.checkout``; a revision with the steady start,
-``salesim.start``, as ``0c3ed57`` and later have) and of this tree in the same run, each in a
+``salesim.model.start``, as ``0c3ed57`` and later have) and of this tree in the same run, each in a
 fresh process, the two in turn for ``--rounds`` rounds. The other revision is a yardstick that
 slows down with the machine. ``0c3ed57`` is where the work on issue 15 started, so the code the
 issue timed at 0.74-1.1 s a replication as far as the history tells (the issue names no
@@ -56,14 +56,14 @@ def uptime() -> str:
 def phases():
     """CPU seconds spent in the model's main parts while the block runs (each part exclusive:
     the steady start's own month of requests counts as steady start)."""
-    from salesim import model, network, start
+    from salesim.model import network, sales_model, start
 
     spent: dict[str, float] = defaultdict(float)
     stack: list[list] = []  # [label, CPU time when it last resumed]
     wrapped = [
         (start, "_settle", "steady start"),
         (network.RequestNetwork, "window", "requests"),
-        (model.SalesModel, "_month_end", "monthly cycle"),
+        (sales_model.SalesModel, "_month_end", "monthly cycle"),
     ]
     saved = []
     for owner, name, label in wrapped:

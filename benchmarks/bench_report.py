@@ -26,7 +26,7 @@ BUILD = """
 import json, sys, time
 t0 = time.perf_counter()
 c0 = time.process_time()
-from salesim.report import build_report
+from salesim.report.build import build_report
 t1 = time.perf_counter()
 c1 = time.process_time()
 build_report(sys.argv[1])

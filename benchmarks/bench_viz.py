@@ -66,8 +66,8 @@ def timed(fn, repeats: int) -> float:
 def one_scale(customers: int, old) -> list[tuple[str, float | None, float, str]]:
     from salesim import load_config
     from salesim.viz.charts import charts_svg
-    from salesim.viz.model import VizModel, default_fields
     from salesim.viz.org import flow_scale, key_accounts, organisation_svg
+    from salesim.viz.panes import VizModel, default_fields
     from salesim.viz.story import RequestIndex, customer_story, story_html
     from salesim.viz.table import kpi_table_html
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
-from salesim.kpis import HEADLINE
-from salesim.report import build_report
+from salesim.model.kpis import HEADLINE
+from salesim.report.build import build_report
 
 
 def main() -> None:

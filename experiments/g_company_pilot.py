@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from salesim import load_config
-from salesim.calibration import load_targets
+from salesim.experiments.calibration import load_targets
 from salesim.experiments.driver import run_experiment
 from salesim.experiments.spec import ExperimentSpec
 from salesim.experiments.stats import half_width
-from salesim.report import build_report
+from salesim.report.build import build_report
 
 #: KPI, what the case says, and the case's 2006-07 figure where it gives one.
 ROWS = [

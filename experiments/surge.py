@@ -11,7 +11,7 @@ import pandas as pd
 
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
-from salesim.report import build_report
+from salesim.report.build import build_report
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from salesim import load_config
 from salesim.experiments.driver import run_experiment
-from salesim.report import build_report
+from salesim.report.build import build_report
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "when_does_cm_win.yaml"
 SYMBOL = {"better": "W", "worse": "L", "none": "."}

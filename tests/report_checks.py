@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 
-from salesim.outcomes import OUTCOMES
+from salesim.model.inputs.outcomes import OUTCOMES
 
 
 def parse(path):

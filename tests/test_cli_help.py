@@ -7,7 +7,8 @@ import argparse
 import pytest
 
 from salesim import cli
-from salesim.parameter_table import all_rows
+from salesim.model.parameter_table import all_rows
+from salesim.viz.serve import VIZ_QUIET
 
 COMMANDS = (
     "simulate", "run", "validate", "schema", "params", "viz", "report", "calibrate", "template",
@@ -89,7 +90,7 @@ def test_params_markdown_lists_every_parameter_once(capsys):
 
 
 def test_parameter_rows_are_valid_override_keys():
-    from salesim.config import load_config
+    from salesim.experiments.config import load_config
 
     rows = all_rows()
     assert len({r.path for r in rows}) == len(rows)
@@ -131,7 +132,7 @@ def test_viz_silences_only_solaras_cookie_warning(monkeypatch, capsys):
     assert cli.main(["viz", "configs/baseline.yaml", "--port", "8799"]) == 0
     assert "http://127.0.0.1:8799" in capsys.readouterr().err
     filters = seen["env"]["PYTHONWARNINGS"]
-    assert filters == f"default,{cli.VIZ_QUIET}"  # the user's own filters are kept
+    assert filters == f"default,{VIZ_QUIET}"  # the user's own filters are kept
     # The filter matches the warning solara raises, and nothing else.
     probe = (
         "import warnings\n"

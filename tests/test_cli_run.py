@@ -111,7 +111,7 @@ def test_resumed_runs_do_not_inflate_the_rate():
 
 
 def test_report_building_shows_progress_only_when_asked(tmp_path, capsys):
-    from salesim.report import build_report
+    from salesim.report.build import build_report
 
     out = tmp_path / "report"
     assert run(capsys, "--out", str(out), "--no-report", *SMALL)[0] == 0
@@ -122,7 +122,7 @@ def test_report_building_shows_progress_only_when_asked(tmp_path, capsys):
 
 
 def test_calibration_shows_evaluations_and_best_loss_only_when_asked(capsys):
-    from salesim.calibration import CalibrationSpec, calibrate
+    from salesim.experiments.calibration import CalibrationSpec, calibrate
 
     base = load_config(None, {"model.horizon_days": 21, "model.population.customers": 100})
     spec = CalibrationSpec.model_validate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from salesim.parameter_table import all_rows, markdown_table
+from salesim.model.parameter_table import all_rows, markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "docs" / "model.md"
@@ -80,3 +80,17 @@ def test_the_case_states_the_figures_the_model_is_judged_by():
     for figure in ("33.49%", "over 95%", "about 20%", "over 85%", "March 2006"):
         assert figure in text, figure
     assert "[model.md](model.md)" in text
+
+
+def test_the_docs_name_modules_that_exist():
+    """Module paths in the docs (``model/designs.py``, ``tests/model/test_theory.py``) are real."""
+    named = set()
+    for doc in (ROOT / "docs").glob("*.md"):
+        named |= set(re.findall(r"`((?:src/|tests/|benchmarks/)?[\w/]+\.py)", doc.read_text()))
+    named |= set(
+        re.findall(r"`((?:src/|tests/|benchmarks/)[\w/]+\.py)", (ROOT / "README.md").read_text())
+    )
+    assert named
+    places = (ROOT, ROOT / "src" / "salesim", ROOT / "tests", ROOT / "benchmarks")
+    missing = sorted(p for p in named if not any((place / p).is_file() for place in places))
+    assert not missing, f"the docs name modules that do not exist: {missing}"

@@ -4,7 +4,7 @@ Each case is what a hostile (or unlucky) user did to an earlier version: duplica
 booleans as numbers, NaN, alias bombs, names that are paths, huge plans, damaged results,
 full disks, a locked directory, a Dask scheduler that does not answer. Everything runs
 in-process through ``cli.main`` so the suite stays fast; killing processes is
-``test_processes.py``.
+``experiments/test_processes.py``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import pandas as pd
 import pytest
 
 from salesim import cli, load_config, register
-from salesim.designs import _REGISTRY, CustomerManagerDesign
 from salesim.experiments import runner, store
-from salesim.loading import MAX_CONFIG_BYTES
-from salesim.report import file_name
+from salesim.model.designs import CustomerManagerDesign
+from salesim.model.inputs.config_files import MAX_CONFIG_BYTES
+from salesim.model.inputs.registry import registered_designs, remove_design
+from salesim.report.build import file_name
 
 SMALL_MODEL = """\
 model:
@@ -422,7 +423,7 @@ def test_figure_names_stay_one_component(name):
 def test_a_design_named_like_a_path_cannot_register(name):
     with pytest.raises(ValueError, match="is not a valid name"):
         register(type("Sneaky", (CustomerManagerDesign,), {"name": name}))
-    assert name not in _REGISTRY
+    assert name not in registered_designs()
 
 
 def test_report_refuses_a_path_smuggled_into_stored_results(tmp_path, capsys, finished):
@@ -646,7 +647,7 @@ def test_every_run_failing_gives_a_report_that_says_so(tmp_path, capsys):
         text = (tmp_path / "out" / "report.html").read_text()
         assert "Every run failed" in text and "RuntimeError: no staff at all" in text
     finally:
-        _REGISTRY.pop("doomed", None)
+        remove_design("doomed")
 
 
 # --- Dask ------------------------------------------------------------------------------------

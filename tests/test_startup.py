@@ -1,4 +1,4 @@
-"""Layers point one way, and commands that need no simulation load neither Mesa nor pandas.
+"""Commands that need no simulation load neither Mesa nor pandas (the layers: test_layers.py).
 
 Each check runs in a fresh interpreter, so what it sees in ``sys.modules`` is what the command
 itself imported (behaviour, not timing: the timings are in benchmarks/bench_startup.py).
@@ -6,7 +6,6 @@ itself imported (behaviour, not timing: the timings are in benchmarks/bench_star
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -15,15 +14,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src" / "salesim"
-
-#: One replication: parameters, reading files, the agents and mechanisms, the model, its KPIs.
-MODEL_LAYER = (
-    "params", "loading", "outcomes", "streams", "distributions", "population", "agents",
-    "designs", "requests", "queueing", "behaviour", "market", "kpis", "model",
-)  # fmt: skip
-#: What the model layer must not import: the experiment layer and the file schema built on it.
-ABOVE_MODEL = ("salesim.experiments", "salesim.config")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -44,36 +34,15 @@ def cli(*args: str) -> str:
     )
 
 
-def imported_names(path: Path) -> set[str]:
-    """Every module a source file imports, at the top or inside functions."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
-@pytest.mark.parametrize("module", MODEL_LAYER)
-def test_no_model_module_imports_the_experiment_layer(module):
-    names = imported_names(SRC / f"{module}.py")
-    bad = sorted(n for n in names if n.startswith(ABOVE_MODEL) or n in ("salesim.cli",))
-    assert not bad, f"salesim.{module} imports {bad}"
-
-
-def test_importing_the_model_layer_loads_no_experiment_module():
-    loaded = loaded_after("import salesim.params, salesim.loading, salesim.model")
-    assert not {m for m in loaded if m.startswith(ABOVE_MODEL)}
-
-
-def test_the_experiment_layer_builds_on_the_model_parameters():
-    # The other direction is allowed and used: the schema of a file embeds the model's.
-    from salesim.config import SalesimConfig
-    from salesim.params import ModelConfig
-
-    assert SalesimConfig.model_fields["model"].annotation is ModelConfig
+def test_the_whole_model_layer_loads_nothing_above_it():
+    every = " ".join(
+        f"import {'.'.join(p.relative_to(ROOT / 'src').with_suffix('').parts)};"
+        for p in (ROOT / "src" / "salesim" / "model").rglob("[!_]*.py")
+    )
+    loaded = loaded_after(every)
+    above = ("salesim.experiments", "salesim.report", "salesim.viz", "salesim.cli")
+    assert "salesim.model.sales_model" in loaded
+    assert not {m for m in loaded if m.startswith(above)}
 
 
 @pytest.mark.parametrize(
@@ -104,20 +73,20 @@ def test_simulate_loads_the_model_but_not_the_experiment_machinery(tmp_path):
     config = tmp_path / "small.yaml"
     config.write_text("model: {horizon_days: 21, population: {customers: 100}}\n")
     loaded = loaded_after(cli("simulate", str(config)))
-    assert {"mesa", "pandas", "salesim.model"} <= loaded
+    assert {"mesa", "pandas", "salesim.model.sales_model"} <= loaded
     unused = (
-        "matplotlib", "dask", "distributed", "SALib", "jinja2", "salesim.report",
-        "salesim.plots", "salesim.experiments.runner", "salesim.experiments.driver",
-        "salesim.experiments.store", "salesim.calibration", "salesim.viz",
+        "matplotlib", "dask", "distributed", "SALib", "jinja2", "salesim.report.build",
+        "salesim.report.study", "salesim.report.plots", "salesim.experiments.runner", "salesim.experiments.driver", "salesim.experiments.store",
+        "salesim.experiments.calibration", "salesim.viz",
     )  # fmt: skip
     assert not {m for m in loaded if m.startswith(unused)}
 
 
 def test_public_names_are_imported_on_first_use():
     loaded = loaded_after("import salesim")
-    assert "salesim.model" not in loaded and "mesa" not in loaded
+    assert "salesim.model.sales_model" not in loaded and "mesa" not in loaded
     loaded = loaded_after("from salesim import SalesModel, load_config, ConfigError")
-    assert {"salesim.model", "salesim.config", "mesa"} <= loaded
+    assert {"salesim.model.sales_model", "salesim.experiments.config", "mesa"} <= loaded
 
 
 def test_every_public_name_resolves_and_unknown_names_fail():
@@ -131,7 +100,7 @@ def test_every_public_name_resolves_and_unknown_names_fail():
 
 @pytest.mark.parametrize("method", ["grid", "lhs", "sobol", "morris"])
 def test_validate_counts_sweep_points_without_sampling(method):
-    from salesim.config import load_config
+    from salesim.experiments.config import load_config
     from salesim.experiments.plan import sweep_plan, sweep_size
 
     sampled = {"bounds": {"low": 0.2, "high": 0.8}}

@@ -11,23 +11,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from salesim.config import SalesimConfig, load_config
-    from salesim.designs import OrganisationDesign, register, registered_designs
-    from salesim.model import SalesModel
-    from salesim.params import ConfigError, ModelConfig
+    from salesim.experiments.config import SalesimConfig, load_config
+    from salesim.model.designs import OrganisationDesign, register
+    from salesim.model.inputs.params import ConfigError, ModelConfig
+    from salesim.model.inputs.registry import registered_designs
+    from salesim.model.sales_model import SalesModel
 
 __version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _LAZY = {
-    "ConfigError": "salesim.params",
-    "ModelConfig": "salesim.params",
-    "SalesimConfig": "salesim.config",
-    "load_config": "salesim.config",
-    "OrganisationDesign": "salesim.designs",
-    "register": "salesim.designs",
-    "registered_designs": "salesim.designs",
-    "SalesModel": "salesim.model",
+    "ConfigError": "salesim.model.inputs.params",
+    "ModelConfig": "salesim.model.inputs.params",
+    "SalesimConfig": "salesim.experiments.config",
+    "load_config": "salesim.experiments.config",
+    "OrganisationDesign": "salesim.model.designs",
+    "register": "salesim.model.designs",
+    "registered_designs": "salesim.model.inputs.registry",
+    "SalesModel": "salesim.model.sales_model",
 }
 
 __all__ = [

@@ -25,9 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from salesim.config import SalesimConfig
-    from salesim.model import SalesModel
-    from salesim.params import ModelConfig
+    from salesim.experiments.config import SalesimConfig
 
 PROG = "salesim"
 DEFAULT_HOST = "127.0.0.1"
@@ -150,14 +148,14 @@ class Parser(argparse.ArgumentParser):
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps examples as written; fills ``{designs}`` only when a help text is shown.
 
-    Listing the registered designs imports ``salesim.designs`` (numpy); doing it while help is
+    Listing the registered designs imports ``salesim.model.designs`` (numpy); doing it while help is
     formatted, not while the parser is built, keeps every other command's start fast.
     """
 
     def _expand_help(self, action: argparse.Action) -> str:
         text = super()._expand_help(action)
         if "{designs}" in text:
-            from salesim.designs import registered_designs
+            from salesim.model.inputs.registry import registered_designs
 
             text = text.replace("{designs}", ", ".join(registered_designs()))
         return text
@@ -202,27 +200,13 @@ def add_set(p: Parser) -> None:
 # --- output ----------------------------------------------------------------------------------
 
 
-def format_kpi(name: str, value: float | None) -> str:
-    """A KPI value as its declared kind reads: rates in %, hours, money with separators."""
-    from salesim.outcomes import outcome
-
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    kind = outcome(name).kind
-    if kind == "rate":
-        return f"{100 * value:.1f}%"
-    if kind == "hours":
-        return f"{value:,.1f} h"
-    if kind in ("money", "count") or abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3f}"
-
-
 def kpi_table(kpis: dict[str, float]) -> str:
     """Two aligned columns: KPI name (left) and formatted value (right)."""
     if not kpis:
         return ""
-    values = {name: format_kpi(name, value) for name, value in kpis.items()}
+    from salesim.report.units import value as shown
+
+    values = {name: shown(name, value) for name, value in kpis.items()}
     left = max(map(len, values))
     right = max(map(len, values.values()))
     return "\n".join(f"  {name:<{left}}  {text:>{right}}" for name, text in values.items())
@@ -311,36 +295,14 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return sets
 
 
-def simulate(
-    cfg: ModelConfig, days: int | None = None, progress: Callable[[int], None] | None = None
-) -> SalesModel:
-    """One replication of ``cfg`` (a ``ModelConfig``), run month by month; returns the model.
-
-    Running in monthly chunks gives the same result as ``SalesModel(cfg).run(days)``.
-    """
-    from salesim.model import SalesModel
-
-    model = SalesModel(cfg)
-    days = cfg.horizon_days if days is None else days
-    step = cfg.calendar.days_per_month
-    done = 0
-    if progress is not None:
-        progress(done)
-    while done < days:
-        chunk = min(step, days - done)
-        model.run(chunk)
-        done += chunk
-        if progress is not None:
-            progress(done)
-    return model
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One replication; print the KPI table or JSON."""
-    from salesim.config import load_config
+    from salesim.experiments.config import load_config
 
     cfg = load_config(args.config, _overrides(args)).model
     days = args.days or cfg.horizon_days
+    from salesim.model.sales_model import simulate
+
     progress = Progress(days, cfg.calendar.days_per_month, stderr_is_tty())
     try:
         model = simulate(cfg, days, progress.update)
@@ -385,89 +347,19 @@ def add_simulate(sub: Any) -> None:
 # --- run -------------------------------------------------------------------------------------
 
 
-def _scenario_overrides(name: str, pairs: list[str]) -> dict[str, Any]:
-    """``--scenario NAME KEY=VALUE ...`` as a scenario's mapping of dotted paths to values."""
-    from salesim.loading import parse_override
-    from salesim.params import ConfigError
-
-    if "=" in name:
-        raise ConfigError(
-            f"--scenario {name}: give the scenario's NAME first, then KEY=VALUE pairs, "
-            "e.g. --scenario hire5 model.staff.sales_staff=35"
-        )
-    if not pairs:
-        raise ConfigError(
-            f"--scenario {name}: needs at least one KEY=VALUE, e.g. model.staff.sales_staff=35"
-        )
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ConfigError(
-                f"--scenario {name}: {pair!r} is not KEY=VALUE, e.g. model.staff.sales_staff=35"
-            )
-        try:
-            parts, value = parse_override(pair)
-        except ConfigError as exc:
-            raise ConfigError(str(exc).replace("--set", f"--scenario {name}", 1)) from None
-        overrides[".".join(parts)] = value
-    return overrides
-
-
-def _add_scenarios(
-    data: dict, scenarios: list[list[str]], max_runs: int | None = None
-) -> SalesimConfig:
-    """Add command-line scenarios to a config's data; validated exactly like the file's own."""
-    from salesim.config import validate_config
-    from salesim.params import ConfigError
-
-    experiment = data.setdefault("experiment", {})
-    named = experiment.setdefault("scenarios", {}) or {}
-    experiment["scenarios"] = named
-    cfg = None
-    for name, *pairs in scenarios:
-        if name in named or name == "base":
-            raise ConfigError(
-                f"--scenario {name}: the experiment already has a scenario of that name"
-                + (" (the unmodified model)" if name == "base" else "")
-            )
-        named[name] = _scenario_overrides(name, pairs)
-        try:
-            cfg = validate_config(data, "--scenario", max_runs)
-        except ConfigError as exc:
-            message = str(exc).removeprefix("--scenario: ")
-            message = message.removeprefix(f"experiment.scenarios.{name}: ")
-            raise ConfigError(f"--scenario {name}: {message}") from None
-    return cfg
-
-
 def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
     """The config of ``salesim run``: the file, ``--set``, ``--replications``, ``--scenario``."""
-    from salesim.config import check_data_files, validate_config
-    from salesim.loading import apply_overrides, read_config_data
-    from salesim.params import ConfigError
+    from salesim.experiments.config import study_config
 
-    sets = list(args.set or [])
-    if args.replications is not None:
-        if args.replications < 1:
-            raise ConfigError(f"--replications: must be at least 1, got {args.replications}")
-        sets.append(f"experiment.replications={args.replications}")
-    data = apply_overrides(read_config_data(args.config), sets)
-    cfg = check_data_files(validate_config(data, args.config, args.max_runs))
-    if cfg.experiment is None:
-        raise ConfigError(
-            f"{args.config}: no 'experiment:' section; see configs/compare_designs.yaml"
-        )
-    if args.replications is not None and cfg.experiment.precision is not None:
-        raise ConfigError("--replications: the experiment uses 'precision' (adaptive replications)")
-    if args.scenario:
-        cfg = check_data_files(_add_scenarios(data, args.scenario, args.max_runs))
-    return cfg
+    return study_config(
+        args.config, args.set, args.replications, args.scenario or [], args.max_runs
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run an experiment into --out, then write its report."""
     from salesim.experiments.driver import Interrupted, run_experiment
-    from salesim.params import ConfigError
+    from salesim.model.inputs.params import ConfigError
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
@@ -515,7 +407,7 @@ def _on_sigterm(flag: list[int]) -> Any:
 
 
 def _report(out: Path) -> Path | None:
-    from salesim.report import build_report
+    from salesim.report.build import build_report
 
     return build_report(out)
 
@@ -565,7 +457,7 @@ def add_run(sub: Any) -> None:
 
 def add_max_runs(p: argparse.ArgumentParser) -> None:
     """``--max-runs N``: the most runs an experiment may plan (refused before anything runs)."""
-    from salesim.limits import DEFAULT_MAX_RUNS
+    from salesim.experiments import DEFAULT_MAX_RUNS
 
     p.add_argument(
         "--max-runs",
@@ -581,8 +473,8 @@ def add_max_runs(p: argparse.ArgumentParser) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a config (and its experiment) without running anything; ``--estimate`` runs a few."""
-    from salesim.config import load_config
-    from salesim.params import ConfigError
+    from salesim.experiments.config import load_config
+    from salesim.model.inputs.params import ConfigError
 
     if args.workers is not None and not args.estimate:
         raise ConfigError("--workers: only with --estimate")
@@ -594,7 +486,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         what += f"; {count_runs(cfg)[0]} runs at most"
     print(f"{args.config}: valid ({what})")
     if cfg.model.population.customers_file or cfg.model.staff.roster_file:
-        from salesim.template import describe_data_files
+        from salesim.model.data_files import describe_data_files
 
         for line in describe_data_files(cfg.model):
             print(f"  {line}")
@@ -607,7 +499,7 @@ def print_estimate(cfg: SalesimConfig, workers: int | None) -> int:
     from salesim.experiments.runner import default_workers
 
     if cfg.experiment is None:
-        from salesim.model import SalesModel
+        from salesim.model.sales_model import SalesModel
 
         began = time.perf_counter()
         SalesModel(cfg.model).run()
@@ -662,7 +554,7 @@ def add_validate(sub: Any) -> None:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of the config format."""
-    from salesim.config import SalesimConfig
+    from salesim.experiments.config import SalesimConfig
 
     print(json.dumps(SalesimConfig.model_json_schema(), indent=2))
     return 0
@@ -676,7 +568,7 @@ def add_schema(sub: Any) -> None:
 
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the model's parameters as a table (or Markdown)."""
-    from salesim.parameter_table import markdown_table, rows, text_table
+    from salesim.model.parameter_table import markdown_table, rows, text_table
 
     selected = rows(args.section)
     print(markdown_table(selected) if args.markdown else text_table(selected))
@@ -710,41 +602,12 @@ def add_report(sub: Any) -> None:
 
 # --- viz -------------------------------------------------------------------------------------
 
-#: Solara warns (14 lines, on the first page load) that over plain http it falls back from
-#: samesite=none to samesite=lax session cookies. samesite=none only matters when the page is
-#: embedded in another site's iframe; salesim serves it directly, where lax is right. Ignored in
-#: the viz server process only (a ``-W``-style filter: message prefix, category, module).
-VIZ_QUIET = "ignore:Cookies with samesite=none require https:UserWarning:solara.server.starlette"
-
 
 def cmd_viz(args: argparse.Namespace) -> int:
     """Serve the browser page until Ctrl-C."""
-    import subprocess
+    from salesim.viz.serve import serve
 
-    from salesim.config import load_config
-    from salesim.model import SalesModel
-    from salesim.params import ConfigError
-
-    # A bad file, or one whose design refuses it, is a one-line error here, not a broken page.
-    SalesModel(load_config(args.config).model)
-    if not 0 < args.port < 65536:
-        raise ConfigError(f"--port: must be between 1 and 65535, got {args.port}")
-    env = {
-        **os.environ,
-        "SALESIM_VIZ_CONFIG": str(Path(args.config).resolve()) if args.config else "",
-        # Offline by design: no usage telemetry, no version check against the package index.
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-        # Solara's corner banner would cover the page's bottom-right content.
-        "SOLARA_THEME_SHOW_BANNER": "False",
-        "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), VIZ_QUIET])),
-    }
-    cmd = [
-        sys.executable, "-m", "solara", "run", "salesim.viz.app",
-        "--host", args.host, "--port", str(args.port),
-        "--production", "--no-open", "--no-check-version", "--log-level", "warning",
-    ]  # fmt: skip
-    print(f"salesim viz: http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
-    return subprocess.call(cmd, env=env)
+    return serve(args.config, args.host, args.port)
 
 
 def add_viz(sub: Any) -> None:
@@ -767,10 +630,10 @@ def add_viz(sub: Any) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit parameters to targets; write the fitted config."""
-    from salesim.calibration import calibrate, load_targets, write_fitted_config
-    from salesim.config import load_config
+    from salesim.experiments.calibration import calibrate, load_targets, write_fitted_config
+    from salesim.experiments.config import load_config
     from salesim.experiments.runner import process_pool
-    from salesim.params import ConfigError
+    from salesim.model.inputs.params import ConfigError
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
@@ -809,10 +672,13 @@ def add_calibrate(sub: Any) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    """Write a template customer or roster file (``salesim.template``)."""
-    from salesim.template import cmd_template as write
+    """Write a template customer or roster file on stdout (CSV) or to --out (by its suffix)."""
+    from salesim.experiments.config import load_config
+    from salesim.model.data_template import template_frame
+    from salesim.model.own_data.tables import write_table
 
-    return write(args)
+    write_table(template_frame(load_config(args.config, args.set).model, args.what), args.out)
+    return 0
 
 
 def add_template(sub: Any) -> None:
@@ -874,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
-    from salesim.params import ConfigError  # after parsing: --help needs no pydantic
+    from salesim.model.inputs.params import ConfigError  # after parsing: --help needs no pydantic
 
     try:
         return args.func(args)

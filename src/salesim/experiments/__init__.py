@@ -8,3 +8,7 @@ intervals, paired differences, sensitivity indices), ``driver`` (all of it, with
 
 #: Where runs can execute (``salesim run --executor``); here so the CLI need not import the runner.
 EXECUTORS = ("sequential", "process", "dask")
+
+#: Most runs an experiment may plan unless ``--max-runs`` raises it (checked before anything is
+#: expanded; here, import-free, for the CLI).
+DEFAULT_MAX_RUNS = 100_000

@@ -2,7 +2,7 @@
 
 Every comparison is paired on common random numbers: replication i of one (design, scenario,
 point) against replication i of another. Directions (higher or lower is better) come from
-``salesim.outcomes``, never from a KPI's name.
+``salesim.model.inputs.outcomes``, never from a KPI's name.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from salesim.experiments.stats import half_width, verdict
-from salesim.kpis import HEADLINE
-from salesim.outcomes import outcome
+from salesim.model.inputs.outcomes import outcome
+from salesim.model.kpis import HEADLINE
 
 if TYPE_CHECKING:
-    from salesim.config import SalesimConfig
+    from salesim.experiments.config import SalesimConfig
 
 #: Profit as the verdict reads it: operating profit, or gross margin for results that predate it.
 PROFIT = ("operating_profit", "gross_margin")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from salesim.config import ConfigError, SalesimConfig
 from salesim.experiments.compare import robustness
+from salesim.experiments.config import ConfigError, SalesimConfig
 from salesim.experiments.plan import Plan, Run, cells, runs_for, seed_of, sweep_plan
 from salesim.experiments.runner import make_executor, run_batch
 from salesim.experiments.stats import gap_sensitivity, precision_met, sensitivity, summarise
@@ -75,7 +75,7 @@ def round_batches(cfg: SalesimConfig, plan: Plan, round_no: int, reps: range) ->
     """The batches of one round, by name (``rRRR-bBBBBBB``), about ``batch_size`` runs each.
 
     The designs of one (point, scenario, replication) go to the same batch, one after another:
-    they start from the same settled world (``salesim.start``), which a worker then computes
+    they start from the same settled world (``salesim.model.start``), which a worker then computes
     once for all of them.
     """
     runs = runs_for(cfg, plan, reps)

@@ -18,7 +18,7 @@ from salesim.experiments.driver import rounds
 from salesim.experiments.plan import cells, count_runs, runs_for, seed_of, sweep_plan
 
 if TYPE_CHECKING:
-    from salesim.config import SalesimConfig
+    from salesim.experiments.config import SalesimConfig
 
 #: Seconds after which no further cell is started (one cell is always timed).
 BUDGET_SECONDS = 10.0
@@ -76,7 +76,7 @@ def estimate(
     cfg: SalesimConfig, budget: float = BUDGET_SECONDS, max_cells: int = MAX_CELLS
 ) -> Estimate:
     """Time up to ``max_cells`` cells of ``cfg``'s experiment here, one after another."""
-    import salesim.model  # noqa: F401  (imported before the clock starts, as a worker has it)
+    import salesim.model.sales_model  # noqa: F401  (imported before the clock starts, as a worker has it)
 
     planned, _ = count_runs(cfg)
     plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ValidationError
 
+from salesim.experiments import DEFAULT_MAX_RUNS
 from salesim.experiments.spec import is_integer, parameter_type
-from salesim.limits import DEFAULT_MAX_RUNS
-from salesim.loading import apply_overrides
-from salesim.params import ModelConfig, error_line
+from salesim.model.inputs.config_files import apply_overrides
+from salesim.model.inputs.params import ModelConfig, error_line
 
 if TYPE_CHECKING:
-    from salesim.config import SalesimConfig
+    from salesim.experiments.config import SalesimConfig
     from salesim.experiments.spec import Sweep
 
 
@@ -196,7 +196,7 @@ def runs_for(cfg: SalesimConfig, plan: Plan, replications: range) -> list[Run]:
 def cells(runs: list[Run]) -> list[list[Run]]:
     """``runs`` grouped by (point, scenario, replication), in plan order.
 
-    The designs of one cell start from the same settled world (``salesim.start``), which one
+    The designs of one cell start from the same settled world (``salesim.model.start``), which one
     process computes once for all of them when it runs them one after another.
     """
     groups: dict[tuple[int, str, int], list[Run]] = {}

@@ -30,7 +30,7 @@ from salesim.experiments.plan import Run, model_config
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from salesim.config import SalesimConfig
+    from salesim.experiments.config import SalesimConfig
 
 
 #: Resolution-time histogram bins (business hours); the last bin holds everything longer.
@@ -50,7 +50,7 @@ def run_one(cfg: SalesimConfig, run: Run) -> tuple[dict[str, Any], Frames]:
     The tables are ``ts`` (monthly KPIs) and ``responses`` (a histogram of resolution times,
     for distributions across runs without keeping every request).
     """
-    from salesim.model import SalesModel
+    from salesim.model.sales_model import SalesModel
 
     record: dict[str, Any] = {
         "run_id": run.run_id,
@@ -173,7 +173,7 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
 
     context = multiprocessing.get_context("forkserver")
     # Heeded only when the server starts (the first pool of this process); harmless later.
-    context.set_forkserver_preload(["salesim.experiments.runner", "salesim.model"])
+    context.set_forkserver_preload(["salesim.experiments.runner", "salesim.model.sales_model"])
     return ProcessPoolExecutor(
         max_workers=workers or default_workers(),
         mp_context=context,
@@ -267,7 +267,7 @@ def make_executor(
 
 def _connect(client_class: Any, address: str) -> Any:
     """A Dask client of the scheduler at ``address``; ConfigError (one line) if none answers."""
-    from salesim.params import ConfigError
+    from salesim.model.inputs.params import ConfigError
 
     try:
         return client_class(address, timeout=f"{SCHEDULER_TIMEOUT}s")

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from salesim.outcomes import OUTCOMES
-from salesim.params import F, ModelConfig, Section, check_name
+from salesim.model.inputs import registry
+from salesim.model.inputs.outcomes import OUTCOMES
+from salesim.model.inputs.params import F, ModelConfig, Section, check_name
 
 #: Most values one swept parameter may take (a grid multiplies them).
 MAX_VALUES = 10_000
@@ -265,12 +266,10 @@ class ExperimentSpec(Section):
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
-        from salesim.designs import registered_designs
-
-        names = registered_designs()
         for d in self.designs:
-            if d not in names:
-                raise ValueError(f"designs: unknown design {d!r}; allowed: {', '.join(names)}")
+            problem = registry.unknown_design(d)
+            if problem:
+                raise ValueError(f"designs: {problem}")
         if len(set(self.designs)) != len(self.designs):
             raise ValueError("designs: a design is listed twice")
         if self.baseline is not None and self.baseline not in self.designs:

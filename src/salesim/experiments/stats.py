@@ -10,11 +10,11 @@ import pandas as pd
 from scipy import stats
 
 from salesim.experiments.plan import seed_of
-from salesim.outcomes import outcome
-from salesim.streams import RandomStreams
+from salesim.model.inputs.outcomes import outcome
+from salesim.model.streams import RandomStreams
 
 if TYPE_CHECKING:
-    from salesim.config import SalesimConfig
+    from salesim.experiments.config import SalesimConfig
     from salesim.experiments.plan import Plan
 
 CONFIDENCE = 0.95
@@ -34,7 +34,7 @@ def verdict(difference: float, half_width: float, direction: int) -> str:
     """better, worse or none: the paired CI must exclude zero and the KPI must have a direction.
 
     ``difference`` is (design - baseline) or (scenario - reference); ``direction`` is +1 when
-    higher is better and -1 when lower is better (``salesim.outcomes``).
+    higher is better and -1 when lower is better (``salesim.model.inputs.outcomes``).
     """
     if direction == 0 or not np.isfinite(difference) or not np.isfinite(half_width):
         return "none"

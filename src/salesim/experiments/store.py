@@ -30,13 +30,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from salesim.config import ConfigError, SalesimConfig
-from salesim.datafiles import data_files, file_digests
+from salesim.experiments.config import ConfigError, SalesimConfig
+from salesim.model.data_files import data_files
+from salesim.model.own_data.tables import file_digests
 
 #: Per-run tables: part prefix -> consolidated file.
 TABLES = {"ts": "timeseries.parquet", "responses": "responses.parquet"}
-#: Consolidated files whose checksums the manifest of a complete experiment records.
-OUTPUTS = ("runs.parquet", *TABLES.values())
 LOCK_FILE = ".salesim.lock"
 HOLDER_FILE = ".salesim.lock.json"
 #: Files of ours that may be in a directory before its manifest is written.

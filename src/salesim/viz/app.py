@@ -16,9 +16,9 @@ import time
 
 import solara
 
-from salesim.config import load_config
-from salesim.designs import registered_designs
-from salesim.params import ConfigError
+from salesim.experiments.config import load_config
+from salesim.model.inputs.params import ConfigError
+from salesim.model.inputs.registry import registered_designs
 from salesim.viz.components import (
     CSS,
     FASTEST,
@@ -35,7 +35,7 @@ from salesim.viz.components import (
     compare_label,
     field_widget,
 )
-from salesim.viz.model import FIELDS, VizModel, compare_choices, default_fields
+from salesim.viz.panes import FIELDS, VizModel, compare_choices, default_fields
 from salesim.viz.style import short_title
 
 BASE = load_config(os.environ.get("SALESIM_VIZ_CONFIG") or None).model

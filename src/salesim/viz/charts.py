@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from salesim.outcomes import outcome
+from salesim.model.inputs.outcomes import outcome
 from salesim.viz.style import direction, esc
 
 if TYPE_CHECKING:
-    from salesim.viz.model import Pane
+    from salesim.viz.panes import Pane
 
 #: (series, where it comes from: "daily" tracker series or "monthly" model rows, subtitle)
 PANELS = (

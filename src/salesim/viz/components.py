@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import solara
 
-from salesim.population import LOST
+from salesim.model.inputs.codes import LOST
 from salesim.viz.charts import charts_svg
-from salesim.viz.model import FIELDS, NO_REORGANISATION, NONE, VizModel
 from salesim.viz.org import flow_scale, key_accounts, organisation_svg
+from salesim.viz.panes import FIELDS, NO_REORGANISATION, NONE, VizModel
 from salesim.viz.story import RequestIndex, customer_story, story_html
 from salesim.viz.style import esc, short_title
 from salesim.viz.table import kpi_table_html

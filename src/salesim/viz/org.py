@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from salesim.population import DIRECT, LOST
+from salesim.model.inputs.codes import DIRECT, LOST
 from salesim.viz.style import (
     FLOW_COLOUR,
     HANDOFF_COLOUR,
@@ -32,7 +32,7 @@ from salesim.viz.style import (
 from salesim.viz.tracker import CUSTOMERS, FRONT, SECOND, Tracker
 
 if TYPE_CHECKING:
-    from salesim.model import SalesModel
+    from salesim.model.sales_model import SalesModel
 
 WIDTH = 540
 COLUMNS = {CUSTOMERS: (2, 126), FRONT: (162, 346), SECOND: (382, 538)}
@@ -290,12 +290,12 @@ def _staff_box(tracker, i, box, queues, load, owner) -> list[str]:
     node = tracker.nodes[i]
     x0, y, x1, h = box
     model = tracker.model
-    st = np.array(node.stations, dtype=np.int64)
+    stations = np.array(node.stations, dtype=np.int64)
     former = not tracker.current(node)
-    queue = int(queues[st].sum())
-    value = tracker.group_load(st, load)
+    queue = int(queues[stations].sum())
+    value = tracker.group_load(stations, load)
     b = int(load_bin(value))
-    people = int(model.stations.servers[st].sum())
+    people = int(model.stations.servers[stations].sum())
     title = node.title if node.column == SECOND else f"{node.title} ×{people}"
     detail = " · ".join(
         p

@@ -15,8 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from salesim.model import kpis
+
 if TYPE_CHECKING:
-    from salesim.model import SalesModel
+    from salesim.model.sales_model import SalesModel
+
+#: The KPIs of the month's volumes that the preview gives.
+PREVIEWED = (
+    "direct_sales_rate",
+    "plan_completion_rate",
+    "budget_fulfilment_rate",
+    "market_share",
+    "price_index",
+    "revenue",
+    "gross_margin",
+    "wallet_share",
+)
 
 
 class _MedianNoise:
@@ -43,10 +57,6 @@ class _Scratch:
         return getattr(self._model, name)
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("nan")
-
-
 def preview_month(model: SalesModel) -> dict[str, float]:
     """Expected volume KPIs of the month in progress; empty if the model cannot say."""
     scratch = _Scratch(model)
@@ -54,14 +64,5 @@ def preview_month(model: SalesModel) -> dict[str, float]:
         model.mechanisms["sales"].month_end(scratch, model.month)
     except (AttributeError, KeyError, TypeError):  # the monthly cycle changed shape: say nothing
         return {}
-    m = scratch.acc.month
-    return {
-        "direct_sales_rate": _ratio(m["direct"], m["sold"]),
-        "plan_completion_rate": _ratio(m["sold"], m["plan"]),
-        "budget_fulfilment_rate": _ratio(m["sold"], m["declared"]),
-        "market_share": _ratio(m["sold"], m["market"]),
-        "price_index": _ratio(m["revenue"], m["list_value"]),
-        "revenue": m["revenue"],
-        "gross_margin": m["margin"],
-        "wallet_share": _ratio(m["sold"], m["demand_ours"]),
-    }
+    volumes = kpis.from_accounts(scratch.acc.month)
+    return {k: volumes[k] for k in PREVIEWED}

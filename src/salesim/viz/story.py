@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from salesim.params import KINDS
-from salesim.population import CHANNELS, LOST, SEGMENTS
+from salesim.model.inputs.codes import CHANNELS, LOST, SEGMENTS
+from salesim.model.inputs.params import KINDS
 from salesim.viz.style import SAT_COLOURS, esc, sat_bin
 
 if TYPE_CHECKING:
-    from salesim.model import SalesModel
+    from salesim.model.sales_model import SalesModel
     from salesim.viz.tracker import Tracker
 
 CHANNEL_TEXT = {

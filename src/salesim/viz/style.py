@@ -1,18 +1,18 @@
-"""Colours, names and number formats the page's pieces share.
+"""Colours and names the page's pieces share.
 
-Scales are short fixed palettes looked up by bin (``np.digitize``), never a colour map per dot.
-KPI labels, units and directions come from ``salesim.outcomes``; better/worse colours too.
+Scales are short fixed palettes looked up by bin (``np.digitize``), never a colour map per dot. KPI
+labels, units and directions come from ``salesim.model.inputs.outcomes``; numbers and the
+better/worse colour are written by ``salesim.report.units``, as in the report.
 """
 
 from __future__ import annotations
 
 import bisect
 import html
-import math
 
 import numpy as np
 
-from salesim.outcomes import BETTER_COLOUR, NEUTRAL_COLOUR, WORSE_COLOUR, outcome
+from salesim.model.inputs.outcomes import outcome
 
 #: One colour per side-by-side pane (matplotlib's first two, as in the report's figures).
 DESIGN_COLOURS = ("#1f77b4", "#ff7f0e")
@@ -71,38 +71,6 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def money(value: float, signed: bool = False) -> str:
-    """Currency units, shortened: 12.3 M, 456 k."""
-    sign = "+" if signed and value > 0 else ""
-    a = abs(value)
-    for size, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if a >= size:
-            return (
-                f"{sign}{value / size:.3g}{suffix}"
-                if a < 100 * size
-                else f"{sign}{value / size:.0f}{suffix}"
-            )
-    return f"{sign}{value:.0f}"
-
-
-def show(name: str, value: float | None, gap: bool = False) -> str:
-    """A KPI value (or a gap between two) in the unit ``outcomes`` declares for it."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    o = outcome(name)
-    if o.kind == "rate":
-        return f"{100 * value:+.1f} pts" if gap else f"{100 * value:.1f}%"
-    if o.kind == "hours":
-        return f"{value:+.1f} h" if gap else f"{value:.1f} h"
-    if o.kind == "money":
-        return money(value, signed=gap)
-    if o.kind == "count":
-        return f"{value:+,.0f}" if gap else f"{value:,.0f}"
-    if o.kind == "index":
-        return f"{value:+.3f}" if gap else f"{value:.3f}"
-    return f"{value:+.2f}" if gap else f"{value:.2f}"
-
-
 def unit(name: str) -> str:
     """The unit shown next to a KPI's label."""
     o = outcome(name)
@@ -113,9 +81,3 @@ def direction(name: str) -> str:
     """'↑ better', '↓ better' or '' for a KPI with no better direction."""
     d = outcome(name).direction
     return "↑ better" if d > 0 else "↓ better" if d < 0 else ""
-
-
-def gap_colour(name: str, difference: float) -> str:
-    """Green where the difference is better, red where worse, grey where neither."""
-    better = outcome(name).better(difference)
-    return NEUTRAL_COLOUR if better is None else BETTER_COLOUR if better else WORSE_COLOUR

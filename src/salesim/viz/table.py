@@ -1,8 +1,8 @@
 """The KPI table: a row per headline KPI, a column per design, then the gap between them.
 
-Labels, units and better/worse directions come from ``salesim.outcomes``. KPIs that move every
-day (response times, contacts, handoffs) are running values over the requests resolved so far;
-the others are the model's own ``kpis()`` as of the last month closed, and before the first
+Labels, units and better/worse directions come from ``salesim.model.inputs.outcomes``. KPIs that
+move every day (response times, contacts, handoffs) are running values over the requests resolved so
+far; the others are the model's own ``kpis()`` as of the last month closed, and before the first
 month closes the volume KPIs show what that month is expected to give (marked ≈).
 """
 
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from salesim.kpis import HEADLINE
-from salesim.outcomes import outcome
-from salesim.viz.style import direction, esc, gap_colour, show, unit
+from salesim.model.inputs.outcomes import outcome
+from salesim.model.kpis import HEADLINE
+from salesim.report import units
+from salesim.viz.style import direction, esc, unit
 
 if TYPE_CHECKING:
-    from salesim.viz.model import Pane
+    from salesim.viz.panes import Pane
 
 #: Kinds whose values carry their unit (62.1%, 3.4 h), so the label needs none.
 UNIT_IN_VALUE = ("rate", "hours")
@@ -58,7 +59,7 @@ def kpi_table_html(panes: list[Pane]) -> str:
             if v is None:
                 text = '<span class="later">after month 1</span>'
             else:
-                text = ("≈ " if expected else "") + show(name, v)
+                text = ("≈ " if expected else "") + units.value(name, v)
             cells += (
                 f'<td class="v{" expected" if expected else ""}" data-design="{esc(p.name)}">'
                 f"{text}</td>"
@@ -70,8 +71,8 @@ def kpi_table_html(panes: list[Pane]) -> str:
             else:
                 gap = b - a
                 cells += (
-                    f'<td class="gap" data-gap="{gap!r}" style="color:{gap_colour(name, gap)}">'
-                    f"{show(name, gap, gap=True)}</td>"
+                    f'<td class="gap" data-gap="{gap!r}" style="color:{units.colour(name, gap)}">'
+                    f"{units.diff(name, gap)}</td>"
                 )
         first = values[0][0]
         shown_unit = (

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from salesim.params import KINDS
+from salesim.model.inputs.params import KINDS
 from salesim.viz.preview import preview_month
 
 if TYPE_CHECKING:
-    from salesim.model import SalesModel
+    from salesim.model.sales_model import SalesModel
 
 #: Which column of the organisation picture a node sits in.
 CUSTOMERS, FRONT, SECOND = "customers", "front", "second"

@@ -1,0 +1,285 @@
+"""Fit unstated parameters so that the model reproduces observed KPIs.
+
+A targets file names KPIs to hit (value and tolerance), KPIs to keep inside plausible bands,
+and the parameters to fit with their bounds. The objective is the sum of squared misses, each
+in units of its tolerance, averaged over replications on fixed seeds (common random numbers,
+so the objective is a deterministic function of the parameters). It is minimised with
+scipy.optimize (Nelder-Mead with bounds by default) on parameters scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import Field, model_validator
+from scipy import optimize
+from tqdm import tqdm
+
+from salesim.experiments.config import SalesimConfig, validate_config
+from salesim.experiments.spec import is_integer, parameter_type
+from salesim.model.inputs.config_files import apply_overrides, read_config_data, read_yaml
+from salesim.model.inputs.params import ConfigError, F, Section, error_line
+from salesim.model.kpis import RUN as KPI_NAMES
+
+
+class Target(Section):
+    """A KPI to reproduce."""
+
+    value: float = F(..., "observed value")
+    tolerance: float = F(..., "acceptable miss; the unit of the objective", "", gt=0)
+
+
+class Band(Section):
+    """A KPI to keep inside a plausible range."""
+
+    low: float = F(..., "lower end")
+    high: float = F(..., "upper end")
+    tolerance: float = F(0.02, "unit of the penalty outside the band", "", gt=0)
+
+
+class FitParameter(Section):
+    """A parameter to fit."""
+
+    path: str = F(..., "dotted model parameter path")
+    low: float = F(..., "lower bound")
+    high: float = F(..., "upper bound")
+    start: float | None = F(None, "starting value (default: the config's value)")
+
+    @model_validator(mode="after")
+    def _check(self) -> FitParameter:
+        parameter_type(self.path)
+        if not self.high > self.low:
+            raise ValueError(
+                f"{self.path}: high ({self.high}) must be greater than low ({self.low})"
+            )
+        if self.start is not None and not self.low <= self.start <= self.high:
+            raise ValueError(
+                f"{self.path}: start {self.start} is outside [{self.low}, {self.high}]"
+            )
+        return self
+
+
+class CalibrationSpec(Section):
+    """A targets file."""
+
+    targets: dict[str, Target] = F(..., "KPIs to reproduce", min_length=1)
+    bands: dict[str, Band] = Field(default_factory=dict, description="KPIs to keep in a range")
+    parameters: list[FitParameter] = F(..., "parameters to fit", min_length=1)
+    replications: int = F(
+        4, "replications per evaluation (seeds seed .. seed + n - 1)", "", ge=1, le=1000
+    )
+    seed: int = F(1, "seed of the first replication", "", ge=0)
+    method: Literal["nelder-mead", "powell"] = F("nelder-mead", "scipy.optimize.minimize method")
+    max_evaluations: int = F(150, "most objective evaluations", "", ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _kpis(self) -> CalibrationSpec:
+        for name in [*self.targets, *self.bands]:
+            if name not in KPI_NAMES:
+                raise ValueError(f"unknown KPI {name!r}; allowed: {', '.join(KPI_NAMES)}")
+        return self
+
+
+def load_targets(path: str | Path) -> CalibrationSpec:
+    """Read and validate a targets file (one-line ConfigError on a problem)."""
+    from pydantic import ValidationError
+
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with targets, bands, parameters")
+    try:
+        return CalibrationSpec.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: {error_line(err, CalibrationSpec)}") from None
+
+
+def _run(cfg_and_seed: tuple[Any, int]) -> dict[str, float]:
+    from salesim.model.sales_model import SalesModel
+
+    cfg, seed = cfg_and_seed
+    return SalesModel(cfg, rng=seed).run().kpis()
+
+
+@dataclass
+class Calibration:
+    """An objective over a base config, and a record of every evaluation."""
+
+    base: SalesimConfig
+    spec: CalibrationSpec
+    executor: Executor | None = None
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    #: A progress bar (tqdm) told of each evaluation and the best loss so far.
+    on_evaluation: Any = None
+
+    def values(self, unit: np.ndarray) -> dict[str, Any]:
+        """Parameter values for a point of the unit cube."""
+        out = {}
+        for p, u in zip(self.spec.parameters, np.clip(unit, 0, 1), strict=True):
+            v = p.low + float(u) * (p.high - p.low)
+            out[p.path] = int(round(v)) if is_integer(parameter_type(p.path)) else v
+        return out
+
+    def kpis(self, values: dict[str, Any]) -> dict[str, float]:
+        """Mean KPIs over the replications at these parameter values."""
+        data = apply_overrides({"model": self.base.model.model_dump()}, values)
+        cfg = validate_config(data, "calibration").model
+        jobs = [(cfg, self.spec.seed + i) for i in range(self.spec.replications)]
+        runs = list(self.executor.map(_run, jobs)) if self.executor else [_run(j) for j in jobs]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # KPIs of roles a design lacks: NaN
+            return {k: float(np.nanmean([r[k] for r in runs])) for k in runs[0]}
+
+    def loss(self, kpis: dict[str, float]) -> float:
+        """Squared misses in units of tolerance; band violations likewise."""
+        total = 0.0
+        for name, t in self.spec.targets.items():
+            total += ((kpis[name] - t.value) / t.tolerance) ** 2
+        for name, b in self.spec.bands.items():
+            miss = max(b.low - kpis[name], 0.0, kpis[name] - b.high)
+            total += (miss / b.tolerance) ** 2
+        return total if np.isfinite(total) else 1e12
+
+    def objective(self, unit: np.ndarray) -> float:
+        """What the optimiser minimises."""
+        values = self.values(unit)
+        kpis = self.kpis(values)
+        loss = self.loss(kpis)
+        self.trace.append(
+            {**values, **{k: kpis[k] for k in [*self.spec.targets, *self.spec.bands]}, "loss": loss}
+        )
+        if self.on_evaluation is not None:
+            best = min(row["loss"] for row in self.trace)
+            self.on_evaluation.set_postfix(best_loss=f"{best:.3g}", refresh=False)
+            self.on_evaluation.update(1)
+        return loss
+
+    def start(self) -> np.ndarray:
+        """The starting point in the unit cube."""
+        model = self.base.model.model_dump()
+        unit = []
+        for p in self.spec.parameters:
+            v = p.start
+            if v is None:
+                node: Any = model
+                for part in p.path.split(".")[1:]:
+                    node = node[part]
+                v = float(node)
+            unit.append((min(max(v, p.low), p.high) - p.low) / (p.high - p.low))
+        return np.array(unit)
+
+
+@dataclass
+class Fit:
+    """The result: fitted values, KPIs there, and how it went."""
+
+    values: dict[str, Any]
+    kpis: dict[str, float]
+    loss: float
+    evaluations: int
+    seconds: float
+    trace: list[dict[str, Any]]
+
+    def within_tolerance(self, spec: CalibrationSpec) -> dict[str, bool]:
+        """Whether each target is met within its tolerance and each band holds."""
+        ok = {k: abs(self.kpis[k] - t.value) <= t.tolerance for k, t in spec.targets.items()}
+        ok.update({k: b.low <= self.kpis[k] <= b.high for k, b in spec.bands.items()})
+        return ok
+
+
+def calibrate(
+    base: SalesimConfig,
+    spec: CalibrationSpec,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> Fit:
+    """Minimise the objective from the start point; return the best point seen.
+
+    ``progress`` shows a bar on stderr (evaluations of ``max_evaluations``, best loss, ETA);
+    by default only when stderr is a terminal. The optimiser may stop early, so the ETA is
+    an upper bound.
+    """
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(
+        total=spec.max_evaluations + 1,  # + the final evaluation at the best point
+        desc="calibrating",
+        unit="eval",
+        file=sys.stderr,
+        disable=not show,
+        dynamic_ncols=True,
+        leave=False,
+        mininterval=0,  # an evaluation is a whole model run: draw each one, however quick
+    )
+    cal = Calibration(base, spec, executor, on_evaluation=bar)
+    started = time.perf_counter()
+    x0 = cal.start()
+    bounds = [(0.0, 1.0)] * len(x0)
+    options = {"maxfev": spec.max_evaluations}
+    if spec.method == "nelder-mead":
+        # A simplex wide enough to see past the flat steps that discrete events make.
+        step = np.where(x0 < 0.75, 0.2, -0.2)
+        simplex = np.vstack([x0, x0 + np.diag(step)])
+        options.update(initial_simplex=simplex, xatol=0.01, fatol=0.05)
+    with bar:
+        optimize.minimize(cal.objective, x0, method=spec.method, bounds=bounds, options=options)
+        best = min(cal.trace, key=lambda row: row["loss"])
+        values = {p.path: best[p.path] for p in spec.parameters}
+        kpis = cal.kpis(values)
+        bar.update(1)
+    return Fit(
+        values, kpis, cal.loss(kpis), len(cal.trace), time.perf_counter() - started, cal.trace
+    )
+
+
+def _nest(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, v in values.items():
+        node = out
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = v
+    return out
+
+
+def write_fitted_config(
+    fit: Fit, spec: CalibrationSpec, base_path: str | Path, out: str | Path
+) -> Path:
+    """A config that extends the base with the fitted values, the fit recorded in comments."""
+    out = Path(out)
+    base_path = Path(base_path)
+    rel = (
+        Path(base_path.resolve()).relative_to(out.resolve().parent)
+        if base_path.resolve().is_relative_to(out.resolve().parent)
+        else base_path.resolve()
+    )
+    ok = fit.within_tolerance(spec)
+    lines = [
+        f"# Fitted by `salesim calibrate {base_path}`: {fit.evaluations} evaluations x "
+        f"{spec.replications} replications in {fit.seconds:.0f} s; loss {fit.loss:.3f}.",
+    ]
+    for k, t in spec.targets.items():
+        lines.append(
+            f"#   {k}: model {fit.kpis[k]:.4f}, target {t.value} +- {t.tolerance}"
+            f" ({'met' if ok[k] else 'MISSED'})"
+        )
+    for k, b in spec.bands.items():
+        lines.append(
+            f"#   {k}: model {fit.kpis[k]:.4f}, band [{b.low}, {b.high}] "
+            f"({'in' if ok[k] else 'OUT'})"
+        )
+    body = {
+        "extends": str(rel),
+        **_nest({k: round(v, 6) if isinstance(v, float) else v for k, v in fit.values.items()}),
+    }
+    text = "\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False)
+    out.write_text(text)
+    validate_config(read_config_data(out), str(out))
+    return out

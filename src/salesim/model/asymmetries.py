@@ -1,0 +1,196 @@
+"""Every difference between the designs that is not the design itself, as a named parameter.
+
+A design only decides who the front-line people are, who owns each (customer, line) and who takes
+each part of a need. Whatever makes that matter runs through a parameter that applies to everyone
+alike; this table names each one, its default and range, its source (or "assumption"), the value
+that switches it off, and which way switching it off moves the gap between ``customer_manager`` and
+``product`` on one KPI. ``tests/model/test_asymmetries.py`` switches each off and checks the gap
+moves that way; ``docs/model.md`` carries the same table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Asymmetry:
+    """One asymmetry between the designs and the parameter that carries it.
+
+    ``off`` overrides neutralise it; ``gap_moves`` is +1 if switching it off raises
+    (customer_manager - product) on ``kpi``, -1 if it lowers it.
+    """
+
+    name: str
+    parameter: str
+    source: str
+    works_through: str
+    off: dict[str, Any]
+    kpi: str
+    gap_moves: int
+    #: Overrides of the small world the test uses, where the asymmetry has room to act.
+    setting: dict[str, Any] = field(default_factory=dict)
+    #: Default and range in words, for an asymmetry carried by more than one parameter; else
+    #: they are read from the parameter's own definition (``salesim.model.inputs.params``).
+    default_text: str | None = None
+    range_text: str | None = None
+
+    def _row(self):
+        from salesim.model.parameter_table import rows
+
+        return next(r for r in rows() if r.path == f"model.{self.parameter}")
+
+    @property
+    def default(self) -> str:
+        """The parameter's default, as ``salesim params`` shows it."""
+        return self.default_text or self._row().default
+
+    @property
+    def range(self) -> str:
+        """The parameter's allowed values, as ``salesim params`` shows them."""
+        return self.range_text or self._row().allowed
+
+
+ASYMMETRIES = (
+    Asymmetry(
+        name="territory travel",
+        parameter="staff.travel_region_exponent",
+        source="the case: reps were organised by line across all regions (docs/case.md); "
+        "travel per region: assumption",
+        works_through="a rep covering 3 regions travels 3 h per visit, a CM 1 h: fewer visits "
+        "(relationship, knowledge, declarations) and fewer prospecting attempts per field hour",
+        off={"model.staff.travel_region_exponent": 0.0},
+        kpi="budget_fulfilment_rate",
+        gap_moves=-1,
+    ),
+    Asymmetry(
+        name="line expertise",
+        parameter="staff.cm_line_skill vs staff.rep_line_skill",
+        default_text="0.75 vs 1.0",
+        range_text="[0.01, 1] each",
+        source="the case: product reps are line specialists, CMs cover every line; size: "
+        "assumption",
+        works_through="technical work takes 1/skill as long; a person settles a PM-bound line "
+        "alone with probability skill x staff.expert_resolution",
+        off={"model.staff.cm_line_skill": 1.0},
+        kpi="mean_response_hours",
+        gap_moves=-1,
+    ),
+    Asymmetry(
+        name="expert settlement",
+        parameter="staff.expert_resolution",
+        source="assumption (every PM-bound line a CM forwards lands on one PM per line)",
+        works_through="with less skill, CMs forward more lines to the product manager",
+        off={"model.staff.expert_resolution": 0.0},
+        kpi="utilisation_product_manager",
+        gap_moves=-1,
+    ),
+    Asymmetry(
+        name="cross-team coordination",
+        parameter="requests.coordination_delay.mean_hours",
+        source="Hammer 1990 (each handoff between departments adds delay); size: assumption",
+        works_through="a multi-line need split between reps waits for the second team",
+        off={"model.requests.coordination_delay.mean_hours": 0.0},
+        kpi="mean_response_hours",
+        gap_moves=+1,
+        setting={"model.population.multi_line_share": 0.8},
+    ),
+    Asymmetry(
+        name="one point of contact",
+        parameter="satisfaction.weight_contacts",
+        source="the case (one contact lowers the customer's cost); Bolton 1998 for the form; "
+        "weight: assumption",
+        works_through="perceived performance counts 1 / contacts per need",
+        off={"model.satisfaction.weight_contacts": 0.0},
+        kpi="satisfaction",
+        gap_moves=-1,
+        setting={"model.population.multi_line_share": 0.8},
+    ),
+    Asymmetry(
+        name="whole-customer view",
+        parameter="information.whole_customer_weight",
+        source="the case (the product organisation's picture of each customer was "
+        "fragmented); size: assumption",
+        works_through="a line's owner knows it less well without seeing the customer's other "
+        "lines: more inflated declarations, a plan further from sales",
+        off={"model.information.whole_customer_weight": 0.0},
+        kpi="budget_fulfilment_rate",
+        gap_moves=-1,
+        setting={"model.population.multi_line_share": 0.8},
+    ),
+    Asymmetry(
+        name="planning records",
+        parameter="staff.planner_minutes_per_record",
+        source="the case (the planning department balances plan and resources from the records "
+        "staff hold); one record per (customer, informant): assumption",
+        works_through="a customer with three reps is three records; planners who cannot "
+        "consolidate them all revise fewer towards orders",
+        off={"model.staff.planner_minutes_per_record": 0.01},
+        kpi="plan_completion_rate",
+        gap_moves=-1,
+        setting={"model.staff.planners": 1, "model.staff.planner_hours_per_day": 0.5},
+    ),
+    Asymmetry(
+        name="longer multi-line visits",
+        parameter="field_work.extra_line_visit_share",
+        source="assumption (a visit covering three lines takes longer than one)",
+        works_through="a CM's visit to a multi-line customer takes longer than a rep's",
+        off={"model.field_work.extra_line_visit_share": 0.0},
+        kpi="budget_fulfilment_rate",
+        gap_moves=+1,
+        setting={
+            "model.population.multi_line_share": 0.8,
+            "model.field_work.extra_line_visit_share": 2.0,
+        },
+    ),
+    Asymmetry(
+        name="escalation route",
+        parameter="requests.escalation_prob",
+        source="the case (reps reported to their line's product manager; CMs report to a "
+        "regional manager); rate: assumption",
+        works_through="escalated complaints load the PM under product, the regional manager "
+        "under customer managers",
+        off={"model.requests.escalation_prob": 0.0},
+        kpi="utilisation_product_manager",
+        gap_moves=+1,
+        setting={"model.requests.escalation_prob": 0.6},
+    ),
+    Asymmetry(
+        name="relationship carried over",
+        parameter="reorganisation.relationship_kept",
+        source="assumption (the case: CMs contacted their customers quickly, none were lost)",
+        works_through="at a reorganisation (day 0 when start.design differs) new owners "
+        "inherit this share of the relationship",
+        off={"model.reorganisation.relationship_kept": 1.0},
+        kpi="budget_fulfilment_rate",
+        gap_moves=+1,
+        setting={"model.reorganisation.relationship_kept": 0.0},
+    ),
+    Asymmetry(
+        name="reorganisation cost",
+        parameter="costs.reorganisation_cost_per_person",
+        source="assumption",
+        works_through="charged once for each person appointed at a reorganisation",
+        off={"model.costs.reorganisation_cost_per_person": 0.0},
+        kpi="operating_profit",
+        gap_moves=+1,
+    ),
+)
+
+
+def table() -> str:
+    """The asymmetries as a Markdown table (the one in docs/model.md)."""
+    rows = [
+        "| asymmetry | parameter | default | range | source | works through | switched off by "
+        "| gap (CM - product) when off |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for a in ASYMMETRIES:
+        off = ", ".join(f"`{k.removeprefix('model.')}={v}`" for k, v in a.off.items())
+        moves = "rises" if a.gap_moves > 0 else "falls"
+        rows.append(
+            f"| {a.name} | `{a.parameter}` | {a.default} | {a.range} | {a.source} | "
+            f"{a.works_through} | {off} | `{a.kpi}` {moves} |"
+        )
+    return "\n".join(rows)

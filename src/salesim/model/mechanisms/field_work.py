@@ -1,0 +1,175 @@
+"""Field work: how each person spends the time not taken by requests.
+
+The same policy for every design: a person keeps ``field_work.prospecting_share`` of its field
+time for prospecting and visits its portfolio with the rest, each customer it owns lines of at
+the segment's target rate (``relationship.visits_per_month``), scaled down when time is short;
+visit time left over also goes to prospecting. A visit takes ``staff.visit_hours`` (longer by
+``field_work.extra_line_visit_share`` for each further line the visitor owns at that customer)
+plus travel, which grows with the regions the person covers. A visit builds the relationship on
+each line the visitor owns (``relationship.gain_per_visit``). Designs differ only in who owns
+what and who covers which territory.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from salesim.model.cycle import Mechanism, owners_per_line, register_mechanism, sigmoid
+from salesim.model.inputs.codes import DIRECT, DISTRIBUTOR, OPEN, SEGMENTS
+
+if TYPE_CHECKING:
+    from salesim.model.sales_model import SalesModel
+
+
+@register_mechanism
+class ReservedProspecting(Mechanism):
+    """Visits with most of the field time, prospecting with a reserved share and what is left."""
+
+    slot = "field_work"
+    name = "reserved_prospecting"
+
+    def __init__(self) -> None:
+        self.field_hours: np.ndarray | None = None  # per sales person, last month with requests
+        self.attempts_per_group = np.zeros(0)
+
+    def travel_per_visit(self, model: SalesModel) -> np.ndarray:
+        """Per sales person: travel hours per visit, from the territory the person covers."""
+        staff = model.config.staff
+        covered = np.array([len(s.regions) for s in model.sales_staff], dtype=float)
+        return staff.travel_hours_per_region * covered**staff.travel_region_exponent
+
+    def _field_hours(self, model: SalesModel) -> np.ndarray:
+        """Hours each sales person had outside requests this month."""
+        acc = model.acc
+        work = model.stations.work_done
+        sales = model.sales_stations
+        start = np.zeros(len(work))
+        if acc.work_at_month_start is not None:
+            start[: len(acc.work_at_month_start)] = acc.work_at_month_start
+        done = (work - start)[sales]
+        acc.work_at_month_start = work.copy()
+        if model.settling and self.field_hours is not None and not done.any():
+            return self.field_hours  # while the start settles, most months simulate no requests
+        self.field_hours = np.maximum(0.0, model.hours_per_day * model.days_per_month - done)
+        return self.field_hours
+
+    def month_end(self, model: SalesModel, month: int) -> None:
+        """Visits (relationships), travel, then prospecting."""
+        cfg = model.config
+        staff = cfg.staff
+        book = model.customers
+        acc = model.acc
+        field = self._field_hours(model)
+        flat, person, target, wanted, need, travel = model.by_portfolio(
+            "field_work.visit_plan", lambda: self._visit_plan(model)
+        )
+        for_visits = (1 - cfg.field_work.prospecting_share) * field
+        frac = np.where(need > 0, np.minimum(1.0, for_visits / np.maximum(need, 1e-12)), 1.0)
+        visits = frac[person] * target  # the owner's visits to the customer, per line
+
+        rel = cfg.relationship
+        r = book.relationship
+        r.put(flat, np.clip(r.take(flat) * (1 - rel.decay) + rel.gain_per_visit * visits, 0, 1))
+        made = frac * wanted
+        acc.month["visits"] = float(made.sum())
+        acc.month["travel_hours"] = float((made * travel).sum())
+
+        spare = np.maximum(0.0, field - frac * need)
+        attempts = spare / (staff.visit_hours + travel)
+        groups = model.prospect_groups
+        self.attempts_per_group = np.bincount(
+            groups, weights=attempts, minlength=model.prospect_member.shape[1]
+        )
+        if not cfg.prospecting.enabled:
+            self.attempts_per_group[:] = 0.0
+            return
+        acc.month["travel_hours"] += float((attempts * travel).sum())
+        if not model.settling:
+            self._prospect(model)
+
+    def _visit_plan(self, model: SalesModel) -> tuple[np.ndarray, ...]:
+        """Who visits which (customer, line), the visits wanted and the hours they take.
+
+        Depends on owners and on which customers are ours only (``model.by_portfolio``).
+        """
+        cfg = model.config
+        staff = cfg.staff
+        book = model.customers
+        sales = model.sales_stations
+        travel = self.travel_per_visit(model)
+        index = np.full(len(model.stations), -1)
+        index[sales] = np.arange(len(sales))
+        segment_target = np.array([cfg.relationship.visits_per_month[s] for s in SEGMENTS])
+        same = owners_per_line(model)
+        valid = book.active[:, None] & book.buys & (model.owner >= 0)
+        rows, cols = np.nonzero(valid)
+        person = index[model.owner[rows, cols]]
+        target = segment_target[book.segment[rows]]
+        # Each (customer, person) pair once: every line counts 1 / (lines that person owns).
+        pair = 1.0 / same[rows, cols]
+        length = staff.visit_hours * (
+            1 + cfg.field_work.extra_line_visit_share * (same[rows, cols] - 1)
+        )
+        wanted = np.bincount(person, weights=pair * target, minlength=len(sales))
+        need = np.bincount(
+            person, weights=pair * target * (length + travel[person]), minlength=len(sales)
+        )
+        flat = rows * book.volume.shape[1] + cols  # (customer, line) as one flat index
+        return flat, person, target, wanted, need, travel
+
+    def conversion_probability(self, model: SalesModel) -> np.ndarray:
+        """Per customer: chance a prospecting visit converts it (distributor) or wins it (new)."""
+        cfg = model.config
+        book = model.customers
+        ch = cfg.channel
+        p = sigmoid(
+            ch.convert_intercept
+            + ch.convert_log_volume * book.log_volume
+            + ch.convert_satisfaction * (book.satisfaction - 0.5)
+        )
+        if not ch.enabled:
+            p = np.where(book.channel == DISTRIBUTOR, 0.0, p)
+        return np.where(book.channel == OPEN, cfg.prospecting.new_direct_prob, p)
+
+    def monthly_hit(self, model: SalesModel, eligible: np.ndarray) -> np.ndarray:
+        """Per customer: chance a prospecting visit reaches it in a month, if it is a candidate.
+
+        ``eligible`` weighs each customer as a candidate (1 for a distributor customer, or its
+        expected number of candidates); attempts spread evenly over a group's candidates.
+        """
+        member = model.prospect_member
+        candidates = eligible @ member
+        per_candidate = self.attempts_per_group / np.maximum(candidates, 1e-12)
+        return np.minimum(1.0, member @ per_candidate)
+
+    def _prospect(self, model: SalesModel) -> None:
+        book = model.customers
+        acc = model.acc
+        rng = model.streams["prospecting"]
+        eligible = (book.channel == DISTRIBUTOR) | (book.channel == OPEN)
+        p_convert = self.conversion_probability(model)
+        won_new: list[np.ndarray] = []
+        total = 0
+        for g, attempts in enumerate(self.attempts_per_group):
+            cand = np.flatnonzero(model.prospect_member[:, g] & eligible)
+            k = int(attempts) + int(rng.random() < attempts - int(attempts))
+            if k == 0 or len(cand) == 0:
+                continue
+            total += k
+            # The candidates hit at least once, in order (cand is sorted): np.unique, cheaper.
+            reached = np.zeros(len(cand), dtype=bool)
+            reached[rng.integers(0, len(cand), k)] = True
+            hit = cand[reached]
+            win = hit[rng.random(len(hit)) < p_convert[hit]]
+            is_new = book.channel[win] == OPEN
+            book.channel[win] = DIRECT
+            won_new.append(win[is_new])
+            eligible[win] = False
+            acc.month["converted"] += float((~is_new).sum())
+        acc.month["prospect_attempts"] = float(total)
+        if won_new:
+            new = np.concatenate(won_new)
+            acc.month["won_direct"] = float(len(new))
+            model.welcome(new)

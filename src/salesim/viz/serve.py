@@ -1,0 +1,49 @@
+"""Serving the page: ``salesim viz CONFIG`` checks the config, then runs Solara on it.
+
+The page (``salesim.viz.app``) reads its config from ``SALESIM_VIZ_CONFIG``; this module sets
+it, keeps the server offline and quiet, and blocks until the server stops.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from salesim.experiments.config import load_config
+from salesim.model.inputs.params import ConfigError
+from salesim.model.sales_model import SalesModel
+
+#: Solara warns (14 lines, on the first page load) that over plain http it falls back from
+#: samesite=none to samesite=lax session cookies. samesite=none only matters when the page is
+#: embedded in another site's iframe; salesim serves it directly, where lax is right. Ignored in
+#: the viz server process only (a ``-W``-style filter: message prefix, category, module).
+VIZ_QUIET = "ignore:Cookies with samesite=none require https:UserWarning:solara.server.starlette"
+
+
+def serve(config: str | None, host: str, port: int) -> int:
+    """Serve the page for ``config`` (None: the defaults) on ``host:port`` until it stops.
+
+    A bad file, or one whose design refuses it, is a one-line ConfigError here, before the
+    server starts, not a broken page. Returns the server's exit status.
+    """
+    SalesModel(load_config(config).model)
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port: must be between 1 and 65535, got {port}")
+    env = {
+        **os.environ,
+        "SALESIM_VIZ_CONFIG": str(Path(config).resolve()) if config else "",
+        # Offline by design: no usage telemetry, no version check against the package index.
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        # Solara's corner banner would cover the page's bottom-right content.
+        "SOLARA_THEME_SHOW_BANNER": "False",
+        "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), VIZ_QUIET])),
+    }
+    cmd = [
+        sys.executable, "-m", "solara", "run", "salesim.viz.app",
+        "--host", host, "--port", str(port),
+        "--production", "--no-open", "--no-check-version", "--log-level", "warning",
+    ]  # fmt: skip
+    print(f"salesim viz: http://{host}:{port}  (Ctrl-C to stop)", file=sys.stderr)
+    return subprocess.call(cmd, env=env)

@@ -1,0 +1,120 @@
+"""No orphans: workers die with their coordinator, whatever stops it, and free the output pipe.
+
+An earlier version left the forkserver and its workers running for minutes after SIGTERM or
+SIGKILL, holding the coordinator's stdout and stderr, so a caller reading them (``| tee``,
+``subprocess.communicate``) hung; Ctrl-C waited for every running batch. Here the caller
+reads the pipes before reaping the coordinator, the hardest case for the workers' watchdog.
+And workers start quickly: they fork from a server that has imported the model.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from terminal import start_interruptible
+from waiting import until
+
+CONFIG = """
+name: orphans
+model:
+  horizon_days: 252
+  population: {customers: 600}
+  staff: {sales_staff: 9}
+experiment:
+  designs: [product, customer_manager]
+  replications: 40
+"""
+
+
+def wait_for_a_batch(out: Path, proc: subprocess.Popen) -> None:
+    def stored() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return (out / "parts").is_dir() and any((out / "parts").glob("batch-*.json"))
+
+    until(stored, 180, "a batch to be stored")
+
+
+def alive(processes: list[psutil.Process]) -> list[int]:
+    out = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "manifest_status"),
+    [
+        ("SIGKILL", -signal.SIGKILL, "running"),
+        ("SIGTERM", 128 + signal.SIGTERM, "interrupted"),
+        ("Ctrl-C", 128 + signal.SIGINT, "interrupted"),
+    ],
+)
+def test_no_worker_survives_its_coordinator(tmp_path, how, status, manifest_status):
+    config = tmp_path / "exp.yaml"
+    config.write_text(CONFIG)
+    out = tmp_path / "out"
+    proc = start_interruptible(
+        [
+            sys.executable,
+            "-m",
+            "salesim",
+            "run",
+            str(config),
+            "--out",
+            str(out),
+            "--executor",
+            "process",
+            "--workers",
+            "2",
+            "--no-report",
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    wait_for_a_batch(out, proc)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert len(workers) >= 2  # the forkserver and its workers (and the resource tracker)
+    if how == "Ctrl-C":
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal sends it to the whole group
+    else:
+        os.kill(proc.pid, getattr(signal, how))  # only the coordinator
+    # Read the pipes first: they close only when no descendant holds them any more.
+    _, err = proc.communicate(timeout=60)
+    try:
+        until(lambda: not alive(workers), 10, "the workers to exit")
+    except AssertionError:
+        raise AssertionError(f"survived {how}: {alive(workers)}") from None
+    assert proc.returncode == status, err
+    if how != "SIGKILL":  # SIGKILL leaves no chance to say anything
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0], err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == manifest_status
+
+
+def test_pool_workers_start_with_the_model_imported():
+    """Workers fork from a server that imported the model: a pool starts without importing it."""
+    code = """
+from salesim.experiments.runner import process_pool
+ask = "[m for m in ('mesa', 'salesim.model.sales_model') if m in __import__('sys').modules]"
+with process_pool(1) as pool:
+    print(pool.submit(eval, ask).result())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert ast.literal_eval(out.stdout.strip()) == ["mesa", "salesim.model.sales_model"]
