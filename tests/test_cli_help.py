@@ -64,7 +64,8 @@ def test_params_prints_a_section_as_a_table(capsys):
         == ["parameter", "default", "unit", "allowed", "description"][: len(lines[1].split())]
     )
     row = next(line for line in lines if line.split()[:1] == ["sales_staff"])
-    assert row.split()[1:4] == ["30", "people", "[1,"]  # default, unit, range [1, 100,000]
+    # default (none: each design's own head-count, 30), unit, range none, or [1, 100,000]
+    assert row.split()[1:5] == ["none", "people", "none,", "or"]
     assert not any("model.churn" in line for line in lines)
 
 

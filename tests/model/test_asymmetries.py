@@ -1,4 +1,5 @@
-"""Each asymmetry between the designs, switched off, moves the gap the way its table says."""
+"""Each asymmetry between the designs, switched off, moves the gap the way its table says; each
+parameter only some designs read changes those designs only."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from salesim import SalesModel
-from salesim.model.asymmetries import ASYMMETRIES, table
+from salesim.model.asymmetries import ASYMMETRIES, DESIGN_PARAMETERS, design_parameters_table, table
 
 WORLD = {
     "model.horizon_days": 126,
@@ -45,3 +46,59 @@ def test_the_docs_carry_the_table():
     for a in ASYMMETRIES:
         assert a.parameter in doc, a.name
     assert table().splitlines()[0] in doc
+
+
+# --- parameters only some designs read ---------------------------------------------------------
+
+#: A small world at the default head-counts (no sales_staff: each design's levers may be set).
+LEVER_WORLD = {
+    "model.horizon_days": 84,
+    "model.population.customers": 300,
+    "model.population.regions": 2,
+    "model.start.settle_months": 6,
+}
+DESIGNS = ("product", "customer_manager", "three_in_one")
+
+
+def kpis_by_design(overrides: dict) -> dict[str, dict[str, float]]:
+    return {
+        d: SalesModel(overrides={**LEVER_WORLD, **overrides}, design=d, rng=5).run().kpis()
+        for d in DESIGNS
+    }
+
+
+def same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return all(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def base_kpis():
+    return kpis_by_design({})
+
+
+@pytest.mark.parametrize("lever", DESIGN_PARAMETERS, ids=lambda d: d.parameter)
+def test_a_design_parameter_changes_only_the_designs_that_read_it(lever, base_kpis):
+    """Each design starts from its own world here, so another design's lever cannot reach it."""
+    changed = kpis_by_design({f"model.{lever.parameter}": lever.probe})
+    for design in DESIGNS:
+        if design in lever.designs:
+            assert not same(changed[design], base_kpis[design]), (lever.parameter, design)
+        else:
+            assert same(changed[design], base_kpis[design]), (lever.parameter, design)
+
+
+def test_every_lever_of_a_designs_own_staff_is_declared():
+    from salesim.model.inputs.params import FrontLine, Staff
+
+    declared = {d.parameter for d in DESIGN_PARAMETERS}
+    for name, field in Staff.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, FrontLine):
+            for lever in field.annotation.model_fields:
+                assert f"staff.{name}.{lever}" in declared, f"staff.{name}.{lever}"
+
+
+def test_the_docs_carry_the_design_parameters():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "model.md").read_text()
+    assert design_parameters_table() in doc

@@ -636,7 +636,11 @@ def test_each_design_takes_its_people_once_with_their_hours(tmp_path):
     np.testing.assert_allclose(speed, [7, 4])
     # Pay-roll counts the roster's people: three_in_one has 2 CMs and 2 outlet people.
     model.run(21)
-    assert model.acc.totals["staff_cost"] > 0
+    pay = model.config.costs.staff_cost_per_year
+    assert model.acc.totals["staff_cost_sales"] == pytest.approx(2 * pay["sales"] / 12)
+    assert model.acc.totals["staff_cost_service_outlet"] == pytest.approx(
+        2 * pay["service_outlet"] / 12
+    )
 
 
 def test_roster_template_reproduces_the_synthetic_staffing(tmp_path, capsys):

@@ -114,7 +114,10 @@ class StationAgent(Agent):
 
 
 class SalesStaff(StationAgent):
-    """A product rep (one line, all regions) or a customer manager (one region, all lines)."""
+    """A product rep (one line) or a customer manager (one region, all lines).
+
+    ``field_hours`` a day at most in the field; None: every hour request work leaves.
+    """
 
     def __init__(
         self,
@@ -124,17 +127,41 @@ class SalesStaff(StationAgent):
         group: int,
         regions: tuple[int, ...],
         lines: tuple[int, ...],
+        field_hours: float | None = None,
     ) -> None:
         super().__init__(model, station)
         self.role = role
         self.group = group
         self.regions = regions
         self.lines = lines
+        self.field_hours = field_hours
 
     @property
     def portfolio(self) -> int:
         """Customer-lines this person owns among active customers."""
         return int(self.model.portfolio_sizes()[self.station])
+
+
+class FieldStaff(Agent):
+    """A front-line person in the field all day: owns no customers, serves no requests, prospects.
+
+    Its group (a line, a region, or a line in a region) is the one whose distributor customers
+    and open new customers it prospects, in the regions it covers.
+    """
+
+    def __init__(
+        self,
+        model: SalesModel,
+        role: str,
+        group: int,
+        regions: tuple[int, ...],
+        lines: tuple[int, ...],
+    ) -> None:
+        super().__init__(model)
+        self.role = role
+        self.group = group
+        self.regions = regions
+        self.lines = lines
 
 
 class ProductManager(StationAgent):

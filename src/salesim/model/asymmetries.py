@@ -2,10 +2,15 @@
 
 A design only decides who the front-line people are, who owns each (customer, line) and who takes
 each part of a need. Whatever makes that matter runs through a parameter that applies to everyone
-alike; this table names each one, its default and range, its source (or "assumption"), the value
-that switches it off, and which way switching it off moves the gap between ``customer_manager`` and
-``product`` on one KPI. ``tests/model/test_asymmetries.py`` switches each off and checks the gap
-moves that way; ``docs/model.md`` carries the same table.
+alike; ``ASYMMETRIES`` names each one, its default and range, its source (or "assumption"), the
+value that switches it off, and which way switching it off moves the gap between
+``customer_manager`` and ``product`` on one KPI. ``tests/model/test_asymmetries.py`` switches each
+off and checks the gap moves that way; ``docs/model.md`` carries the same table.
+
+``DESIGN_PARAMETERS`` lists the parameters that only some designs read: each design's own
+front-line levers (head-count, territory, field staff, desk hours) and the outlets of
+``three_in_one``. At their defaults every design has the same head-count and hours; a test sets
+each to another value and checks that only the designs named change.
 """
 
 from __future__ import annotations
@@ -36,20 +41,15 @@ class Asymmetry:
     default_text: str | None = None
     range_text: str | None = None
 
-    def _row(self):
-        from salesim.model.parameter_table import rows
-
-        return next(r for r in rows() if r.path == f"model.{self.parameter}")
-
     @property
     def default(self) -> str:
         """The parameter's default, as ``salesim params`` shows it."""
-        return self.default_text or self._row().default
+        return self.default_text or _row(self.parameter).default
 
     @property
     def range(self) -> str:
         """The parameter's allowed values, as ``salesim params`` shows them."""
-        return self.range_text or self._row().allowed
+        return self.range_text or _row(self.parameter).allowed
 
 
 ASYMMETRIES = (
@@ -63,6 +63,19 @@ ASYMMETRIES = (
         off={"model.staff.travel_region_exponent": 0.0},
         kpi="budget_fulfilment_rate",
         gap_moves=-1,
+    ),
+    Asymmetry(
+        name="reps across every region",
+        parameter="staff.product.territory",
+        source="the case: reps were organised by line across all regions (docs/case.md); "
+        "one_region (reps per line per region): assumption",
+        works_through="with one_region a rep travels to one region, as a customer manager does, "
+        "and owns only that region's customers of its line",
+        off={"model.staff.product.territory": "one_region"},
+        kpi="budget_fulfilment_rate",
+        gap_moves=-1,
+        # Each design from its own world: from the product world both would gain.
+        setting={"model.start.design": None},
     ),
     Asymmetry(
         name="line expertise",
@@ -179,6 +192,75 @@ ASYMMETRIES = (
 )
 
 
+@dataclass(frozen=True)
+class DesignParameter:
+    """A parameter that only ``designs`` read; ``probe`` is another value it may take."""
+
+    parameter: str
+    designs: tuple[str, ...]
+    source: str
+    probe: Any
+
+    @property
+    def default(self) -> str:
+        """The parameter's default, as ``salesim params`` shows it."""
+        return _row(self.parameter).default
+
+    @property
+    def range(self) -> str:
+        """The parameter's allowed values, as ``salesim params`` shows them."""
+        return _row(self.parameter).allowed
+
+
+def _row(parameter: str):
+    from salesim.model.parameter_table import rows
+
+    return next(r for r in rows() if r.path == f"model.{parameter}")
+
+
+_HEADCOUNT = "30 front-line people in every design by default (docs/case.md); assumption"
+_FIELD = (
+    "the case: customer managers moved to the front line of the target markets; size: assumption"
+)
+_DESK = "as staff.desk_hours_per_day unless set; assumption"
+_FIELD_HOURS = "none: idle desk time goes to the field (assumption); a cap: assumption"
+
+DESIGN_PARAMETERS = (
+    DesignParameter("staff.product.reps_per_line", ("product",), _HEADCOUNT, 7),
+    DesignParameter(
+        "staff.product.territory",
+        ("product",),
+        "the case: every rep covered every region; one_region: assumption",
+        "one_region",
+    ),
+    DesignParameter("staff.product.field_reps_per_line", ("product",), "assumption", 1),
+    DesignParameter("staff.product.desk_hours_per_day", ("product",), _DESK, 5.0),
+    DesignParameter("staff.product.field_hours_per_day", ("product",), _FIELD_HOURS, 1.0),
+    DesignParameter(
+        "staff.customer_manager.managers_per_region", ("customer_manager",), _HEADCOUNT, 12
+    ),
+    DesignParameter(
+        "staff.customer_manager.field_managers_per_region", ("customer_manager",), _FIELD, 1
+    ),
+    DesignParameter("staff.customer_manager.desk_hours_per_day", ("customer_manager",), _DESK, 5.0),
+    DesignParameter(
+        "staff.customer_manager.field_hours_per_day", ("customer_manager",), _FIELD_HOURS, 1.0
+    ),
+    DesignParameter("staff.three_in_one.managers_per_region", ("three_in_one",), _HEADCOUNT, 12),
+    DesignParameter("staff.three_in_one.field_managers_per_region", ("three_in_one",), _FIELD, 1),
+    DesignParameter("staff.three_in_one.desk_hours_per_day", ("three_in_one",), _DESK, 5.0),
+    DesignParameter("staff.three_in_one.field_hours_per_day", ("three_in_one",), _FIELD_HOURS, 1.0),
+    DesignParameter(
+        "staff.outlet_staff_per_region",
+        ("three_in_one",),
+        "the case: regional service outlets; one person per region from the same head-count: "
+        "assumption",
+        2,
+    ),
+    DesignParameter("staff.outlet_hours_per_day", ("three_in_one",), "assumption", 5.0),
+)
+
+
 def table() -> str:
     """The asymmetries as a Markdown table (the one in docs/model.md)."""
     rows = [
@@ -193,4 +275,16 @@ def table() -> str:
             f"| {a.name} | `{a.parameter}` | {a.default} | {a.range} | {a.source} | "
             f"{a.works_through} | {off} | `{a.kpi}` {moves} |"
         )
+    return "\n".join(rows)
+
+
+def design_parameters_table() -> str:
+    """The parameters only some designs read, as a Markdown table (the one in docs/model.md)."""
+    rows = [
+        "| parameter | read by | default | range | source |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for d in DESIGN_PARAMETERS:
+        designs = ", ".join(f"`{name}`" for name in d.designs)
+        rows.append(f"| `{d.parameter}` | {designs} | {d.default} | {d.range} | {d.source} |")
     return "\n".join(rows)

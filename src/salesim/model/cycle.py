@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from salesim.model.inputs import registry
-from salesim.model.inputs.params import ConfigError
+from salesim.model.inputs.params import PAY_ROLES, ConfigError
 from salesim.model.inputs.registry import END_SLOTS, SLOTS, START_SLOTS
 
 if TYPE_CHECKING:
@@ -36,10 +36,12 @@ TOTALS = (
     "fallbacks",
     "converted",
     "travel_hours",
-    "staff_cost",
+    *(f"staff_cost_{role}" for role in PAY_ROLES),
     "travel_cost",
     "reorganisation_cost",
 )
+#: The parts of cost to serve, in the order they are summed (``kpis.from_accounts``).
+COST_PARTS = (*(f"staff_cost_{role}" for role in PAY_ROLES), "travel_cost", "reorganisation_cost")
 
 
 class Mechanism:
@@ -195,22 +197,26 @@ def experience(model: SalesModel, t_end: float) -> None:
     acc.contact_component[got] = contact[got] / count[got]
 
 
-def costs(model: SalesModel) -> None:
-    """Cost to serve this month: every person on the pay-roll, and travel to customers."""
+def headcounts(model: SalesModel) -> dict[str, int]:
+    """People on the pay-roll now, by role (``costs.staff_cost_per_year``'s roles)."""
     cfg = model.config
-    pay = cfg.costs.staff_cost_per_year
     staff = cfg.staff
-    heads = {
-        "sales": len(model.sales_staff),
-        "service_outlet": sum(o.servers for o in model.outlets),
+    return {
+        "sales": len(model.sales_staff) + len(model.field_staff),
         "product_manager": staff.product_managers_per_line * len(cfg.population.lines),
         "regional_manager": staff.regional_managers_per_region * cfg.population.regions,
         "planner": staff.planners,
+        "service_outlet": sum(o.servers for o in model.outlets),
     }
+
+
+def costs(model: SalesModel) -> None:
+    """Cost to serve this month, by part: each role's pay-roll, and travel to customers."""
+    cfg = model.config
+    pay = cfg.costs.staff_cost_per_year
     month = model.acc.month
-    month["staff_cost"] = sum(pay[role] * n for role, n in heads.items()) / (
-        cfg.calendar.months_per_year
-    )
+    for role, n in headcounts(model).items():
+        month[f"staff_cost_{role}"] = pay[role] * n / cfg.calendar.months_per_year
     month["travel_cost"] = month["travel_hours"] * cfg.costs.travel_cost_per_hour
     month["reorganisation_cost"] = model.acc.reorganisation_cost_due
     model.acc.reorganisation_cost_due = 0.0

@@ -25,7 +25,7 @@ from salesim.model.inputs import registry
 from salesim.model.inputs.params import ConfigError, check_name
 
 if TYPE_CHECKING:
-    from salesim.model.inputs.params import ModelConfig
+    from salesim.model.inputs.params import CustomerManagerStaff, ModelConfig
     from salesim.model.own_data.roster import Person, Roster
     from salesim.model.sales_model import SalesModel
 
@@ -195,13 +195,23 @@ def _place(model: SalesModel, stations: list[int], items: list[tuple[int, float]
 
 @register
 class ProductDesign(OrganisationDesign):
-    """A rep per product line across all regions; one rep per (customer, line)."""
+    """Reps per product line (``staff.product``); one rep per (customer, line).
+
+    Each rep covers every region (``territory: all_regions``, the case's product organisation)
+    or one region (``one_region``: reps per line per region, each group a (line, region)).
+    """
 
     name = "product"
     roster_roles = ("product_rep",)
 
     @override
     def roster_people(self, roster: Roster, cfg: ModelConfig) -> list[Person]:
+        if cfg.staff.product.territory != "all_regions":
+            raise ConfigError(
+                f"model.staff.product.territory: {cfg.staff.product.territory} cannot take its "
+                f"reps from {_shown(roster)} (a roster's product_rep covers every region); use "
+                "all_regions, or no roster_file"
+            )
         reps = super().roster_people(roster, cfg)
         covered = {p.lines[0] for p in reps if p.lines}
         missing = [n for i, n in enumerate(cfg.population.lines) if i not in covered]
@@ -215,8 +225,9 @@ class ProductDesign(OrganisationDesign):
     @override
     def build_staff(self, model: SalesModel) -> None:
         cfg = model.config
+        levers = cfg.staff.product
+        everywhere = tuple(range(cfg.population.regions))
         if model.roster is not None:
-            everywhere = tuple(range(cfg.population.regions))
             for p in self.roster_people(model.roster, cfg):
                 model.add_sales_staff(
                     role="product_rep",
@@ -226,20 +237,53 @@ class ProductDesign(OrganisationDesign):
                     hours=p.hours,
                 )
             return
-        n_lines = len(cfg.population.lines)
-        total = cfg.staff.sales_staff
-        if total < n_lines:
+        n_lines, n_regions = len(cfg.population.lines), cfg.population.regions
+        reps, field = levers.headcount(cfg.staff, n_lines)
+        regional = levers.territory == "one_region"
+        groups = n_lines * n_regions if regional else n_lines
+        if reps < groups:
+            own = levers.reps_per_line is not None
+            where = "model.staff.product.reps_per_line" if own else "model.staff.sales_staff"
+            what = "line and region" if regional else "line"
+            less = " after field reps" if field and not own else ""
             raise ConfigError(
-                f"model.staff.sales_staff: the product design needs at least one rep per line "
-                f"({n_lines}), got {total}"
+                f"{where}: the product design needs at least one rep per {what} ({groups}){less}, "
+                f"got {reps}"
             )
-        regions = tuple(range(cfg.population.regions))
-        for i in range(total):
-            line = i % n_lines
-            model.add_sales_staff(role="product_rep", group=line, regions=regions, lines=(line,))
+        for i in range(reps):
+            line, region, regions = self._territory(i, n_lines, n_regions, regional)
+            model.add_sales_staff(
+                role="product_rep",
+                group=self._group(line, region, n_regions, regional),
+                regions=regions,
+                lines=(line,),
+                hours=levers.desk_hours_per_day,
+                field_hours=levers.field_hours_per_day,
+            )
+        for j in range(field):
+            line, region, regions = self._territory(j, n_lines, n_regions, regional)
+            model.add_field_staff(
+                role="field_rep",
+                group=self._group(line, region, n_regions, regional),
+                regions=regions,
+                lines=(line,),
+            )
+
+    @staticmethod
+    def _territory(i: int, n_lines: int, n_regions: int, regional: bool):
+        """(line, region, regions covered) of the i-th rep: line i mod K, region (i // K) mod R."""
+        line = i % n_lines
+        region = (i // n_lines) % n_regions
+        return line, region, (region,) if regional else tuple(range(n_regions))
+
+    @staticmethod
+    def _group(line: int, region: int, n_regions: int, regional: bool) -> int:
+        return line * n_regions + region if regional else line
 
     @override
     def owner_group(self, model: SalesModel, customers: np.ndarray, line: int) -> np.ndarray:
+        if model.roster is None and model.config.staff.product.territory == "one_region":
+            return line * model.config.population.regions + model.customers.region[customers]
         return np.full(len(customers), line)
 
     def escalation_station(
@@ -262,9 +306,13 @@ class CustomerManagerDesign(OrganisationDesign):
         _each_region(roster, self.name, people, "customer_manager")
         return people
 
-    def front_line_headcount(self, model: SalesModel) -> int:
-        """Customer managers to appoint from the sales head-count."""
-        return model.config.staff.sales_staff
+    def levers(self, cfg: ModelConfig) -> CustomerManagerStaff:
+        """This design's own front-line levers (``staff.customer_manager``)."""
+        return cfg.staff.customer_manager
+
+    def outlet_staff(self, cfg: ModelConfig) -> int:
+        """Outlet people taken from the common head-count (none in this design)."""
+        return 0
 
     @override
     def build_staff(self, model: SalesModel) -> None:
@@ -282,16 +330,28 @@ class CustomerManagerDesign(OrganisationDesign):
                     )
             return
         regions = cfg.population.regions
-        total = self.front_line_headcount(model)
-        if total < regions:
+        levers = self.levers(cfg)
+        managers, field = levers.headcount(cfg.staff, regions, self.outlet_staff(cfg))
+        if managers < regions:
+            after = "outlet and field staff" if field else "outlet staff"
             raise ConfigError(
                 f"model.staff.sales_staff: {self.name} needs at least one customer manager per "
-                f"region ({regions}) after outlet staff, got {total}"
+                f"region ({regions}) after {after}, got {managers}"
             )
-        for i in range(total):
+        for i in range(managers):
             region = i % regions
             model.add_sales_staff(
-                role="customer_manager", group=region, regions=(region,), lines=lines
+                role="customer_manager",
+                group=region,
+                regions=(region,),
+                lines=lines,
+                hours=levers.desk_hours_per_day,
+                field_hours=levers.field_hours_per_day,
+            )
+        for j in range(field):
+            region = j % regions
+            model.add_field_staff(
+                role="field_manager", group=region, regions=(region,), lines=lines
             )
 
     @override
@@ -314,9 +374,12 @@ class ThreeInOneDesign(CustomerManagerDesign):
         return people
 
     @override
-    def front_line_headcount(self, model: SalesModel) -> int:
-        cfg = model.config
-        return cfg.staff.sales_staff - cfg.staff.outlet_staff_per_region * cfg.population.regions
+    def levers(self, cfg: ModelConfig) -> CustomerManagerStaff:
+        return cfg.staff.three_in_one
+
+    @override
+    def outlet_staff(self, cfg: ModelConfig) -> int:
+        return cfg.staff.outlet_staff_per_region * cfg.population.regions
 
     @override
     def build_staff(self, model: SalesModel) -> None:

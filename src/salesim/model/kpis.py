@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from salesim.model.cycle import COST_PARTS
 from salesim.model.inputs.outcomes import OUTCOMES
+from salesim.model.inputs.params import PAY_ROLES
 
 if TYPE_CHECKING:
     from salesim.model.sales_model import SalesModel
@@ -53,6 +55,8 @@ def from_accounts(t: dict[str, float]) -> dict[str, float]:
 
     One rule for the run's KPIs, the monthly series and the page's preview of month 1.
     """
+    parts = {name: t[name] for name in COST_PARTS}
+    staff = sum(parts[f"staff_cost_{role}"] for role in PAY_ROLES)
     return {
         "direct_sales_rate": _ratio(t["direct"], t["sold"]),
         "plan_completion_rate": _ratio(t["sold"], t["plan"]),
@@ -60,11 +64,10 @@ def from_accounts(t: dict[str, float]) -> dict[str, float]:
         "market_share": _ratio(t["sold"], t["market"]),
         "revenue": t["revenue"],
         "gross_margin": t["margin"],
-        "operating_profit": t["margin"]
-        - t["staff_cost"]
-        - t["travel_cost"]
-        - t["reorganisation_cost"],
-        "cost_to_serve": t["staff_cost"] + t["travel_cost"] + t["reorganisation_cost"],
+        "operating_profit": t["margin"] - staff - t["travel_cost"] - t["reorganisation_cost"],
+        # The parts in order, so that they add up to the total exactly.
+        "cost_to_serve": sum(parts.values()),
+        **parts,
         "wallet_share": _ratio(t["sold"], t["demand_ours"]),
         "price_index": _ratio(t["revenue"], t["list_value"]),
     }
@@ -118,6 +121,7 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
         "contacts_per_need": float(contacts.mean()) if len(contacts) else float("nan"),
         "handoffs_per_request": float(handoffs.mean()) if len(handoffs) else float("nan"),
         "customers_at_start": float(start.sum()),
+        "front_line_staff": float(model.front_line_people()),
         "customer_lifetime_value": customer_lifetime_value(model),
         "satisfaction": float(book.satisfaction[book.active].mean())
         if book.active.any()

@@ -154,19 +154,26 @@ def all_rows() -> list[Row]:
     return _walk(ModelConfig(), "model")
 
 
-def section_titles() -> dict[str, str]:
-    """Dotted section name -> the first line of its docstring."""
-    titles: dict[str, str] = {}
+def section_classes() -> dict[str, type[BaseModel]]:
+    """Dotted section name -> its class, nested sections included."""
+    classes: dict[str, type[BaseModel]] = {}
 
     def visit(section: type[BaseModel], prefix: str) -> None:
-        titles[prefix] = (section.__doc__ or "").strip().splitlines()[0]
+        classes[prefix] = section
         for name, field in section.model_fields.items():
             inner = _section_class(field.annotation)
             if inner is not None:
                 visit(inner, f"{prefix}.{name}")
 
     visit(ModelConfig, "model")
-    return titles
+    return classes
+
+
+def section_titles() -> dict[str, str]:
+    """Dotted section name -> the first line of its docstring."""
+    return {
+        path: (cls.__doc__ or "").strip().splitlines()[0] for path, cls in section_classes().items()
+    }
 
 
 def rows(selection: str | None = None) -> list[Row]:
@@ -202,13 +209,17 @@ MIN_DESCRIPTION = 36
 
 
 def _grouped(selected: list[Row]) -> dict[str, list[Row]]:
-    """Rows by section; a ServiceTime's fields stay with the section holding it."""
-    titles = section_titles()
+    """Rows by section; a ServiceTime's fields stay with the section holding it.
+
+    A nested section that declares ``own_table`` (a design's own staff) is a group of its own.
+    """
+    classes = section_classes()
     groups: dict[str, list[Row]] = {}
     for row in selected:
         section = row.section
         parent = section.rsplit(".", 1)[0]
-        if parent != "model" and parent in titles:  # e.g. model.requests.pm_service
+        own = getattr(classes.get(section), "own_table", False)
+        if parent != "model" and parent in classes and not own:  # e.g. model.requests.pm_service
             section = parent
         groups.setdefault(section, []).append(row)
     return groups

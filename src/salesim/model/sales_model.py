@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from salesim.model import cycle, kpis, start
 from salesim.model.agents import (
     Customer,
+    FieldStaff,
     Planner,
     ProductManager,
     RegionalManager,
@@ -291,10 +292,16 @@ class SalesModel(Model):
     def _build_front_line(self) -> None:
         """Let the design create its front-line staff (and outlets)."""
         self.sales_staff: list[SalesStaff] = []
+        self.field_staff: list[FieldStaff] = []
         self.outlets: list[ServiceOutlet] = []
-        self.outlet_station = np.full(self.config.population.regions, -1)
+        cfg = self.config
+        self.outlet_station = np.full(cfg.population.regions, -1)
         if self.roster is not None:
-            self.design.roster_people(self.roster, self.config)  # one line if it does not fit
+            self.design.roster_people(self.roster, cfg)  # one line if it does not fit
+        else:  # the validator checked this too, but a customer file may have changed the regions
+            problem = cfg.staff.conflict(len(cfg.population.lines), cfg.population.regions)
+            if problem:
+                raise ConfigError(f"model.{problem}")
         self.design.build_staff(self)
         self._add_stations()
         self.sales_stations = np.array([s.station for s in self.sales_staff], dtype=np.int64)
@@ -304,6 +311,13 @@ class SalesModel(Model):
         for staff in self.sales_staff:
             self.staff_by_group.setdefault(int(staff.group), []).append(int(staff.station))
         self.base_skill = self.station_skill.copy()
+        caps = [s.field_hours for s in self.sales_staff]
+        #: Per sales person, the most field hours a month (None: nobody's field time is capped).
+        self.field_cap = (
+            None
+            if all(c is None for c in caps)
+            else np.array([np.inf if c is None else c * self.days_per_month for c in caps])
+        )
 
     def _assign_all(self) -> None:
         """Owners for every active customer, and who may prospect whom."""
@@ -325,7 +339,7 @@ class SalesModel(Model):
         structures pay off).
         """
         old_owner = self.owner.copy()
-        for agent in [*self.sales_staff, *self.outlets]:
+        for agent in [*self.sales_staff, *self.field_staff, *self.outlets]:
             agent.remove()
         self.design = make_design(design)
         self._build_front_line()
@@ -333,9 +347,16 @@ class SalesModel(Model):
         self._assign_all()
         self.take_over(old_owner, self.config.reorganisation.relationship_kept)
         cycle.update_overload(self)
-        appointed = len(self.sales_staff) + sum(o.servers for o in self.outlets)
+        self.charge_reorganisation()
+
+    def front_line_people(self) -> int:
+        """People on the front line now: reps or customer managers, field staff, outlet staff."""
+        return len(self.sales_staff) + len(self.field_staff) + sum(o.servers for o in self.outlets)
+
+    def charge_reorganisation(self) -> None:
+        """Book the one-off cost of appointing the whole front line (``costs``, this month)."""
         self.acc.reorganisation_cost_due += (
-            appointed * self.config.costs.reorganisation_cost_per_person
+            self.front_line_people() * self.config.costs.reorganisation_cost_per_person
         )
 
     def take_over(self, old_owner: np.ndarray, kept: float) -> None:
@@ -384,19 +405,29 @@ class SalesModel(Model):
         regions: tuple[int, ...],
         lines: tuple[int, ...],
         hours: float | None = None,
+        field_hours: float | None = None,
     ) -> SalesStaff:
         """Create a front-line sales person; designs call this from ``build_staff``.
 
         ``hours`` a day for requests defaults to ``staff.desk_hours_per_day`` (a roster gives
-        each person's own).
+        each person's own); ``field_hours`` a day at most in the field, none: whatever request
+        work leaves of the business day.
         """
         given = self.config.staff
         skill_level = given.rep_line_skill if len(lines) == 1 else given.cm_line_skill
         skill = np.full(len(self.config.population.lines), skill_level)
         desk = given.desk_hours_per_day if hours is None else hours
         station = self._add_station(1, desk, role, skill)
-        person = SalesStaff(self, station, role, group, regions, lines)
+        person = SalesStaff(self, station, role, group, regions, lines, field_hours)
         self.sales_staff.append(person)
+        return person
+
+    def add_field_staff(
+        self, role: str, group: int, regions: tuple[int, ...], lines: tuple[int, ...]
+    ) -> FieldStaff:
+        """Create a front-line person who only prospects (``group``'s customers, ``regions``)."""
+        person = FieldStaff(self, role, group, regions, lines)
+        self.field_staff.append(person)
         return person
 
     def add_outlet(self, region: int, servers: int, hours: float | None = None) -> ServiceOutlet:

@@ -73,10 +73,7 @@ def settle(model: SalesModel, design: str, drawn: CustomerBook | None = None) ->
         # A reorganisation at day 0: new owners inherit part of the relationship, and pay for it.
         model.station_appointed[model.sales_stations] = 0.0
         model.take_over(state.owner, model.config.reorganisation.relationship_kept)
-        appointed = len(model.sales_staff) + sum(o.servers for o in model.outlets)
-        model.acc.reorganisation_cost_due += (
-            appointed * model.config.costs.reorganisation_cost_per_person
-        )
+        model.charge_reorganisation()
         model.apply_learning()
     elif not np.array_equal(state.owner, model.owner):
         model.take_over(state.owner, 1.0)

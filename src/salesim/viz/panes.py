@@ -31,6 +31,8 @@ class Field:
     label: str
     kind: type
     unit: str = ""
+    #: Whether "none" (or a blank) is a value: the parameter may be left unset.
+    optional: bool = False
 
     @property
     def hint(self) -> str:
@@ -47,12 +49,15 @@ class Field:
             for k in words
             if getattr(m, k, None) is not None and abs(getattr(m, k)) < 1e12
         ]
-        return ("whole number " if self.kind is int else "") + ", ".join(bounds)
+        hint = ("whole number " if self.kind is int else "") + ", ".join(bounds)
+        return hint + (", or none" if self.optional else "")
 
 
 FIELDS: dict[str, Field] = {
     "customers": Field("model.population.customers", "Customers at the start", int, "customers"),
-    "sales_staff": Field("model.staff.sales_staff", "Front-line head-count", int, "people"),
+    "sales_staff": Field(
+        "model.staff.sales_staff", "Front-line head-count", int, "people", optional=True
+    ),
     "pm_hours_per_day": Field(
         "model.staff.pm_hours_per_day", "Product-manager time for requests", float, "hours a day"
     ),
@@ -86,7 +91,7 @@ def default_fields(base: ModelConfig) -> dict[str, Any]:
         node: Any = data
         for part in f.path.split("."):
             node = node[part]
-        values[name] = node if f.kind is bool else str(node)
+        values[name] = node if f.kind is bool else NONE if node is None else str(node)
     return values
 
 
@@ -100,6 +105,8 @@ def _parse(name: str, value: Any) -> Any:
     f = FIELDS[name]
     if f.kind is bool:
         return bool(value)
+    if f.optional and str(value).strip().lower() in ("", NONE):
+        return None  # unset: each design's own head-count
     try:
         number = float(str(value).strip())
     except ValueError:

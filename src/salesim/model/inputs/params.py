@@ -12,7 +12,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -184,19 +184,177 @@ class Population(Section):
         return self
 
 
-class Staff(Section):
-    """Head-counts, hours and skills of every role; designs share one head-count budget."""
+#: The front-line head-count of a design that sets none of its own, when ``staff.sales_staff`` is
+#: not given: 6 reps per line, 10 customer managers per region at the default 5 lines, 3 regions.
+DEFAULT_SALES_STAFF = 30
+#: Roles on the pay-roll, in the order cost to serve is itemised (``costs.staff_cost_per_year``).
+PAY_ROLES = ("sales", "product_manager", "regional_manager", "planner", "service_outlet")
 
-    sales_staff: int = F(
-        30,
-        "head-count of front-line sales staff (reps or CMs, plus outlet staff under three_in_one)",
+
+class FrontLine(Section):
+    """Base of a design's own front-line levers: people per group, field people, their hours.
+
+    A group is what one person's portfolio is drawn from: a product line or a region. The desk
+    people own customers and serve their requests; field people own none and give the whole
+    business day to prospecting their group's distributor customers and open new ones.
+    """
+
+    #: ``salesim params`` shows the section as a table of its own.
+    own_table: ClassVar[bool] = True
+    #: The fields holding desk people and field people per group; what a group is; who they are.
+    desk_field: ClassVar[str]
+    field_field: ClassVar[str]
+    group: ClassVar[str]
+    people: ClassVar[str]
+
+    def headcount(self, staff: Staff, groups: int, besides: int = 0) -> tuple[int, int]:
+        """(desk people, field people) of the design in all, over ``groups`` groups.
+
+        Its own people per group if set; otherwise the common head-count (``staff.sales_staff``)
+        less its field people and ``besides`` (outlet staff), as before there were levers per
+        design.
+        """
+        field = getattr(self, self.field_field) * groups
+        own = getattr(self, self.desk_field)
+        if own is not None:
+            return own * groups, field
+        return staff.common_headcount - field - besides, field
+
+    def conflict(self, staff: Staff, groups: int, besides: int, where: str) -> str | None:
+        """What is wrong if this section's head-count and ``staff.sales_staff`` disagree.
+
+        Both must be set for a conflict; ``where`` is the section's dotted name.
+        """
+        own = getattr(self, self.desk_field)
+        if own is None or staff.sales_staff is None:
+            return None
+        desk, field = self.headcount(staff, groups)
+        if desk + field + besides == staff.sales_staff:
+            return None
+        extra = getattr(self, self.field_field)
+        per = f"({own} + {extra} in the field)" if extra else str(own)
+        made = f"{per} {self.people} per {self.group} x {groups} {self.group}s"
+        made += f" + {besides} outlet staff" if besides else ""
+        return (
+            f"{where}.{self.desk_field}: {made} = {desk + field + besides} people, but "
+            f"model.staff.sales_staff is {staff.sales_staff}; set one of the two"
+        )
+
+
+def _desk_hours(who: str) -> Any:
+    return F(
+        None,
+        f"hours a day {who} gives to requests: the speed of its request work (none: "
+        "staff.desk_hours_per_day)",
+        "hours",
+        ge=0.1,
+        le=24,
+    )
+
+
+def _field_hours(who: str) -> Any:
+    return F(
+        None,
+        f"most hours a business day {who} spends in the field, visiting and prospecting (none: "
+        "every hour request work leaves, idle desk time included; assumption)",
+        "hours",
+        ge=0,
+        le=24,
+    )
+
+
+class ProductStaff(FrontLine):
+    """The product design's own front line: reps per line, their territory, field reps, hours."""
+
+    desk_field: ClassVar[str] = "reps_per_line"
+    field_field: ClassVar[str] = "field_reps_per_line"
+    group: ClassVar[str] = "line"
+    people: ClassVar[str] = "reps"
+
+    reps_per_line: int | None = F(
+        None,
+        "product reps per line who own customers (none: staff.sales_staff less field reps, rep "
+        "i on line i mod the number of lines)",
+        "people",
+        ge=1,
+        le=5_000,
+    )
+    territory: Literal["all_regions", "one_region"] = F(
+        "all_regions",
+        "what each rep covers: all_regions (the case's product organisation: travel per visit "
+        "grows with the regions) or one_region (reps per line per region: a line's rep j works "
+        "region j mod the number of regions, and owns that region's customers of the line; "
+        "assumption)",
+    )
+    field_reps_per_line: int = F(
+        0,
+        "reps per line who own no customers and give the whole business day to prospecting "
+        "their line, in their territory (front-line redeployment; assumption)",
+        "people",
+        ge=0,
+        le=5_000,
+    )
+    desk_hours_per_day: float | None = _desk_hours("a rep")
+    field_hours_per_day: float | None = _field_hours("a rep")
+
+
+class CustomerManagerStaff(FrontLine):
+    """The customer_manager design's own front line: managers per region, field managers, hours."""
+
+    desk_field: ClassVar[str] = "managers_per_region"
+    field_field: ClassVar[str] = "field_managers_per_region"
+    group: ClassVar[str] = "region"
+    people: ClassVar[str] = "customer managers"
+
+    managers_per_region: int | None = F(
+        None,
+        "customer managers per region who own customers (none: staff.sales_staff less field "
+        "managers, manager i in region i mod the number of regions)",
+        "people",
+        ge=1,
+        le=2_000,
+    )
+    field_managers_per_region: int = F(
+        0,
+        "customer managers per region who own no customers and give the whole business day to "
+        "prospecting the region (the case: managers moved to the front line; size: assumption)",
+        "people",
+        ge=0,
+        le=2_000,
+    )
+    desk_hours_per_day: float | None = _desk_hours("a customer manager")
+    field_hours_per_day: float | None = _field_hours("a customer manager")
+
+
+class ThreeInOneStaff(CustomerManagerStaff):
+    """The three_in_one design's own front line (its outlets: staff.outlet_staff_per_region)."""
+
+    managers_per_region: int | None = F(
+        None,
+        "customer managers per region who own customers (none: staff.sales_staff less outlet "
+        "and field staff, manager i in region i mod the number of regions)",
+        "people",
+        ge=1,
+        le=2_000,
+    )
+
+
+class Staff(Section):
+    """Head-counts, hours and skills of every role; each design's own front line in its section."""
+
+    sales_staff: int | None = F(
+        None,
+        "one front-line head-count for every design that sets none of its own (staff.product, "
+        "staff.customer_manager, staff.three_in_one): reps split over the lines, customer "
+        "managers over the regions, less outlet and field staff; none: 30",
         "people",
         ge=1,
         le=100_000,
     )
     desk_hours_per_day: float = F(
         6.0,
-        "hours a day a sales person gives to requests; the rest is field time",
+        "hours a day a sales person gives to requests, unless the design sets its own; the "
+        "business day's hours request work leaves are field time (visits, prospecting)",
         "hours",
         ge=0.1,
         le=24,
@@ -255,7 +413,8 @@ class Staff(Section):
     )
     outlet_staff_per_region: int = F(
         1,
-        "service-outlet staff per region under three_in_one, taken from sales_staff",
+        "service-outlet staff per region (three_in_one's outlets; taken from sales_staff when "
+        "three_in_one.managers_per_region is none)",
         "people",
         ge=0,
         le=1000,
@@ -281,13 +440,35 @@ class Staff(Section):
     roster_file: str | None = F(
         None,
         "the company's front-line people (CSV, Parquet or .xlsx; docs/own-data.md): each design "
-        "takes its front line from it instead of sales_staff; relative to the config file",
+        "takes its front line from it instead of the head-counts here; relative to the config "
+        "file",
     )
+    product: ProductStaff = Field(default_factory=ProductStaff)
+    customer_manager: CustomerManagerStaff = Field(default_factory=CustomerManagerStaff)
+    three_in_one: ThreeInOneStaff = Field(default_factory=ThreeInOneStaff)
 
     @field_validator("roster_file")
     @classmethod
     def _roster_file(cls, value: str | None) -> str | None:
         return data_file(value)
+
+    @property
+    def common_headcount(self) -> int:
+        """The front-line head-count of a design that sets none of its own."""
+        return DEFAULT_SALES_STAFF if self.sales_staff is None else self.sales_staff
+
+    def conflict(self, lines: int, regions: int) -> str | None:
+        """A design's own head-count that disagrees with ``sales_staff`` (both set), if any."""
+        outlets = self.outlet_staff_per_region * regions
+        for name, groups, besides in (
+            ("product", lines, 0),
+            ("customer_manager", regions, 0),
+            ("three_in_one", regions, outlets),
+        ):
+            problem = getattr(self, name).conflict(self, groups, besides, f"staff.{name}")
+            if problem:
+                return problem
+        return None
 
 
 class Requests(Section):
@@ -793,9 +974,8 @@ class Costs(Section):
     @field_validator("staff_cost_per_year")
     @classmethod
     def _roles(cls, value: dict[str, float]) -> dict[str, float]:
-        roles = ("sales", "product_manager", "regional_manager", "planner", "service_outlet")
-        if set(value) != set(roles):
-            raise ValueError(f"needs exactly the roles {', '.join(roles)}")
+        if set(value) != set(PAY_ROLES):
+            raise ValueError(f"needs exactly the roles {', '.join(PAY_ROLES)}")
         for role, cost in value.items():
             if not 0 <= cost <= 1e9:
                 raise ValueError(f"{role}: must be between 0 and 1e9, got {cost}")
@@ -877,6 +1057,13 @@ class ModelConfig(Section):
     value: Value = Field(default_factory=Value)
     costs: Costs = Field(default_factory=Costs)
     reorganisation: Reorganisation = Field(default_factory=Reorganisation)
+
+    @model_validator(mode="after")
+    def _staffing(self) -> ModelConfig:
+        problem = self.staff.conflict(len(self.population.lines), self.population.regions)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _warmup(self) -> ModelConfig:

@@ -1,13 +1,16 @@
 """Field work: how each person spends the time not taken by requests.
 
-The same policy for every design: a person keeps ``field_work.prospecting_share`` of its field
-time for prospecting and visits its portfolio with the rest, each customer it owns lines of at
-the segment's target rate (``relationship.visits_per_month``), scaled down when time is short;
-visit time left over also goes to prospecting. A visit takes ``staff.visit_hours`` (longer by
+The same policy for every design: a person's field time is the business hours its request work
+left this month (at most the design's ``field_hours_per_day``, if it sets one). It keeps
+``field_work.prospecting_share`` of that time for prospecting and visits its portfolio with the
+rest, each customer it owns lines of at the segment's target rate
+(``relationship.visits_per_month``), scaled down when time is short; visit time left over also
+goes to prospecting. A visit takes ``staff.visit_hours`` (longer by
 ``field_work.extra_line_visit_share`` for each further line the visitor owns at that customer)
 plus travel, which grows with the regions the person covers. A visit builds the relationship on
-each line the visitor owns (``relationship.gain_per_visit``). Designs differ only in who owns
-what and who covers which territory.
+each line the visitor owns (``relationship.gain_per_visit``). Field staff (a design's people who
+own no customers) prospect with the whole business day. Designs differ only in who owns what,
+who covers which territory and how many are in the field.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ class ReservedProspecting(Mechanism):
         self.field_hours: np.ndarray | None = None  # per sales person, last month with requests
         self.attempts_per_group = np.zeros(0)
 
-    def travel_per_visit(self, model: SalesModel) -> np.ndarray:
-        """Per sales person: travel hours per visit, from the territory the person covers."""
+    def travel_per_visit(self, model: SalesModel, people: list | None = None) -> np.ndarray:
+        """Travel hours per visit of each sales person (or of ``people``), from their territory."""
         staff = model.config.staff
-        covered = np.array([len(s.regions) for s in model.sales_staff], dtype=float)
+        people = model.sales_staff if people is None else people
+        covered = np.array([len(s.regions) for s in people], dtype=float)
         return staff.travel_hours_per_region * covered**staff.travel_region_exponent
 
     def _field_hours(self, model: SalesModel) -> np.ndarray:
@@ -53,6 +57,8 @@ class ReservedProspecting(Mechanism):
         if model.settling and self.field_hours is not None and not done.any():
             return self.field_hours  # while the start settles, most months simulate no requests
         self.field_hours = np.maximum(0.0, model.hours_per_day * model.days_per_month - done)
+        if model.field_cap is not None:  # a design that keeps idle desk time at the desk
+            self.field_hours = np.minimum(self.field_hours, model.field_cap)
         return self.field_hours
 
     def month_end(self, model: SalesModel, month: int) -> None:
@@ -79,6 +85,12 @@ class ReservedProspecting(Mechanism):
         spare = np.maximum(0.0, field - frac * need)
         attempts = spare / (staff.visit_hours + travel)
         groups = model.prospect_groups
+        if model.field_staff:  # people in the field all day prospect with every business hour
+            out = self.travel_per_visit(model, model.field_staff)
+            hours = model.hours_per_day * model.days_per_month
+            travel = np.concatenate([travel, out])
+            attempts = np.concatenate([attempts, hours / (staff.visit_hours + out)])
+            groups = np.concatenate([groups, [p.group for p in model.field_staff]])
         self.attempts_per_group = np.bincount(
             groups, weights=attempts, minlength=model.prospect_member.shape[1]
         )

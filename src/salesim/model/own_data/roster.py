@@ -234,24 +234,26 @@ def _read(
 def roster_frame(cfg: Any, names: tuple[str, ...]) -> pd.DataFrame:
     """The config's synthetic staffing as a roster (the ``salesim template roster``).
 
-    Person k is product rep of line k mod L and customer manager in region k mod R; under
-    ``three_in_one`` the last outlet_staff_per_region x R people work in the outlets. Built
-    from this file, each design has the same people, hours and order as without it.
+    Person k is product rep of line k mod L and customer manager in region k mod R (as many
+    as each design's head-count, ``staff.product`` and ``staff.customer_manager``); under
+    ``three_in_one`` the last outlet_staff_per_region x R customer managers work in the outlets.
+    Built from this file, each design has the same people, hours and order as without it when
+    three_in_one's managers are customer_manager's less the outlet staff (as when both follow
+    ``staff.sales_staff``). A roster has no field staff.
     """
     pop, staff = cfg.population, cfg.staff
-    total = staff.sales_staff
-    width = len(str(total))
+    reps, _ = staff.product.headcount(staff, len(pop.lines))
+    total, _ = staff.customer_manager.headcount(staff, pop.regions)
+    width = len(str(max(reps, total)))
+    rep_hours = staff.product.desk_hours_per_day or staff.desk_hours_per_day
+    cm_hours = staff.customer_manager.desk_hours_per_day or staff.desk_hours_per_day
     rows = []
+    for k in range(reps):
+        pid = f"P{k + 1:0{width}d}"
+        rows.append((pid, "product_rep", ALL, pop.lines[k % len(pop.lines)], rep_hours))
     for k in range(total):
         pid = f"P{k + 1:0{width}d}"
-        rows.append(
-            (pid, "product_rep", ALL, pop.lines[k % len(pop.lines)], staff.desk_hours_per_day)
-        )
-    for k in range(total):
-        pid = f"P{k + 1:0{width}d}"
-        rows.append(
-            (pid, "customer_manager", names[k % pop.regions], ALL, staff.desk_hours_per_day)
-        )
+        rows.append((pid, "customer_manager", names[k % pop.regions], ALL, cm_hours))
     outlet_people = staff.outlet_staff_per_region * pop.regions
     for j, k in enumerate(range(total - outlet_people, total)):
         if k < 0:
