@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from salesim.experiments.config import SalesimConfig
 
 PROG = "salesim"
+DEFAULT_EXECUTOR = "process"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
@@ -60,6 +61,8 @@ COMMANDS = {
         "run an experiment (designs x scenarios x sweep x replications) and write its report",
         (
             "salesim run configs/compare_designs.yaml --out results/compare",
+            "salesim run configs/compare_designs.yaml --scenario hire6cm "
+            "model.staff.customer_manager.managers_per_region=12 --out results/hire6cm",
             "salesim run configs/compare_designs.yaml --scenario hire5 "
             "model.staff.sales_staff=35 --out results/hire5",
             "salesim run configs/surge.yaml --out results/surge --resume   # after Ctrl-C",
@@ -67,11 +70,14 @@ COMMANDS = {
         ),
     ),
     "validate": Command(
-        "check a config file without running it (--estimate: time a few of its runs)",
+        "check a config file, and any option of run, without running it (--estimate: time a "
+        "few of its runs)",
         (
             "salesim validate configs/sweep_portfolio.yaml",
             "salesim validate configs/baseline.yaml --set model.population.customers=3000",
             "salesim validate configs/robustness_sobol.yaml --estimate   # how long it takes",
+            "salesim validate configs/compare_designs.yaml --scenario hire6cm "
+            "model.staff.customer_manager.managers_per_region=12   # as run would take it",
         ),
     ),
     "schema": Command(
@@ -347,25 +353,34 @@ def add_simulate(sub: Any) -> None:
 # --- run -------------------------------------------------------------------------------------
 
 
-def _experiment_config(args: argparse.Namespace) -> SalesimConfig:
-    """The config of ``salesim run``: the file, ``--set``, ``--replications``, ``--scenario``."""
-    from salesim.experiments.config import study_config
+def study_options(args: argparse.Namespace) -> SalesimConfig:
+    """Check a study's options as ``run`` does before it opens ``--out``; return its config.
 
+    The config is the file with ``--set``, ``--replications`` and ``--scenario`` applied;
+    ``validate`` calls this too, so it refuses exactly what ``run`` refuses.
+    """
+    from salesim.experiments.config import study_config
+    from salesim.model.inputs.params import ConfigError
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
+    if args.scheduler and executor(args) != "dask":
+        raise ConfigError("--scheduler: only with --executor dask")
     return study_config(
         args.config, args.set, args.replications, args.scenario or [], args.max_runs
     )
 
 
+def executor(args: argparse.Namespace) -> str:
+    """The ``--executor`` given, else the default."""
+    return args.executor or DEFAULT_EXECUTOR
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run an experiment into --out, then write its report."""
     from salesim.experiments.driver import Interrupted, run_experiment
-    from salesim.model.inputs.params import ConfigError
 
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
-    if args.scheduler and args.executor != "dask":
-        raise ConfigError("--scheduler: only with --executor dask")
-    cfg = _experiment_config(args)
+    cfg = study_options(args)
     out = Path(args.out or Path("results") / cfg.name)
     terminated: list[int] = []
     previous = _on_sigterm(terminated)
@@ -373,7 +388,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_experiment(
             cfg,
             out,
-            executor=args.executor,
+            executor=executor(args),
             workers=args.workers,
             scheduler=args.scheduler,
             resume=args.resume,
@@ -414,10 +429,16 @@ def _report(out: Path) -> Path | None:
 
 def add_run(sub: Any) -> None:
     """``salesim run CONFIG [--out DIR] [--scenario NAME K=V ...] [--replications N] ...``."""
-    from salesim.experiments import EXECUTORS
-
     p = add_command(sub, "run")
     add_config(p)
+    add_study_options(p)
+    p.set_defaults(func=cmd_run)
+
+
+def add_study_options(p: Parser) -> None:
+    """The options of a study: ``run`` takes them, and ``validate`` takes every one of them."""
+    from salesim.experiments import EXECUTORS
+
     p.add_argument(
         "--out", metavar="DIR", help="results directory (default: results/NAME, NAME the config's)"
     )
@@ -428,7 +449,9 @@ def add_run(sub: Any) -> None:
         action="append",
         metavar=("NAME", "KEY=VALUE"),
         help="add a scenario besides the config's (repeatable): a name, then the overrides that "
-        "define it, e.g. --scenario hire5 model.staff.sales_staff=35",
+        "define it, e.g. --scenario hire6cm model.staff.customer_manager.managers_per_region=12 "
+        "(one design's head-count) or --scenario hire5 model.staff.sales_staff=35 (every "
+        "design's)",
     )
     p.add_argument(
         "--replications",
@@ -441,8 +464,7 @@ def add_run(sub: Any) -> None:
     p.add_argument(
         "--executor",
         choices=EXECUTORS,
-        default="process",
-        help="where runs execute (default: %(default)s, on this machine's cores)",
+        help=f"where runs execute (default: {DEFAULT_EXECUTOR}, on this machine's cores)",
     )
     p.add_argument(
         "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
@@ -452,7 +474,6 @@ def add_run(sub: Any) -> None:
     )
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     add_max_runs(p)
-    p.set_defaults(func=cmd_run)
 
 
 def add_max_runs(p: argparse.ArgumentParser) -> None:
@@ -471,14 +492,26 @@ def add_max_runs(p: argparse.ArgumentParser) -> None:
 # --- validate, schema, params, report --------------------------------------------------------
 
 
+#: Options that only a study has: given any, ``validate`` checks the config as ``run`` would.
+STUDY_ONLY = ("out", "scenario", "replications", "executor", "scheduler", "resume", "no_report")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check a config (and its experiment) without running anything; ``--estimate`` runs a few."""
+    """Check a config (and its experiment) without running anything; ``--estimate`` runs a few.
+
+    With any option only a study has (``--scenario``, ``--replications``, ``--out``, ...), the
+    config and options are checked exactly as ``salesim run`` checks them before it starts;
+    ``--out`` itself is not opened.
+    """
     from salesim.experiments.config import load_config
     from salesim.model.inputs.params import ConfigError
 
-    if args.workers is not None and not args.estimate:
-        raise ConfigError("--workers: only with --estimate")
-    cfg = load_config(args.config, args.set, max_runs=args.max_runs)
+    if any(getattr(args, name) not in (None, False) for name in STUDY_ONLY):
+        cfg = study_options(args)
+    else:
+        if args.workers is not None and args.workers < 1:
+            raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
+        cfg = load_config(args.config, args.set, max_runs=args.max_runs)
     what = "model and experiment" if cfg.experiment else "model"
     if cfg.experiment is not None:
         from salesim.experiments.plan import count_runs
@@ -533,21 +566,15 @@ def duration_fine(seconds: float) -> str:
 
 
 def add_validate(sub: Any) -> None:
-    """``salesim validate CONFIG [--set K=V ...]``."""
+    """``salesim validate CONFIG [--estimate] [every option of salesim run]``."""
     p = add_command(sub, "validate")
     add_config(p)
-    add_set(p)
-    add_max_runs(p)
+    add_study_options(p)
     p.add_argument(
         "--estimate",
         action="store_true",
-        help="time a few of the study's runs here and print how long the study would take",
-    )
-    p.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        help="workers the estimate assumes (default: all cores)",
+        help="time a few of the study's runs here and print how long the study would take "
+        "(on --workers workers, default all cores)",
     )
     p.set_defaults(func=cmd_validate)
 

@@ -131,7 +131,7 @@ def test_a_failing_run_is_a_warning_and_exit_status_1(study, capsys, monkeypatch
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--workers", "2"], "salesim: error: --workers: only with --estimate\n"),
+        (["--workers", "0"], "salesim: error: --workers: must be at least 1, got 0\n"),
         (["--estimate", "--workers", "0"], "must be at least 1, got 0"),
     ],
 )
