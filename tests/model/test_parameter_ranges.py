@@ -27,12 +27,22 @@ from salesim.model.inputs.params import ModelConfig
 BASE = {
     "horizon_days": 63,
     "population": {"customers": 80},
-    "staff": {"sales_staff": 15},
     "reorganisation": {"month": 1, "design": "three_in_one", "learning_months": 1.0},
     "design": "product",
 }
 #: Upper bounds that only make a run long or large (measured by benchmarks/bench_model.py).
-SIZES = {"population.customers", "staff.sales_staff", "horizon_days", "warmup_days"}
+SIZES = {
+    "population.customers",
+    "staff.sales_staff",
+    "staff.product.reps_per_line",
+    "staff.product.field_reps_per_line",
+    "staff.customer_manager.managers_per_region",
+    "staff.customer_manager.field_managers_per_region",
+    "staff.three_in_one.managers_per_region",
+    "staff.three_in_one.field_managers_per_region",
+    "horizon_days",
+    "warmup_days",
+}
 
 
 def numeric_fields(model: type[BaseModel], prefix: str = ""):
