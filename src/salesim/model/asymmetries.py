@@ -272,10 +272,15 @@ def table() -> str:
         off = ", ".join(f"`{k.removeprefix('model.')}={v}`" for k, v in a.off.items())
         moves = "rises" if a.gap_moves > 0 else "falls"
         rows.append(
-            f"| {a.name} | `{a.parameter}` | {a.default} | {a.range} | {a.source} | "
+            f"| {a.name} | `{a.parameter}` | {a.default} | {_cell(a.range)} | {a.source} | "
             f"{a.works_through} | {off} | `{a.kpi}` {moves} |"
         )
     return "\n".join(rows)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (a choice 'a | b' would split the cell)."""
+    return text.replace("|", "\\|")
 
 
 def design_parameters_table() -> str:
@@ -286,5 +291,7 @@ def design_parameters_table() -> str:
     ]
     for d in DESIGN_PARAMETERS:
         designs = ", ".join(f"`{name}`" for name in d.designs)
-        rows.append(f"| `{d.parameter}` | {designs} | {d.default} | {d.range} | {d.source} |")
+        rows.append(
+            f"| `{d.parameter}` | {designs} | {d.default} | {_cell(d.range)} | {d.source} |"
+        )
     return "\n".join(rows)

@@ -235,6 +235,7 @@ class ProductDesign(OrganisationDesign):
                     regions=everywhere,
                     lines=p.lines,
                     hours=p.hours,
+                    field_hours=levers.field_hours_per_day,
                 )
             return
         n_lines, n_regions = len(cfg.population.lines), cfg.population.regions
@@ -318,6 +319,7 @@ class CustomerManagerDesign(OrganisationDesign):
     def build_staff(self, model: SalesModel) -> None:
         cfg = model.config
         lines = tuple(range(len(cfg.population.lines)))
+        levers = self.levers(cfg)
         if model.roster is not None:
             for p in self.roster_people(model.roster, cfg):
                 if p.role == "customer_manager":
@@ -327,10 +329,10 @@ class CustomerManagerDesign(OrganisationDesign):
                         regions=(p.region,),
                         lines=lines,
                         hours=p.hours,
+                        field_hours=levers.field_hours_per_day,
                     )
             return
         regions = cfg.population.regions
-        levers = self.levers(cfg)
         managers, field = levers.headcount(cfg.staff, regions, self.outlet_staff(cfg))
         if managers < regions:
             after = "outlet and field staff" if field else "outlet staff"
