@@ -283,7 +283,7 @@ class ProductDesign(OrganisationDesign):
 
     @override
     def owner_group(self, model: SalesModel, customers: np.ndarray, line: int) -> np.ndarray:
-        if model.roster is None and model.config.staff.product.territory == "one_region":
+        if model.config.staff.product.territory == "one_region":  # (a roster cannot have it)
             return line * model.config.population.regions + model.customers.region[customers]
         return np.full(len(customers), line)
 
