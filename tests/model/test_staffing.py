@@ -167,8 +167,9 @@ def test_field_staff_own_no_customers_and_prospect_with_whole_days():
 
 def test_moving_people_to_the_field_at_equal_head_count_keeps_the_field_hours():
     """Whoever is not busy with requests is in the field already (idle desk time included), so
-    three of 30 managers moved to the field leave the front line's field hours, and so its
-    prospecting, about where they were (2%: portfolios grow, requests do not)."""
+    three of 30 managers moved to the field leave the front line's field hours where they were;
+    in this small world the managers have time to spare, so prospecting stays within 2% too
+    (where they are short of time, their visits shrink and prospecting grows instead)."""
     moved = build(
         "customer_manager", **{"model.staff.customer_manager.field_managers_per_region": 1}
     )
