@@ -359,12 +359,31 @@ def test_duplicate_keys_never_pick_a_section_silently(tmp_path, capsys):
 
 FILE_CASES = [
     ("a file over the size limit", "big", ["larger than 1,000,000 bytes"]),
-    ("an endless device", "/dev/zero", ["larger than 1,000,000 bytes"]),
-    ("a directory", "dir", ["is a directory"]),
+    ("an endless device", "/dev/zero", ["/dev/zero: is a character device, not a regular file"]),
+    ("a directory", "dir", ["is a directory, not a regular file"]),
+    ("a FIFO (used to block for ever)", "fifo", ["c.yaml: is a FIFO (named pipe)"]),
+    ("a symlink loop (used to be a RuntimeError)", "loop", ["c.yaml: a symlink loop"]),
     ("not UTF-8", "latin1", ["not UTF-8 text"]),
     ("a NUL in the name", "nul", ["not a valid file name"]),
-    ("extends an endless device", "extends", ["/dev/zero: larger than 1,000,000 bytes"]),
+    ("extends an endless device", "extends", ["/dev/zero: is a character device"]),
+    ("extends a FIFO", "extends fifo", ["p.yaml: is a FIFO"]),
+    ("extends a directory", "extends dir", ["sub: is a directory"]),
+    ("extends a symlink loop", "extends loop", ["extends: c.yaml: a symlink loop"]),
+    ("extends itself", "extends self", ["cfg.yaml extends itself (cfg.yaml -> cfg.yaml)"]),
+    ("extends a cycle", "extends cycle", ["cfg.yaml closes a cycle (cfg.yaml -> b.yaml -> cfg"]),
+    ("a customer file that is a FIFO", "customers fifo", ["p.csv: is a FIFO"]),
+    ("a customer file in a symlink loop", "customers loop", ["customers_file: c.csv: a symlink"]),
 ]
+
+
+def fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def loop(path: Path) -> Path:
+    os.symlink(path, path)
+    return path
 
 
 @pytest.mark.parametrize(("case", "kind", "expected"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
@@ -376,6 +395,24 @@ def test_unreadable_config_files_are_one_line(tmp_path, capsys, case, kind, expe
         "latin1": lambda: write_bytes(tmp_path / "l.yaml", b"name: caf\xe9\n"),
         "nul": lambda: f"{tmp_path}/a\0b.yaml",
         "extends": lambda: write(tmp_path, "extends: /dev/zero\n"),
+        "fifo": lambda: fifo(tmp_path / "c.yaml"),
+        "loop": lambda: loop(tmp_path / "c.yaml"),
+        "extends fifo": lambda: fifo(tmp_path / "p.yaml") and write(tmp_path, "extends: p.yaml\n"),
+        "extends dir": lambda: (tmp_path / "sub").mkdir() or write(tmp_path, "extends: sub\n"),
+        "extends loop": lambda: loop(tmp_path / "c.yaml") and write(tmp_path, "extends: c.yaml\n"),
+        "extends self": lambda: write(tmp_path, "extends: cfg.yaml\n"),
+        "extends cycle": lambda: (
+            write(tmp_path, "extends: cfg.yaml\n", "b.yaml")
+            and write(tmp_path, "extends: b.yaml\n")
+        ),
+        "customers fifo": lambda: (
+            fifo(tmp_path / "p.csv")
+            and write(tmp_path, "model: {population: {customers_file: p.csv}}\n")
+        ),
+        "customers loop": lambda: (
+            loop(tmp_path / "c.csv")
+            and write(tmp_path, "model: {population: {customers_file: c.csv}}\n")
+        ),
     }[kind]()
     line = error_line(capsys, ["validate", str(target)])
     for part in expected:
@@ -624,11 +661,14 @@ def test_garbage_manifest_is_one_line(tmp_path, capsys, finished):
 
 
 def test_truncated_consolidated_table_is_rebuilt(tmp_path, capsys, finished, reference):
+    """The report reads the verified parts and leaves the file alone; run rebuilds it."""
     out = finished(tmp_path)
     runs = out / "runs.parquet"
     runs.write_bytes(runs.read_bytes()[:100])
     assert cli.main(["report", str(out)]) == 0
     assert "Partial results" not in (out / "report.html").read_text()
+    assert len(runs.read_bytes()) == 100
+    assert cli.main(run_argv(tmp_path / "cfg.yaml", out, "--no-report")) == 0
     assert_same(out, reference)
 
 
