@@ -444,10 +444,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _all_failed(out: Path, n: int) -> str:
     """One line: every run failed, and the first reason."""
-    from salesim.experiments.store import Store
+    from salesim.experiments.store import read_parquet
 
-    store = Store(out)
-    runs = store.read_runs(["run_id", "error"]) if store.good else None
+    path = out / "runs.parquet"
+    runs = read_parquet(path, ["run_id", "error"]) if path.is_file() else None
     why = ""
     if runs is not None and len(runs):
         lines = [x for x in str(runs.error.iloc[0]).strip().splitlines() if x.strip()]
@@ -704,23 +704,40 @@ def add_viz(sub: Any) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit parameters to targets; write the fitted config."""
-    from salesim.experiments.calibration import calibrate, load_targets, write_fitted_config
+    from salesim.experiments.calibration import (
+        FITTED_HEADER,
+        calibrate,
+        check_spec,
+        load_targets,
+        write_fitted_config,
+    )
     from salesim.experiments.config import load_config
-    from salesim.experiments.runner import process_pool
+    from salesim.experiments.runner import kill_workers, process_pool
     from salesim.model.inputs.params import ConfigError
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
-    from salesim.experiments.calibration import FITTED_HEADER, check_spec
-
     base = load_config(args.config, args.set)
     spec = load_targets(args.targets)
     check_spec(base, spec, args.targets)
     out = Path(args.out or Path(args.config).with_name(Path(args.config).stem + "_fitted.yaml"))
     refuse_inputs_as_output("--out", out, inputs_of(args.config, base, args.targets), folder=False)
     check_new_file("--out", out, header=FITTED_HEADER)
-    with process_pool(args.workers) as pool:
-        fit = calibrate(base, spec, pool, progress=stderr_is_tty())
+    terminated: list[int] = []
+    previous = _on_sigterm(terminated)
+    try:
+        with process_pool(args.workers) as pool:
+            try:
+                fit = calibrate(base, spec, pool, progress=stderr_is_tty())
+            except BaseException:
+                kill_workers(pool)  # Ctrl-C or SIGTERM: stop now, not after the evaluations
+                raise
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing written to {out}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     write_fitted_config(fit, spec, args.config, out)
     ok = fit.within_tolerance(spec)
     print(f"{fit.evaluations} evaluations x {spec.replications} replications, {fit.seconds:.0f} s")
