@@ -412,6 +412,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_scheduler(args.scheduler)
     cfg = _experiment_config(args)
     out = Path(args.out or Path("results") / cfg.name)
+    from salesim.experiments.store import check_out_name
+
+    check_out_name(out)
     refuse_inputs_as_output("--out", out, inputs_of(args.config, cfg), folder=True)
     terminated: list[int] = []
     previous = _on_sigterm(terminated)

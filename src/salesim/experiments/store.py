@@ -195,6 +195,20 @@ def _seeds(cfg: SalesimConfig) -> dict[str, Any]:
     }
 
 
+def check_out_name(out: Path) -> None:
+    """StoreError if ``out`` cannot name a directory here: a NUL byte, bytes not UTF-8."""
+    if "\0" in str(out):
+        raise StoreError(f"--out {cut(repr(str(out)))}: not a valid directory name (NUL byte)")
+    try:
+        str(out).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(str(out)[exc.start]) & 0xFF  # surrogateescape keeps the byte
+        raise StoreError(
+            f"--out {cut(ascii(os.fsencode(out)))}: not UTF-8 (byte 0x{byte:02x}); use a "
+            "name in UTF-8"
+        ) from None
+
+
 #: Directories this process holds the lock of (the lock is re-entrant within a process).
 _HELD: dict[Path, int] = {}
 
@@ -213,18 +227,7 @@ class Store:
 
     def make_dir(self) -> None:
         """Create the output directory; one line if it cannot be."""
-        if "\0" in str(self.out):
-            raise StoreError(
-                f"--out {cut(repr(str(self.out)))}: not a valid directory name (NUL byte)"
-            )
-        try:
-            str(self.out).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            byte = ord(str(self.out)[exc.start]) & 0xFF  # surrogateescape keeps the byte
-            raise StoreError(
-                f"--out {cut(ascii(os.fsencode(self.out)))}: not UTF-8 (byte 0x{byte:02x}); use a "
-                "name in UTF-8"
-            ) from None
+        check_out_name(self.out)
         if self.out.exists() and not self.out.is_dir():
             raise StoreError(f"--out {self.out}: is a file, not a directory; choose a directory")
         try:

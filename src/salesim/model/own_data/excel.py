@@ -21,9 +21,9 @@ from salesim.model.inputs.files import cut
 from salesim.model.inputs.params import ConfigError
 
 #: Largest uncompressed content of an .xlsx file (all its XML parts together).
-MAX_XLSX_UNCOMPRESSED = 200_000_000
+MAX_XLSX_UNCOMPRESSED = 100_000_000
 #: Most rows of an .xlsx sheet read (larger books: save them as CSV or Parquet).
-MAX_XLSX_ROWS = 100_000
+MAX_XLSX_ROWS = 50_000
 #: Chunk of a sheet's XML scanned at a time for formulas and merged cells.
 _CHUNK = 1 << 20
 _MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)\"")

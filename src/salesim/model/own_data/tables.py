@@ -40,11 +40,13 @@ def shown(path: str | Path) -> str:
         return str(path)
 
 
-#: Largest data file read, in bytes, and most rows and columns (the population's range
-#: allows 1,000,000 customers; a customer file has at most 27 columns).
-MAX_DATA_BYTES = 256_000_000
+#: Largest data file read, in bytes, and most rows, columns and cells (the population's range
+#: allows 1,000,000 customers; a customer file has at most 27 columns). Together they keep a
+#: file's reading within about 1 GiB.
+MAX_DATA_BYTES = 200_000_000
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 64
+MAX_CELLS = 30_000_000
 
 #: The SHA-256 of each data file as this process last read it: what its runs used.
 _READ_DIGESTS: dict[str, str] = {}
@@ -135,16 +137,10 @@ def read_table(path: str | Path, what: str) -> pd.DataFrame:
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     import csv
 
+    _check_utf8(data, name)
+    start = data[: 1 << 20].decode("utf-8-sig", errors="replace")  # the BOM of "CSV UTF-8"
     try:
-        text = data.decode("utf-8-sig")  # utf-8-sig: Excel's "CSV UTF-8" starts with a BOM
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{name}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as "
-            "'CSV UTF-8' (in Excel: Save As, CSV UTF-8)"
-        ) from None
-    try:
-        header = next(csv.reader(io.StringIO(text[: 1 << 20])), [])
+        header = next(csv.reader(io.StringIO(start)), [])
     except csv.Error as exc:
         raise ConfigError(f"{name}: line 1: cannot read the header: {cut(exc)}") from None
     if len(header) > MAX_COLUMNS:
@@ -153,7 +149,12 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         )
     if len(header) == 1 and ";" in header[0]:
         raise ConfigError(f"{name}: columns are separated by ';'; salesim reads CSV with commas")
-    del text
+    lines = data.count(b"\n")  # at least the records (a quoted newline counts one more)
+    if lines * len(header) > MAX_CELLS:
+        raise ConfigError(
+            f"{name}: about {lines:,} rows x {len(header)} columns, more than the "
+            f"{MAX_CELLS:,} cells salesim reads from a file"
+        )
     try:
         return pd.read_csv(
             io.BytesIO(data),
@@ -172,6 +173,27 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         raise ConfigError(
             f"{name}: {where}cannot read it as csv: {cut(_first(exc), 160)}"
         ) from None
+
+
+def _check_utf8(data: bytes, name: str) -> None:
+    """ConfigError naming the line of the first byte that is not UTF-8 (decoded in chunks)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 1 << 22
+    for offset in range(0, len(data), step):
+        try:
+            decoder.decode(data[offset : offset + step], final=offset + step >= len(data))
+        except UnicodeDecodeError as exc:
+            at = offset + exc.start - len(decoder.getstate()[0])
+            at = max(0, min(at, len(data) - 1))
+            while at < len(data) - 1 and data[at] < 0x80:  # the chunk's buffered tail
+                at += 1
+            line = data[:at].count(b"\n") + 1
+            raise ConfigError(
+                f"{name}: line {line}: not UTF-8 text (byte 0x{data[at]:02x}); save it as "
+                "'CSV UTF-8' (in Excel: Save As, CSV UTF-8)"
+            ) from None
 
 
 def _first(exc: Exception) -> str:
@@ -193,6 +215,11 @@ def _read_parquet(data: bytes, name: str) -> pd.DataFrame:
         raise ConfigError(f"{name}: {len(schema):,} columns; a data file has at most {MAX_COLUMNS}")
     if rows > MAX_ROWS:
         raise ConfigError(f"{name}: {rows:,} rows, more than the {MAX_ROWS:,} salesim reads")
+    if rows * len(schema) > MAX_CELLS:
+        raise ConfigError(
+            f"{name}: {rows:,} rows x {len(schema)} columns, more than the {MAX_CELLS:,} cells "
+            "salesim reads from a file"
+        )
     for field in schema:
         kind = field.type
         if pa.types.is_dictionary(kind):
