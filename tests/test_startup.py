@@ -76,7 +76,8 @@ def test_simulate_loads_the_model_but_not_the_experiment_machinery(tmp_path):
     assert {"mesa", "pandas", "salesim.model.sales_model"} <= loaded
     unused = (
         "matplotlib", "dask", "distributed", "SALib", "jinja2", "salesim.report.build",
-        "salesim.report.study", "salesim.report.plots", "salesim.experiments.runner", "salesim.experiments.driver", "salesim.experiments.store",
+        "salesim.report.study", "salesim.report.plots", "salesim.experiments.runner",
+        "salesim.experiments.driver", "salesim.experiments.store",
         "salesim.experiments.calibration", "salesim.viz",
     )  # fmt: skip
     assert not {m for m in loaded if m.startswith(unused)}
