@@ -82,7 +82,10 @@ def _read(out: Path, name: str) -> pd.DataFrame:
     path = out / name
     if not path.is_file():
         return pd.DataFrame()
-    return read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+    if name.endswith(".parquet"):
+        return read_parquet(path)
+    with open(path, "rb") as fh:  # a file, never a URL: a directory may be named "file:x"
+        return pd.read_csv(fh)
 
 
 def _stored(store: Store, cfg: SalesimConfig, manifest: dict[str, Any]) -> dict[str, Any]:

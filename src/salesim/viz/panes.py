@@ -107,14 +107,17 @@ def _parse(name: str, value: Any) -> Any:
     if f.kind is bool:
         return bool(value)
     text = str(value).strip()
-    if f.kind is int:
-        if not re.fullmatch(r"[-+]?[0-9]+", text) or len(text) > 40:
-            raise ConfigError(f"{f.label}: expected a whole number, got {cut(repr(value))}")
-        return int(text)
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         raise ConfigError(f"{f.label}: expected a number, got {cut(repr(value))}") from None
+    if f.kind is int:
+        if not re.fullmatch(r"[-+]?[0-9]+", text) or len(text) > 40:
+            raise ConfigError(
+                f"{f.label}: expected a whole number in digits, got {cut(repr(value))}"
+            )
+        return int(text)
+    return number
 
 
 def build_config(base: ModelConfig, values: dict[str, Any]) -> ModelConfig:

@@ -381,9 +381,15 @@ def write_table(frame: pd.DataFrame, out: str | Path | None) -> None:
         return
     out = Path(out)
     suffix = _data_suffix(out, f"--out {out}")
-    if suffix == ".csv":
-        frame.to_csv(out, index=False)
-    elif suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_excel(out, index=False, engine="openpyxl")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:  # a file object: pandas never reads the name as a URL
+            if suffix == ".csv":
+                frame.to_csv(fh, index=False)
+            elif suffix == ".parquet":
+                frame.to_parquet(fh, index=False)
+            else:
+                frame.to_excel(fh, index=False, engine="openpyxl")
+        os.replace(tmp, out)  # the file appears whole or not at all
+    finally:
+        tmp.unlink(missing_ok=True)
