@@ -461,6 +461,21 @@ FILE_CASES = [
         "c.csv: line 1: 100,000 columns; a data file has at most 64",
     ),
     (
+        "csv with an unclosed quote",
+        lambda p: write(p / "c.csv", HEADER + 'A,"North,direct,1,2\nB,S,direct,1,2\n'),
+        "c.csv: line 2: cannot read it as csv",
+    ),
+    (
+        "csv with a row longer than its header",
+        lambda p: write(p / "c.csv", HEADER + "A,N,direct,1,2\nB,S,direct,1,2,3,4\n"),
+        "c.csv: line 3: cannot read it as csv",
+    ),
+    (
+        "a parquet file that is not one",
+        lambda p: (p / "c.parquet").write_bytes(b"PAR1" + bytes(range(256)) * 4),
+        "c.parquet: cannot read it as parquet",
+    ),
+    (
         "a volume of 1e300",
         lambda p: write(p / "c.csv", HEADER + "A,North,direct,1e300,0\n"),
         "column HDPE: volume 1e+300 is more than 100,000,000 tonnes a year",
@@ -808,7 +823,7 @@ def test_a_full_disk_mid_study_keeps_every_part_and_resumes(
 def test_two_runs_at_once_the_second_refused_the_first_complete(tmp_path, capsys):
     from waiting import until
 
-    longer = SMALL.replace("horizon_days: 21", "horizon_days: 252").replace(
+    longer = SMALL.replace("horizon_days: 21", "horizon_days: 126").replace(
         "replications: 3", "replications: 24"
     )
     cfg = write(tmp_path / "cfg.yaml", longer)

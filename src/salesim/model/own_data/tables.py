@@ -168,8 +168,9 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise ConfigError(f"{name}: the file is empty; expected a header and one row") from None
     except (pd.errors.ParserError, ValueError) as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        where = f"line {found.group(1)}: " if found else ""
+        found = re.search(r"\b(line|row) (\d+)", str(exc))  # pandas counts rows from the header, 0
+        line = int(found.group(2)) + (found.group(1) == "row") if found else None
+        where = f"line {line}: " if found else ""
         raise ConfigError(
             f"{name}: {where}cannot read it as csv: {cut(_first(exc), 160)}"
         ) from None
