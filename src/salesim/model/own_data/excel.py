@@ -126,7 +126,7 @@ def _rows(sheet: Any, where: str, max_columns: int) -> list[tuple]:
 
 def _header_width(header: tuple, where: str) -> int:
     """Columns named in row 1 (up to the last named one); a gap is an error."""
-    names = [h for h in header]
+    names = list(header)
     while names and names[-1] is None:
         names.pop()
     if not names:

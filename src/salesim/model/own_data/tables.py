@@ -112,7 +112,7 @@ def read_table(path: str | Path, what: str) -> pd.DataFrame:
     suffix = _data_suffix(path, name)
     data = read_capped(path, MAX_DATA_BYTES, "a data file", name)
     _READ_DIGESTS[str(path)] = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of a large file)
         raise ConfigError(f"{name}: the file is empty; expected a header and one row per {what}")
     reader = {".csv": _read_csv, ".parquet": _read_parquet, ".xlsx": _read_xlsx}[suffix]
     frame = reader(data, name)
