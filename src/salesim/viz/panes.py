@@ -7,11 +7,13 @@ had. Each simulated organisation comes with a ``Tracker`` that keeps what the pa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from salesim.experiments.config import validate_config
 from salesim.model.inputs.config_files import apply_overrides
+from salesim.model.inputs.files import cut
 from salesim.model.inputs.params import ConfigError, ModelConfig
 from salesim.model.inputs.registry import registered_designs
 from salesim.model.sales_model import SalesModel
@@ -102,19 +104,26 @@ def compare_choices(base: ModelConfig) -> list[str]:
 
 
 def _parse(name: str, value: Any) -> Any:
+    """A field's text as its value; whole numbers never pass through float (seeds stay exact).
+
+    As with ``--set``, a whole-number field takes digits only: ``1e3`` and ``40.0`` are refused.
+    """
     f = FIELDS[name]
     if f.kind is bool:
         return bool(value)
-    if f.optional and str(value).strip().lower() in ("", NONE):
+    text = str(value).strip()
+    if f.optional and text.lower() in ("", NONE):
         return None  # unset: each design's own head-count
     try:
-        number = float(str(value).strip())
+        number = float(text)
     except ValueError:
-        raise ConfigError(f"{f.label}: expected a number, got {value!r}") from None
+        raise ConfigError(f"{f.label}: expected a number, got {cut(repr(value))}") from None
     if f.kind is int:
-        if not number.is_integer():
-            raise ConfigError(f"{f.label}: expected a whole number, got {value!r}")
-        return int(number)
+        if not re.fullmatch(r"[-+]?[0-9]+", text) or len(text) > 40:
+            raise ConfigError(
+                f"{f.label}: expected a whole number in digits, got {cut(repr(value))}"
+            )
+        return int(text)
     return number
 
 
