@@ -105,6 +105,10 @@ def test_validate_takes_every_option_run_takes():
         (["--replications", "0"], "--replications: must be at least 1, got 0"),
         (["--workers", "0"], "--workers: must be at least 1, got 0"),
         (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler: only with --executor dask"),
+        (
+            ["--executor", "dask", "--scheduler", "nowhere"],
+            "--scheduler 'nowhere': not a scheduler address",
+        ),
         (["--executor", "threads"], "argument --executor: invalid choice: 'threads'"),
         (["--max-runs", "10"], "configs/compare_designs.yaml: experiment: plans 60 runs"),
     ],
