@@ -60,15 +60,19 @@ def _kind(name: str) -> str:
 
 
 def _ticks(lo: float, hi: float) -> list[float]:
-    """Two or three round numbers spanning [lo, hi]."""
+    """Two to four round numbers (1, 2 or 5 times a power of ten apart) within [lo, hi]."""
     span = hi - lo
-    step = 10 ** math.floor(math.log10(span)) if span > 0 else 1.0
-    for mult in (1, 2, 5, 10):
-        if span / (step * mult) <= 3:
-            step *= mult
-            break
-    first = math.ceil(lo / step) * step
-    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+    if span <= 0:
+        return [lo]
+    power = 10 ** math.floor(math.log10(span))
+    ticks = [lo]
+    for mult in (5, 2, 1, 0.5, 0.2, 0.1):
+        step = power * mult
+        first = math.ceil(lo / step - 1e-9) * step
+        ticks = [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+        if 2 <= len(ticks) <= 4:
+            return ticks
+    return ticks
 
 
 def _fmt(name: str, v: float, step: float) -> str:

@@ -23,7 +23,7 @@ from salesim.viz.seeds import SeedSummary
 from salesim.viz.story import RequestIndex, customer_story, story_html
 from salesim.viz.style import esc, short_title
 from salesim.viz.table import kpi_table_html
-from salesim.viz.tracker import QUEUE_GROUPS
+from salesim.viz.tracker import QUEUE_GROUPS, customer_name
 
 CSS = """
 .salesim-page { display: flex; align-items: flex-start; gap: 0; }
@@ -234,7 +234,7 @@ def Downloads(viz: VizModel, lock: threading.RLock, selected: int | None):
             solara.FileDownload(
                 table(lambda: export.story(viz, selected)),
                 filename=f"customer_{selected}_story_seed{seed}.csv",
-                label=f"Customer {selected}'s story (CSV)",
+                label=f"Customer {customer_name(viz.left.customers, selected)}'s story (CSV)",
                 mime_type="text/csv",
             )
 
