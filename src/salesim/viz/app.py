@@ -173,6 +173,7 @@ def SettingsCard(values: solara.Reactive, errors: dict[str, str], fixed: dict, p
     Each field takes its value when typed (Enter or leaving the field) and says at once, under
     it, if the value is not one the model takes; Reset applies only good values.
     """
+    opened = solara.use_reactive([0])  # the groups open, kept as the card redraws
 
     def set_value(name: str):
         def on_value(value) -> None:
@@ -198,7 +199,9 @@ def SettingsCard(values: solara.Reactive, errors: dict[str, str], fixed: dict, p
             on_v_model=set_value("compare_with"),
             dense=True,
         )
-        with solara.v.ExpansionPanels(multiple=True, v_model=[0], accordion=True, flat=True):
+        with solara.v.ExpansionPanels(
+            multiple=True, v_model=opened.value, on_v_model=opened.set, accordion=True, flat=True
+        ):
             for group in GROUPS:
                 with solara.v.ExpansionPanel():
                     with solara.v.ExpansionPanelHeader():
