@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from salesim.model.inputs.outcomes import outcome
+from salesim.model.kpis import quantile
 from salesim.viz.style import direction, esc
 from salesim.viz.tracker import QUEUE_GROUPS
 
@@ -280,12 +281,15 @@ def response_histogram_svg(panes: list[Pane]) -> str:
     both = np.concatenate(hours)
     cells = []
     if len(both):
-        top = max(float(np.quantile(both, 0.98)), 1.0)
-        step = _ticks(0.0, top)[1] if len(_ticks(0.0, top)) > 1 else top / 4
-        width = max(step / 4, top / HIST_BINS)
-        edges = np.arange(0.0, top + width, width)
+        top = max(quantile(both, 0.98), 1.0)
+        ticks = _ticks(0.0, top)
+        width = max((ticks[1] if len(ticks) > 1 else top) / 4, top / HIST_BINS)
+        bins = int(math.ceil(top / width))
+        edges = np.arange(bins + 1) * width
+        # Equal bins, the last open: counted by bincount (np.histogram sorts for float edges).
         shares = [
-            np.histogram(np.minimum(h, edges[-1] - 1e-9), bins=edges)[0] / max(len(h), 1)
+            np.bincount(np.minimum((h / width).astype(np.int64), bins - 1), minlength=bins)
+            / max(len(h), 1)
             for h in hours
         ]
         peak = max(float(s.max()) for s in shares) or 1.0
@@ -326,7 +330,7 @@ def response_histogram_svg(panes: list[Pane]) -> str:
                 )
         for label, value, dash in (
             ("mean", float(h.mean()), ""),
-            ("p90", float(np.quantile(h, 0.9)), ' stroke-dasharray="3 2"'),
+            ("p90", quantile(h, 0.9), ' stroke-dasharray="3 2"'),
         ):
             x = sx(min(value, edges[-1]))
             out.append(
