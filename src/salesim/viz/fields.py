@@ -11,6 +11,7 @@ customer file) are shown as fixed, with the file's numbers (``fixed_fields``).
 
 from __future__ import annotations
 
+import types
 import typing
 from dataclasses import dataclass
 from functools import cache
@@ -144,6 +145,8 @@ def _declaration(path: str) -> tuple[type, dict[str, float], str]:
         if isinstance(section, type) and issubclass(section, Section):
             info = section.model_fields[part]
             section = info.annotation
+            if typing.get_origin(section) in (typing.Union, types.UnionType):  # X | None
+                section = next(a for a in typing.get_args(section) if a is not type(None))
         elif typing.get_origin(section) is dict and k == len(parts) - 1:
             section = typing.get_args(section)[1]  # an entry of a dict: its value type
         else:
@@ -164,133 +167,141 @@ def _declaration(path: str) -> tuple[type, dict[str, float], str]:
     return kind, bounds, str(extra.get("unit", ""))
 
 
-def _fields(*fields: tuple[str, Field]) -> dict[str, Field]:
-    return dict(fields)
-
-
 #: name -> field; the name is the parameter's, or says which entry of a dict parameter it is.
-FIELDS: dict[str, Field] = _fields(
-    ("customers", Field("model.population.customers", "Customers at the start")),
-    (
-        "needs_per_customer_year",
-        Field(
-            "model.requests.needs_per_customer_year",
-            "Needs a median customer raises",
-            unit="a year",
-        ),
-    ),
-    (
-        "multi_line_share",
-        Field("model.population.multi_line_share", "Customers buying two or more lines"),
-    ),
-    ("surge", Field("model.market.surge", "Market surge of 2006–07")),
-    ("seed", Field("model.seed", "Seed (same seed: same customers and demand)")),
-    ("sales_staff", Field("model.staff.sales_staff", "Front-line head-count", STAFF)),
-    (
-        "desk_hours_per_day",
-        Field(
-            "model.staff.desk_hours_per_day", "Front-line time for requests", STAFF, "hours a day"
-        ),
-    ),
-    (
-        "portfolio_target",
-        Field("model.staff.portfolio_target", "Portfolio one person can look after", STAFF),
-    ),
-    (
-        "outlet_staff_per_region",
-        Field(
-            "model.staff.outlet_staff_per_region", "Outlet staff per region (three-in-one)", STAFF
-        ),
-    ),
-    (
-        "product_managers_per_line",
-        Field(
-            "model.staff.product_managers_per_line", "Product managers per line", PRODUCT_MANAGERS
-        ),
-    ),
-    (
-        "pm_hours_per_day",
-        Field(
-            "model.staff.pm_hours_per_day",
-            "Product-manager time for requests",
-            PRODUCT_MANAGERS,
-            "hours a day",
-        ),
-    ),
-    (
-        "pm_service_hours",
-        Field(
-            "model.requests.pm_service.mean_hours",
-            "Product-manager work per forwarded line",
-            PRODUCT_MANAGERS,
-        ),
-    ),
-    ("rep_line_skill", Field("model.staff.rep_line_skill", "Rep's skill on its own line", SKILLS)),
-    (
-        "cm_line_skill",
-        Field("model.staff.cm_line_skill", "Customer manager's skill on a line", SKILLS),
-    ),
-    (
-        "expert_resolution",
-        Field(
-            "model.staff.expert_resolution",
-            "PM-bound requests a fully skilled person settles",
-            SKILLS,
-        ),
-    ),
-    (
-        "learning_months",
-        Field(
-            "model.reorganisation.learning_months",
-            "Months for a new front line to learn",
-            TRANSITION,
-        ),
-    ),
-    (
-        "initial_skill",
-        Field("model.reorganisation.initial_skill", "Skill at the switch", TRANSITION),
-    ),
-    (
-        "relationship_kept",
-        Field(
-            "model.reorganisation.relationship_kept",
-            "Relationship a new owner inherits",
-            TRANSITION,
-        ),
-    ),
-    (
-        "reorganisation_cost_per_person",
-        Field(
-            "model.costs.reorganisation_cost_per_person",
-            "One-off cost per person appointed",
-            TRANSITION,
-        ),
-    ),
-    *(
+FIELDS: dict[str, Field] = dict(
+    [
+        ("customers", Field("model.population.customers", "Customers at the start")),
         (
-            f"cost_{role}",
+            "needs_per_customer_year",
             Field(
-                f"model.costs.staff_cost_per_year.{role}",
-                f"Cost of a person-year: {title}",
-                COSTS,
-                "a person-year",
-                (0.0, 1e9),
+                "model.requests.needs_per_customer_year",
+                "Needs a median customer raises",
+                unit="a year",
             ),
-        )
-        for role, title in (
-            ("sales", "sales staff"),
-            ("service_outlet", "outlet staff"),
-            ("product_manager", "product manager"),
-            ("regional_manager", "regional manager"),
-            ("planner", "planner"),
-        )
-    ),
-    (
-        "travel_cost_per_hour",
-        Field("model.costs.travel_cost_per_hour", "Travel cost", COSTS, "an hour"),
-    ),
-    ("price_per_tonne", Field("model.value.price_per_tonne", "List price", COSTS, "a tonne")),
-    ("cost_per_tonne", Field("model.value.cost_per_tonne", "Unit cost", COSTS, "a tonne")),
+        ),
+        (
+            "multi_line_share",
+            Field("model.population.multi_line_share", "Customers buying two or more lines"),
+        ),
+        ("surge", Field("model.market.surge", "Market surge of 2006–07")),
+        ("seed", Field("model.seed", "Seed (same seed: same customers and demand)")),
+        ("sales_staff", Field("model.staff.sales_staff", "Front-line head-count", STAFF)),
+        (
+            "desk_hours_per_day",
+            Field(
+                "model.staff.desk_hours_per_day",
+                "Front-line time for requests",
+                STAFF,
+                "hours a day",
+            ),
+        ),
+        (
+            "portfolio_target",
+            Field("model.staff.portfolio_target", "Portfolio one person can look after", STAFF),
+        ),
+        (
+            "outlet_staff_per_region",
+            Field(
+                "model.staff.outlet_staff_per_region",
+                "Outlet staff per region (three-in-one)",
+                STAFF,
+            ),
+        ),
+        (
+            "product_managers_per_line",
+            Field(
+                "model.staff.product_managers_per_line",
+                "Product managers per line",
+                PRODUCT_MANAGERS,
+            ),
+        ),
+        (
+            "pm_hours_per_day",
+            Field(
+                "model.staff.pm_hours_per_day",
+                "Product-manager time for requests",
+                PRODUCT_MANAGERS,
+                "hours a day",
+            ),
+        ),
+        (
+            "pm_service_hours",
+            Field(
+                "model.requests.pm_service.mean_hours",
+                "Product-manager work per forwarded line",
+                PRODUCT_MANAGERS,
+            ),
+        ),
+        (
+            "rep_line_skill",
+            Field("model.staff.rep_line_skill", "Rep's skill on its own line", SKILLS),
+        ),
+        (
+            "cm_line_skill",
+            Field("model.staff.cm_line_skill", "Customer manager's skill on a line", SKILLS),
+        ),
+        (
+            "expert_resolution",
+            Field(
+                "model.staff.expert_resolution",
+                "PM-bound requests a fully skilled person settles",
+                SKILLS,
+            ),
+        ),
+        (
+            "learning_months",
+            Field(
+                "model.reorganisation.learning_months",
+                "Months for a new front line to learn",
+                TRANSITION,
+            ),
+        ),
+        (
+            "initial_skill",
+            Field("model.reorganisation.initial_skill", "Skill at the switch", TRANSITION),
+        ),
+        (
+            "relationship_kept",
+            Field(
+                "model.reorganisation.relationship_kept",
+                "Relationship a new owner inherits",
+                TRANSITION,
+            ),
+        ),
+        (
+            "reorganisation_cost_per_person",
+            Field(
+                "model.costs.reorganisation_cost_per_person",
+                "One-off cost per person appointed",
+                TRANSITION,
+            ),
+        ),
+        *(
+            (
+                f"cost_{role}",
+                Field(
+                    f"model.costs.staff_cost_per_year.{role}",
+                    f"Cost of a person-year: {title}",
+                    COSTS,
+                    "a person-year",
+                    (0.0, 1e9),
+                ),
+            )
+            for role, title in (
+                ("sales", "sales staff"),
+                ("service_outlet", "outlet staff"),
+                ("product_manager", "product manager"),
+                ("regional_manager", "regional manager"),
+                ("planner", "planner"),
+            )
+        ),
+        (
+            "travel_cost_per_hour",
+            Field("model.costs.travel_cost_per_hour", "Travel cost", COSTS, "an hour"),
+        ),
+        ("price_per_tonne", Field("model.value.price_per_tonne", "List price", COSTS, "a tonne")),
+        ("cost_per_tonne", Field("model.value.cost_per_tonne", "Unit cost", COSTS, "a tonne")),
+    ]
 )
 
 

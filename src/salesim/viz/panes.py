@@ -74,7 +74,7 @@ def default_fields(base: ModelConfig) -> dict[str, Any]:
 
 
 def _text(x: Any) -> str:
-    """A config value as a field shows it (1e9 not 1000000000.0, 0.75 not 0.7500000000000001)."""
+    """A config value as a field shows it: a whole float without its ".0" (6, not 6.0)."""
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return str(x)

@@ -117,7 +117,12 @@ class SeedRuns:
         workers: int | None = None,
     ) -> None:
         """Run every seed on a process pool, calling ``progress()`` as each run comes in."""
-        pool = process_pool(workers)
+        try:
+            pool = process_pool(workers)
+        except OSError as exc:  # no processes to be had: the page says so and goes on
+            self.error = f"no worker processes could be started ({exc})"
+            return
+        pending: set = set()
         try:
             # Seed by seed, every pane: paired results come in together.
             futures = {
