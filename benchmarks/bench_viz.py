@@ -274,7 +274,10 @@ def main() -> None:
         return
     old = old_components()
     print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (load, 1 and 5 min)")
-    print(f"before = commit {BEFORE}" + ("" if old else " (not available: no git history, or it no longer imports)"))
+    print(
+        f"before = commit {BEFORE}"
+        + ("" if old else " (not available: no git history, or it no longer imports)")
+    )
     print(f"{'customers':>9s}  {'':42s} {'before':>9s} {'after':>9s}  unit")
     for customers in (1500,) if args.quick else (1500, 15000):
         for k, (name, before, after, unit) in enumerate(one_scale(customers, old)):

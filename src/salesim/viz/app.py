@@ -182,16 +182,16 @@ def SettingsCard(values: solara.Reactive, errors: dict[str, str], fixed: dict, p
         return on_value
 
     with solara.Card("Organisation and market", margin=0):
-        solara.v.Select(
-            label=IN_PLACE_LABEL,
-            items=[{"text": short_title(d), "value": d} for d in registered_designs()],
-            v_model=values.value["design"],
-            on_v_model=set_value("design"),
-            dense=True,
-            hint="the first column: every gap is measured against it",
-            persistent_hint=True,
-            class_="mb-3",
-        )
+        with solara.Div(style={"margin-bottom": "22px"}):
+            solara.v.Select(
+                label=IN_PLACE_LABEL,
+                items=[{"text": short_title(d), "value": d} for d in registered_designs()],
+                v_model=values.value["design"],
+                on_v_model=set_value("design"),
+                dense=True,
+                hint="the first column; every gap is measured against it",
+                persistent_hint=True,
+            )
         solara.v.Select(
             label=COMPARE_LABEL,
             items=[{"text": compare_label(c), "value": c} for c in compare_choices(BASE)],
