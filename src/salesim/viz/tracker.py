@@ -75,8 +75,10 @@ def roster_names(model: SalesModel) -> dict[int, str]:
         return {}
     names = {}
     for person, agent in zip(front, staff, strict=True):
-        if person.role != agent.role or (
-            person.region is not None and tuple(agent.regions) != (person.region,)
+        if (
+            person.role != agent.role
+            or (person.region is not None and tuple(agent.regions) != (person.region,))
+            or (person.lines is not None and tuple(agent.lines) != person.lines)
         ):
             return {}
         names[agent.station] = person.person_id
