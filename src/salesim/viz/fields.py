@@ -208,6 +208,22 @@ FIELDS: dict[str, Field] = dict(
             ),
         ),
         (
+            "regional_managers_per_region",
+            Field(
+                "model.staff.regional_managers_per_region", "Regional managers per region", STAFF
+            ),
+        ),
+        (
+            "rm_hours_per_day",
+            Field(
+                "model.staff.rm_hours_per_day",
+                "Regional-manager time for escalations",
+                STAFF,
+                "hours a day",
+            ),
+        ),
+        ("planners", Field("model.staff.planners", "Planners", STAFF)),
+        (
             "product_managers_per_line",
             Field(
                 "model.staff.product_managers_per_line",
