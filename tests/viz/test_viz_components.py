@@ -26,7 +26,7 @@ from salesim.model.inputs.outcomes import BETTER_COLOUR, WORSE_COLOUR, outcome
 from salesim.viz import app, export
 from salesim.viz.charts import PANELS, charts_svg, response_histogram_svg
 from salesim.viz.components import queue_panels
-from salesim.viz.fields import FIELDS, FieldError, fixed_fields
+from salesim.viz.fields import FIELDS, Field, FieldError, fixed_fields
 from salesim.viz.org import MAX_WIDTH, flow_scale, key_accounts, organisation_svg
 from salesim.viz.panes import (
     NO_REORGANISATION,
@@ -835,3 +835,15 @@ def test_chart_axes_never_repeat_a_label():
     story = story_html(customer_story(viz.left, 3, viz.panes[0].tracker))
     spark = story.split('class="spark"')[1].split("</svg>")[0]
     assert re.findall(r'class="tick"[^>]*>([^<]+)<', spark) == ["0", "0.5", "1", "start", "month 2"]
+
+
+def test_a_parameter_that_may_be_unset_is_left_unset_by_an_empty_field():
+    month = Field("model.reorganisation.month", "Reorganisation month")
+    assert month.kind is int and month.optional
+    assert month.hint == "whole number from 1 to 5,000, or empty: not set"
+    assert month.parse("") is None and month.parse(" 3 ") == 3
+    with pytest.raises(FieldError, match="must be a whole number from 1 to 5,000"):
+        month.parse("0")
+    assert not FIELDS["customers"].optional
+    with pytest.raises(FieldError, match="empty: enter a whole number"):
+        FIELDS["customers"].parse("")

@@ -65,6 +65,11 @@ class Field:
         return self.unit or _declaration(self.path)[2]
 
     @property
+    def optional(self) -> bool:
+        """Whether the parameter may be left unset (none): an empty field leaves it so."""
+        return self.bounds is None and _declaration(self.path)[3]
+
+    @property
     def limits(self) -> dict[str, float]:
         """The declared bounds: some of ge, gt, le, lt."""
         if self.bounds is not None:
@@ -76,13 +81,15 @@ class Field:
         """The allowed values in plain words: 'whole number from 1 to 100,000'."""
         if self.kind is bool:
             return ""
-        return _allowed(self.kind, self.limits)
+        return _allowed(self.kind, self.limits) + (", or empty: not set" if self.optional else "")
 
     def parse(self, text: Any) -> Any:
         """The value typed, or ``FieldError`` saying in plain words what the field takes."""
         if self.kind is bool:
             return bool(text)
-        typed = str(text).strip()
+        typed = "" if text is None else str(text).strip()
+        if not typed and self.optional:
+            return None
         try:
             number = float(typed.replace(",", "")) if typed else float("nan")
         except ValueError:
@@ -136,16 +143,19 @@ def _allowed(kind: type, lim: dict[str, float]) -> str:
 
 
 @cache
-def _declaration(path: str) -> tuple[type, dict[str, float], str]:
-    """(kind, bounds, unit) of the parameter at ``path`` ('model.staff.sales_staff')."""
+def _declaration(path: str) -> tuple[type, dict[str, float], str, bool]:
+    """(kind, bounds, unit, may be none) of the parameter at ``path`` ('model.seed')."""
     section: Any = ModelConfig
     info = None
+    optional = False
     parts = path.split(".")[1:]
     for k, part in enumerate(parts):
         if isinstance(section, type) and issubclass(section, Section):
             info = section.model_fields[part]
             section = info.annotation
+            optional = False
             if typing.get_origin(section) in (typing.Union, types.UnionType):  # X | None
+                optional = type(None) in typing.get_args(section)
                 section = next(a for a in typing.get_args(section) if a is not type(None))
         elif typing.get_origin(section) is dict and k == len(parts) - 1:
             section = typing.get_args(section)[1]  # an entry of a dict: its value type
@@ -164,7 +174,7 @@ def _declaration(path: str) -> tuple[type, dict[str, float], str]:
             if isinstance(m, cls):
                 bounds[key] = float(getattr(m, key))
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-    return kind, bounds, str(extra.get("unit", ""))
+    return kind, bounds, str(extra.get("unit", "")), optional
 
 
 #: name -> field; the name is the parameter's, or says which entry of a dict parameter it is.

@@ -74,7 +74,9 @@ def default_fields(base: ModelConfig) -> dict[str, Any]:
 
 
 def _text(x: Any) -> str:
-    """A config value as a field shows it: a whole float without its ".0" (6, not 6.0)."""
+    """A config value as a field shows it: 6, not 6.0; none as an empty field."""
+    if x is None:
+        return ""
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return str(x)
