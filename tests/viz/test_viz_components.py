@@ -107,8 +107,8 @@ def test_every_fields_range_is_the_one_the_model_takes(name):
 @pytest.mark.parametrize(
     ("name", "text", "said"),
     [
-        ("sales_staff", "-5", "must be a whole number from 1 to 100,000 (you typed -5)"),
-        ("sales_staff", "40.5", "must be a whole number from 1 to 100,000 (you typed 40.5)"),
+        ("sales_staff", "-5", "must be a whole number from 1 to 100,000"),
+        ("sales_staff", "40.5", "must be a whole number from 1 to 100,000"),
         ("customers", "lots", "'lots' is not a number: enter a whole number from 1 to 1,000,000"),
         ("multi_line_share", "", "empty: enter a number from 0 to 1"),
         ("multi_line_share", "nan", "'nan' is not a number"),
@@ -119,6 +119,8 @@ def test_a_bad_value_is_refused_at_the_field_in_plain_words(name, text, said):
     with pytest.raises(FieldError) as caught:
         FIELDS[name].parse(text)
     assert said in str(caught.value)
+    if text and said.startswith("must be"):
+        assert str(caught.value).endswith(f"(you typed {text})")
     assert "Input should" not in str(caught.value)  # not the library's wording
     errors = field_errors({**fields(), name: text}, {})
     assert set(errors) == {name} and said in errors[name]
@@ -840,8 +842,8 @@ def test_chart_axes_never_repeat_a_label():
 def test_a_parameter_that_may_be_unset_is_left_unset_by_an_empty_field():
     month = Field("model.reorganisation.month", "Reorganisation month")
     assert month.kind is int and month.optional
-    assert month.hint == "whole number from 1 to 5,000, or empty: not set"
-    assert month.parse("") is None and month.parse(" 3 ") == 3
+    assert month.hint == "whole number from 1 to 5,000, or empty (none): not set"
+    assert month.parse("") is None and month.parse("none") is None and month.parse(" 3 ") == 3
     with pytest.raises(FieldError, match="must be a whole number from 1 to 5,000"):
         month.parse("0")
     assert not FIELDS["customers"].optional

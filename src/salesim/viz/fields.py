@@ -81,14 +81,16 @@ class Field:
         """The allowed values in plain words: 'whole number from 1 to 100,000'."""
         if self.kind is bool:
             return ""
-        return _allowed(self.kind, self.limits) + (", or empty: not set" if self.optional else "")
+        return _allowed(self.kind, self.limits) + (
+            ", or empty (none): not set" if self.optional else ""
+        )
 
     def parse(self, text: Any) -> Any:
         """The value typed, or ``FieldError`` saying in plain words what the field takes."""
         if self.kind is bool:
             return bool(text)
         typed = "" if text is None else str(text).strip()
-        if not typed and self.optional:
+        if self.optional and typed.lower() in ("", "none"):
             return None
         try:
             number = float(typed.replace(",", "")) if typed else float("nan")
