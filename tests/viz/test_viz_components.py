@@ -654,6 +654,7 @@ def test_own_data_names_regions_staff_and_customers_as_the_files_do():
     # People by their roster ids, customers by their file ids.
     people = {cm.tracker.person(int(s)) for s in cm.model.sales_stations}
     assert "customer manager S03, East" in people and "customer manager S01, North" in people
+    assert "people: S03, S07, S11</title>" in svg  # East's customer managers, by the roster
     slot = 0
     story = customer_story(cm.model, slot, cm.tracker)
     assert story["name"] == "CU-0001" and story["region"] == "West"

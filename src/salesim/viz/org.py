@@ -342,8 +342,15 @@ def _staff_box(tracker, i, box, queues, load, owner) -> list[str]:
             raw=True,
         )
         + f"<title>{esc(node.title)}: {queue} requests waiting or in service; load over the "
-        f"last 21 business days {100 * np.nan_to_num(value):.0f}%</title></g>"
+        f"last 21 business days {100 * np.nan_to_num(value):.0f}%{esc(_who(tracker, stations))}"
+        "</title></g>"
     ]
+
+
+def _who(tracker: Tracker, stations: np.ndarray) -> str:
+    """'; people: S03, S07, S11' when a roster names the people of a box."""
+    names = [tracker.names[s] for s in stations.tolist() if s in tracker.names]
+    return f"; people: {', '.join(names)}" if names else ""
 
 
 def _legend(y: float, scale: float) -> list[str]:
