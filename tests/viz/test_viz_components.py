@@ -606,7 +606,7 @@ def test_the_pages_gap_is_the_studys_paired_difference_for_the_same_seed():
     study = load_study(
         None,
         {
-            **{f"model.{k}": v for k, v in base.model_dump().items() if k == "seed"},
+            "model.seed": base.seed,
             "model.horizon_days": SMALL.horizon_days,
             "model.population.customers": 300,
             "model.staff.sales_staff": 10,
