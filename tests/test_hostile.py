@@ -359,12 +359,31 @@ def test_duplicate_keys_never_pick_a_section_silently(tmp_path, capsys):
 
 FILE_CASES = [
     ("a file over the size limit", "big", ["larger than 1,000,000 bytes"]),
-    ("an endless device", "/dev/zero", ["larger than 1,000,000 bytes"]),
-    ("a directory", "dir", ["is a directory"]),
+    ("an endless device", "/dev/zero", ["/dev/zero: is a character device, not a regular file"]),
+    ("a directory", "dir", ["is a directory, not a regular file"]),
+    ("a FIFO (used to block for ever)", "fifo", ["c.yaml: is a FIFO (named pipe)"]),
+    ("a symlink loop (used to be a RuntimeError)", "loop", ["c.yaml: a symlink loop"]),
     ("not UTF-8", "latin1", ["not UTF-8 text"]),
     ("a NUL in the name", "nul", ["not a valid file name"]),
-    ("extends an endless device", "extends", ["/dev/zero: larger than 1,000,000 bytes"]),
+    ("extends an endless device", "extends", ["/dev/zero: is a character device"]),
+    ("extends a FIFO", "extends fifo", ["p.yaml: is a FIFO"]),
+    ("extends a directory", "extends dir", ["sub: is a directory"]),
+    ("extends a symlink loop", "extends loop", ["extends: c.yaml: a symlink loop"]),
+    ("extends itself", "extends self", ["cfg.yaml extends itself (cfg.yaml -> cfg.yaml)"]),
+    ("extends a cycle", "extends cycle", ["cfg.yaml closes a cycle (cfg.yaml -> b.yaml -> cfg"]),
+    ("a customer file that is a FIFO", "customers fifo", ["p.csv: is a FIFO"]),
+    ("a customer file in a symlink loop", "customers loop", ["customers_file: c.csv: a symlink"]),
 ]
+
+
+def fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def loop(path: Path) -> Path:
+    os.symlink(path, path)
+    return path
 
 
 @pytest.mark.parametrize(("case", "kind", "expected"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
@@ -376,6 +395,24 @@ def test_unreadable_config_files_are_one_line(tmp_path, capsys, case, kind, expe
         "latin1": lambda: write_bytes(tmp_path / "l.yaml", b"name: caf\xe9\n"),
         "nul": lambda: f"{tmp_path}/a\0b.yaml",
         "extends": lambda: write(tmp_path, "extends: /dev/zero\n"),
+        "fifo": lambda: fifo(tmp_path / "c.yaml"),
+        "loop": lambda: loop(tmp_path / "c.yaml"),
+        "extends fifo": lambda: fifo(tmp_path / "p.yaml") and write(tmp_path, "extends: p.yaml\n"),
+        "extends dir": lambda: (tmp_path / "sub").mkdir() or write(tmp_path, "extends: sub\n"),
+        "extends loop": lambda: loop(tmp_path / "c.yaml") and write(tmp_path, "extends: c.yaml\n"),
+        "extends self": lambda: write(tmp_path, "extends: cfg.yaml\n"),
+        "extends cycle": lambda: (
+            write(tmp_path, "extends: cfg.yaml\n", "b.yaml")
+            and write(tmp_path, "extends: b.yaml\n")
+        ),
+        "customers fifo": lambda: (
+            fifo(tmp_path / "p.csv")
+            and write(tmp_path, "model: {population: {customers_file: p.csv}}\n")
+        ),
+        "customers loop": lambda: (
+            loop(tmp_path / "c.csv")
+            and write(tmp_path, "model: {population: {customers_file: c.csv}}\n")
+        ),
     }[kind]()
     line = error_line(capsys, ["validate", str(target)])
     for part in expected:
@@ -518,29 +555,6 @@ def test_read_only_file_system(tmp_path, capsys, monkeypatch):
     assert "Read-only file system; choose a writable file system" in line
 
 
-def test_disk_full_mid_run_is_one_line_and_resumable(tmp_path, capsys, monkeypatch, reference):
-    cfg = write(tmp_path, EXPERIMENT)
-    out = tmp_path / "out"
-    real = store.atomic_write_table
-    calls = []
-
-    def fill_up(path, table):
-        calls.append(path)
-        if len(calls) > 4:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, table)
-
-    monkeypatch.setattr(store, "atomic_write_table", fill_up)
-    line = error_line(capsys, run_argv(cfg, out, "--no-report"))
-    assert "No space left on device; free some space" in line and "--resume" in line
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "interrupted"
-    assert not list(out.rglob(".*.tmp-*"))  # no half-written file left behind
-    monkeypatch.setattr(store, "atomic_write_table", real)
-    assert cli.main(run_argv(cfg, out, "--no-report", "--resume")) == 0
-    assert_same(out, reference)
-
-
 def test_a_locked_directory_names_the_holder(tmp_path, capsys):
     """Two runs (or a --resume and a report) at once on one directory: the second is refused."""
     cfg = write(tmp_path, EXPERIMENT)
@@ -624,11 +638,14 @@ def test_garbage_manifest_is_one_line(tmp_path, capsys, finished):
 
 
 def test_truncated_consolidated_table_is_rebuilt(tmp_path, capsys, finished, reference):
+    """The report reads the verified parts and leaves the file alone; run rebuilds it."""
     out = finished(tmp_path)
     runs = out / "runs.parquet"
     runs.write_bytes(runs.read_bytes()[:100])
     assert cli.main(["report", str(out)]) == 0
     assert "Partial results" not in (out / "report.html").read_text()
+    assert len(runs.read_bytes()) == 100
+    assert cli.main(run_argv(tmp_path / "cfg.yaml", out, "--no-report")) == 0
     assert_same(out, reference)
 
 
@@ -642,7 +659,7 @@ def test_every_run_failing_gives_a_report_that_says_so(tmp_path, capsys):
 
     try:
         cfg = write(tmp_path, EXPERIMENT.replace("[product, customer_manager]", "[doomed]"))
-        assert cli.main(run_argv(cfg, tmp_path / "out")) == 0
+        assert cli.main(run_argv(cfg, tmp_path / "out")) == 1  # and one line: test_data_safety
         assert "3 runs, 3 failed" in capsys.readouterr().out
         text = (tmp_path / "out" / "report.html").read_text()
         assert "Every run failed" in text and "RuntimeError: no staff at all" in text

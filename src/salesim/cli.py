@@ -138,6 +138,35 @@ def one_line(message: object) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
+def inputs_of(config: str | None, cfg: SalesimConfig, *more: str) -> list[Path]:
+    """Every file a command reads: the config and its ``extends:`` chain, data files, ``more``."""
+    from salesim.experiments.store import study_files
+    from salesim.model.inputs.config_files import config_chain
+
+    chain = config_chain(config) if config else []
+    return [*chain, *map(Path, study_files(cfg)), *map(Path, more)]
+
+
+def refuse_inputs_as_output(option: str, out: Path, inputs: list[Path], folder: bool) -> None:
+    """ConfigError before any work if ``out`` is one of ``inputs`` (or, a folder, holds one)."""
+    from salesim.model.inputs.files import resolved
+    from salesim.model.inputs.params import ConfigError
+
+    target = resolved(out, f"{option} {out}")
+    for path in inputs:
+        source = resolved(path)
+        if source == target:
+            raise ConfigError(
+                f"{option} {out}: is an input of this command; choose another "
+                + ("directory" if folder else "file")
+            )
+        if folder and target in source.parents:
+            raise ConfigError(
+                f"{option} {out}: holds {source.name}, an input of this command; choose "
+                "another directory"
+            )
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line ``salesim: error: ...`` and exit status 2."""
 
@@ -300,6 +329,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from salesim.experiments.config import load_config
 
     cfg = load_config(args.config, _overrides(args)).model
+    if args.days is not None:
+        from salesim.model.inputs.params import ConfigError, ModelConfig
+
+        most = _most(ModelConfig, "horizon_days")
+        if args.days > most:
+            raise ConfigError(f"--days: at most {most:,} (as model.horizon_days), got {args.days}")
     days = args.days or cfg.horizon_days
     from salesim.model.sales_model import simulate
 
@@ -321,6 +356,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"design {cfg.design}, seed {cfg.seed}, {days} business days, {args.config}")
         print(kpi_table(kpis))
     return 0
+
+
+def _most(section: Any, name: str) -> int:
+    """The upper bound (``le``) of a field."""
+    import annotated_types
+
+    meta = section.model_fields[name].metadata
+    return next(m.le for m in meta if isinstance(m, annotated_types.Le))
 
 
 def add_simulate(sub: Any) -> None:
@@ -365,8 +408,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
     if args.scheduler and args.executor != "dask":
         raise ConfigError("--scheduler: only with --executor dask")
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     cfg = _experiment_config(args)
     out = Path(args.out or Path("results") / cfg.name)
+    from salesim.experiments.store import check_out_name
+
+    check_out_name(out)
+    refuse_inputs_as_output("--out", out, inputs_of(args.config, cfg), folder=True)
     terminated: list[int] = []
     previous = _on_sigterm(terminated)
     try:
@@ -390,7 +439,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = _report(out) if not args.no_report else None
     failed = f", {result.failed} failed" if result.failed else ""
     print(f"{result.done} runs{failed} in {out}" + (f"; report {report}" if report else ""))
+    if result.done and result.failed == result.done:
+        print(f"{PROG}: error: {_all_failed(out, result.done)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _all_failed(out: Path, n: int) -> str:
+    """One line: every run failed, and the first reason."""
+    from salesim.experiments.store import read_parquet
+
+    path = out / "runs.parquet"
+    runs = read_parquet(path, ["run_id", "error"]) if path.is_file() else None
+    why = ""
+    if runs is not None and len(runs):
+        lines = [x for x in str(runs.error.iloc[0]).strip().splitlines() if x.strip()]
+        why = f" (first, {runs.run_id.iloc[0]}: {lines[-1].strip()[:200]})" if lines else ""
+    return f"all {n} runs failed{why}; nothing to compare: fix the config and run again"
+
+
+def check_scheduler(address: str) -> None:
+    """A Dask scheduler address of the form PROTOCOL://HOST[:PORT]; ConfigError (one line)."""
+    import re
+
+    from salesim.model.inputs.params import ConfigError
+
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+", address):
+        raise ConfigError(
+            f"--scheduler {address!r}: not a scheduler address; e.g. tcp://10.0.0.5:8786"
+        )
 
 
 def _on_sigterm(flag: list[int]) -> Any:
@@ -630,18 +707,40 @@ def add_viz(sub: Any) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit parameters to targets; write the fitted config."""
-    from salesim.experiments.calibration import calibrate, load_targets, write_fitted_config
+    from salesim.experiments.calibration import (
+        FITTED_HEADER,
+        calibrate,
+        check_spec,
+        load_targets,
+        write_fitted_config,
+    )
     from salesim.experiments.config import load_config
-    from salesim.experiments.runner import process_pool
+    from salesim.experiments.runner import kill_workers, process_pool
     from salesim.model.inputs.params import ConfigError
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
     base = load_config(args.config, args.set)
     spec = load_targets(args.targets)
+    check_spec(base, spec, args.targets)
     out = Path(args.out or Path(args.config).with_name(Path(args.config).stem + "_fitted.yaml"))
-    with process_pool(args.workers) as pool:
-        fit = calibrate(base, spec, pool, progress=stderr_is_tty())
+    refuse_inputs_as_output("--out", out, inputs_of(args.config, base, args.targets), folder=False)
+    check_new_file("--out", out, header=FITTED_HEADER)
+    terminated: list[int] = []
+    previous = _on_sigterm(terminated)
+    try:
+        with process_pool(args.workers) as pool:
+            try:
+                fit = calibrate(base, spec, pool, progress=stderr_is_tty())
+            except BaseException:
+                kill_workers(pool)  # Ctrl-C or SIGTERM: stop now, not after the evaluations
+                raise
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing written to {out}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     write_fitted_config(fit, spec, args.config, out)
     ok = fit.within_tolerance(spec)
     print(f"{fit.evaluations} evaluations x {spec.replications} replications, {fit.seconds:.0f} s")
@@ -677,8 +776,46 @@ def cmd_template(args: argparse.Namespace) -> int:
     from salesim.model.data_template import template_frame
     from salesim.model.own_data.tables import write_table
 
-    write_table(template_frame(load_config(args.config, args.set).model, args.what), args.out)
+    cfg = load_config(args.config, args.set)
+    if args.out is not None:
+        out = Path(args.out)
+        refuse_inputs_as_output("--out", out, inputs_of(args.config, cfg), folder=False)
+        check_new_file("--out", out)
+    write_table(template_frame(cfg.model, args.what), args.out)
     return 0
+
+
+def check_new_file(option: str, out: Path, header: str | None = None) -> None:
+    """ConfigError unless ``out`` can be written without destroying a file of the user's.
+
+    A file that exists is replaced only if it starts with ``header`` (salesim wrote it);
+    the folder must exist and be writable, and the name must be UTF-8.
+    """
+    from salesim.model.inputs.params import ConfigError
+
+    try:
+        str(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{option} {ascii(os.fsencode(out))}: not UTF-8; use a UTF-8 name"
+        ) from None
+    if os.path.lexists(out):
+        if not out.is_file():
+            raise ConfigError(f"{option} {out}: exists and is not a regular file")
+        ours = False
+        if header is not None:
+            with open(out, "rb") as fh:
+                ours = fh.read(len(header)) == header.encode()
+        if not ours:
+            raise ConfigError(
+                f"{option} {out}: exists and salesim did not write it; choose a new file name "
+                "(salesim never overwrites your files)"
+            )
+    folder = out.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{option} {out}: no such directory {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{option} {out}: cannot write in {folder}")
 
 
 def add_template(sub: Any) -> None:
@@ -745,7 +882,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ConfigError as exc:
-        print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
+        from salesim.model.inputs.files import cut
+
+        print(f"{PROG}: error: {cut(one_line(exc), 1000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -118,3 +118,63 @@ with process_pool(1) as pool:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert ast.literal_eval(out.stdout.strip()) == ["mesa", "salesim.model.sales_model"]
+
+
+CALIBRATE_TARGETS = """
+targets:
+  retention_rate: {value: 0.8, tolerance: 0.01}
+parameters:
+  - {path: model.churn.intercept, low: -3, high: 0}
+replications: 4
+max_evaluations: 400
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "status"), [("SIGTERM", 128 + signal.SIGTERM), ("Ctrl-C", 128 + signal.SIGINT)]
+)
+def test_calibrate_stops_at_once_and_writes_nothing(tmp_path, how, status):
+    """Each of its processes gone within about 2 s of the signal; no fitted config written."""
+    config = tmp_path / "base.yaml"
+    config.write_text("model: {horizon_days: 252, population: {customers: 600}}\n")
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(CALIBRATE_TARGETS)
+    out = tmp_path / "fitted.yaml"
+    proc = start_interruptible(
+        [
+            sys.executable,
+            "-m",
+            "salesim",
+            "calibrate",
+            str(config),
+            "--targets",
+            str(targets),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+
+    def pool_busy() -> list[psutil.Process]:
+        assert proc.poll() is None, proc.communicate()
+        kids = psutil.Process(proc.pid).children(recursive=True)
+        # The fork server (it imported the model) and both workers at work: none still starting.
+        busy = [k for k in kids if k.cpu_times().user > 0.5]
+        return kids if len(busy) >= 3 else []
+
+    workers = until(pool_busy, 180, "calibrate's workers to run")
+    if how == "Ctrl-C":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGTERM)
+    until(lambda: proc.poll() is not None and not alive(workers), 2, "every process to exit")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted; nothing written" in lines[0], err
+    assert not out.exists()

@@ -295,11 +295,11 @@ def test_partial_run_says_so(tmp_path, monkeypatch):
     calls = []
     real = driver.run_batch
 
-    def stop_after_three(cfg, runs):
+    def stop_after_three(cfg, runs, *rest):
         calls.append(1)
         if len(calls) > 3:
             raise KeyboardInterrupt
-        return real(cfg, runs)
+        return real(cfg, runs, *rest)
 
     monkeypatch.setattr(driver, "run_batch", stop_after_three)
     cfg = load_config(

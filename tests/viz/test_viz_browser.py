@@ -214,7 +214,7 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     customers = page.locator(
         ".v-input", has=page.get_by_role("textbox", name="Customers at the start")
     )
-    expect(customers).to_contain_text("'lots' is not a number")
+    expect(customers).to_contain_text("expected a number")
     reset(page, "lots")
     expect(page.get_by_text("Not applied")).to_be_visible()
     assert day(page) == before + 1

@@ -108,10 +108,11 @@ def test_every_fields_range_is_the_one_the_model_takes(name):
     ("name", "text", "said"),
     [
         ("sales_staff", "-5", "must be a whole number from 1 to 100,000"),
-        ("sales_staff", "40.5", "must be a whole number from 1 to 100,000"),
-        ("customers", "lots", "'lots' is not a number: enter a whole number from 1 to 1,000,000"),
+        ("sales_staff", "40.5", "expected a whole number in digits"),
+        ("seed", "1e3", "expected a whole number in digits"),
+        ("customers", "lots", "expected a number (whole number from 1 to 1,000,000); 'lots' is"),
         ("multi_line_share", "", "empty: enter a number from 0 to 1"),
-        ("multi_line_share", "nan", "'nan' is not a number"),
+        ("multi_line_share", "nan", "expected a number (number from 0 to 1); 'nan' is not one"),
         ("pm_hours_per_day", "0", "must be a number from 0.1 to 24 (you typed 0)"),
     ],
 )
@@ -119,7 +120,7 @@ def test_a_bad_value_is_refused_at_the_field_in_plain_words(name, text, said):
     with pytest.raises(FieldError) as caught:
         FIELDS[name].parse(text)
     assert said in str(caught.value)
-    if text and said.startswith("must be"):
+    if text and not said.startswith(("empty", "expected a number")):
         assert str(caught.value).endswith(f"(you typed {text})")
     assert "Input should" not in str(caught.value)  # not the library's wording
     errors = field_errors({**fields(), name: text}, {})
@@ -145,8 +146,8 @@ def test_the_horizon_stops_the_run():
     ("changes", "message"),
     [
         ({"sales_staff": "-3"}, "Front-line head-count: must be a whole number from 1 to"),
-        ({"customers": "abc"}, "Customers at the start: 'abc' is not a number"),
-        ({"seed": "1.5"}, "Seed (same seed: same customers and demand): must be a whole number"),
+        ({"customers": "abc"}, "Customers at the start: expected a number"),
+        ({"seed": "1.5"}, "Seed (same seed: same customers and demand): expected a whole number"),
         ({"design": "matrix"}, "Organisation in place: unknown design 'matrix'; allowed:"),
         ({"compare_with": "matrix"}, "Compared with: unknown choice 'matrix'; allowed: none"),
         # A design can refuse a head-count the schema allows: still named as the page names it.

@@ -9,6 +9,7 @@ scipy.optimize (Nelder-Mead with bounds by default) on parameters scaled to [0, 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -26,8 +27,22 @@ from tqdm import tqdm
 from salesim.experiments.config import SalesimConfig, validate_config
 from salesim.experiments.spec import is_integer, parameter_type
 from salesim.model.inputs.config_files import apply_overrides, read_config_data, read_yaml
+from salesim.model.inputs.outcomes import outcome
 from salesim.model.inputs.params import ConfigError, F, Section, error_line
 from salesim.model.kpis import RUN as KPI_NAMES
+
+#: The first line of a fitted config: ``calibrate --out`` overwrites only a file that has it.
+FITTED_HEADER = "# Fitted by `salesim calibrate"
+
+
+def kpi_range(name: str) -> tuple[float, float]:
+    """The values a KPI can take, from its unit (a share is 0 to 1, hours are not negative)."""
+    unit = outcome(name).unit
+    if unit in ("share", "share/year", "0-1"):
+        return 0.0, 1.0
+    if unit in ("currency",):
+        return -np.inf, np.inf
+    return 0.0, np.inf
 
 
 class Target(Section):
@@ -55,7 +70,12 @@ class FitParameter(Section):
 
     @model_validator(mode="after")
     def _check(self) -> FitParameter:
-        parameter_type(self.path)
+        kind = parameter_type(self.path)
+        if kind not in (int, float):
+            raise ValueError(
+                f"{self.path}: not a number; calibrate fits numeric parameters (to compare "
+                "designs, use salesim run)"
+            )
         if not self.high > self.low:
             raise ValueError(
                 f"{self.path}: high ({self.high}) must be greater than low ({self.low})"
@@ -85,7 +105,40 @@ class CalibrationSpec(Section):
         for name in [*self.targets, *self.bands]:
             if name not in KPI_NAMES:
                 raise ValueError(f"unknown KPI {name!r}; allowed: {', '.join(KPI_NAMES)}")
+        for name, target in self.targets.items():
+            low, high = kpi_range(name)
+            if not low <= target.value <= high:
+                raise ValueError(
+                    f"targets.{name}: value {target.value:g} cannot be reached; {name} is "
+                    f"{low:g} to {high:g}"
+                )
+        for name, band in self.bands.items():
+            low, high = kpi_range(name)
+            if band.low > band.high:
+                raise ValueError(f"bands.{name}: low {band.low:g} is above high {band.high:g}")
+            if band.high < low or band.low > high:
+                raise ValueError(
+                    f"bands.{name}: [{band.low:g}, {band.high:g}] cannot be reached; {name} is "
+                    f"{low:g} to {high:g}"
+                )
         return self
+
+
+def check_spec(base: SalesimConfig, spec: CalibrationSpec, where: str) -> None:
+    """Every bound of every fitted parameter inside the parameter's own range (before fitting)."""
+    for p in spec.parameters:
+        for end in ("low", "high"):
+            value = getattr(p, end)
+            value = int(round(value)) if is_integer(parameter_type(p.path)) else value
+            try:
+                validate_config(
+                    apply_overrides({"model": base.model.model_dump()}, {p.path: value}), where
+                )
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"{where}: parameters: {p.path}: {end} {value:g} is outside the parameter's "
+                    f"range ({str(exc).removeprefix(where + ': ')})"
+                ) from None
 
 
 def load_targets(path: str | Path) -> CalibrationSpec:
@@ -148,9 +201,16 @@ class Calibration:
         return total if np.isfinite(total) else 1e12
 
     def objective(self, unit: np.ndarray) -> float:
-        """What the optimiser minimises."""
+        """What the optimiser minimises; the first evaluation also checks every KPI exists."""
         values = self.values(unit)
         kpis = self.kpis(values)
+        if not self.trace:
+            absent = [k for k in [*self.spec.targets, *self.spec.bands] if not np.isfinite(kpis[k])]
+            if absent:
+                raise ConfigError(
+                    f"targets: {absent[0]}: the {self.base.model.design} design has no value of "
+                    "it (none of its staff do that work); drop it from the targets and bands"
+                )
         loss = self.loss(kpis)
         self.trace.append(
             {**values, **{k: kpis[k] for k in [*self.spec.targets, *self.spec.bands]}, "loss": loss}
@@ -262,7 +322,7 @@ def write_fitted_config(
     )
     ok = fit.within_tolerance(spec)
     lines = [
-        f"# Fitted by `salesim calibrate {base_path}`: {fit.evaluations} evaluations x "
+        f"{FITTED_HEADER} {base_path}`: {fit.evaluations} evaluations x "
         f"{spec.replications} replications in {fit.seconds:.0f} s; loss {fit.loss:.3f}.",
     ]
     for k, t in spec.targets.items():
@@ -280,6 +340,11 @@ def write_fitted_config(
         **_nest({k: round(v, 6) if isinstance(v, float) else v for k, v in fit.values.items()}),
     }
     text = "\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False)
-    out.write_text(text)
-    validate_config(read_config_data(out), str(out))
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        validate_config(read_config_data(tmp), str(out))
+        os.replace(tmp, out)  # the old file is replaced only by a complete, valid one
+    finally:
+        tmp.unlink(missing_ok=True)
     return out

@@ -26,6 +26,7 @@ from salesim.experiments.store import (
     StoreError,
     atomic_write_bytes,
     fingerprint,
+    input_digests,
     io_error,
     now,
 )
@@ -142,8 +143,9 @@ def run_experiment(
 
 
 def _run_locked(cfg, store: Store, executor, workers, scheduler, resume, progress, notify):
-    state = store.open(cfg, resume)
-    fp = fingerprint(cfg)
+    digests = input_digests(cfg)
+    state = store.open(cfg, resume, digests)
+    fp = fingerprint(cfg, digests)
     plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
     manifest = store.manifest()
     sizes = expected_batches(cfg, plan, max(1, manifest.get("rounds", 1)))
@@ -159,29 +161,31 @@ def _run_locked(cfg, store: Store, executor, workers, scheduler, resume, progres
             )
         store.discard(sorted(bad))
         notify(f"{store.out}: {_describe(bad, lost, sizes)}; re-running them")
+    # A study that was whole keeps its consolidated tables until it is whole again.
+    whole = state == "complete"
     if state != "complete" or bad or lost:
         sessions = manifest.get("sessions", [])
         store.update_manifest(
             status="running", sessions=[*sessions, {"started": now(), "executor": executor}]
         )
         try:
-            _execute(cfg, plan, store, fp, executor, workers, scheduler, progress)
+            _execute(cfg, plan, store, (fp, digests), executor, workers, scheduler, progress)
         except (KeyboardInterrupt, Interrupted):
-            done, _ = _stop(store, "interrupted")
+            done, _ = _stop(store, "interrupted", whole=whole)
             raise Interrupted(
                 f"interrupted: {done} runs stored in {store.out}; finish with --resume"
             ) from None
         except OSError as exc:
-            _stop(store, "interrupted", f"{exc.strerror}: {exc.filename}")
+            _stop(store, "interrupted", f"{exc.strerror}: {exc.filename}", whole=whole)
             raise _resumable(io_error(store.out, exc, "write")) from None
         except BrokenExecutor:
-            done, _ = _stop(store, "interrupted", "a worker process died")
+            done, _ = _stop(store, "interrupted", "a worker process died", whole=whole)
             raise ConfigError(
                 f"a worker process died (killed from outside, or out of memory); {done} runs "
                 f"stored in {store.out}: finish with --resume"
             ) from None
         except BaseException as exc:
-            _stop(store, "interrupted", str(exc).splitlines()[0] if str(exc) else repr(exc))
+            _stop(store, "interrupted", _first_line(exc), whole=whole)
             raise
     try:
         outputs = store.consolidate()
@@ -197,20 +201,33 @@ def _run_locked(cfg, store: Store, executor, workers, scheduler, resume, progres
         batches=store.batches_summary(),
         outputs=outputs,
     )
-    return ExperimentResult(store.out, "complete", done, failed, state == "complete")
+    nothing_run = state == "complete" and not (bad or lost)
+    return ExperimentResult(store.out, "complete", done, failed, nothing_run)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else repr(exc)[:300]
 
 
 def _resumable(err: ConfigError) -> StoreError:
     return StoreError(f"{err}; every finished run is kept: finish with --resume")
 
 
-def _stop(store: Store, status: str, error: str | None = None) -> tuple[int, int]:
-    """Record how a session ended, as far as the disk allows; return (done, failed)."""
+def _stop(
+    store: Store, status: str, error: str | None = None, whole: bool = False
+) -> tuple[int, int]:
+    """Record how a session ended, as far as the disk allows; return (done, failed).
+
+    ``whole``: the study was complete when the session started (some batches found damaged
+    are being re-run): its consolidated tables stay as they are, not shrunk to what is verified.
+    """
     done, failed = store.counts()
-    try:
-        store.consolidate()
-    except (OSError, ValueError):
-        pass  # the parts are what count; consolidation is redone later
+    if not whole:
+        try:
+            store.consolidate()
+        except (OSError, ValueError):
+            pass  # the parts are what count; consolidation is redone later
     try:
         manifest = store.manifest()
         sessions = manifest.get("sessions") or [{}]
@@ -229,7 +246,7 @@ def _stop(store: Store, status: str, error: str | None = None) -> tuple[int, int
     return done, failed
 
 
-def _execute(cfg, plan: Plan, store: Store, fp, executor, workers, scheduler, progress) -> None:
+def _execute(cfg, plan: Plan, store: Store, ident, executor, workers, scheduler, progress) -> None:
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(
         total=0, unit="run", file=sys.stderr, disable=not show, dynamic_ncols=True, desc=cfg.name
@@ -247,7 +264,7 @@ def _execute(cfg, plan: Plan, store: Store, fp, executor, workers, scheduler, pr
                 store.update_manifest(runs={**runs_info, "planned": planned}, rounds=round_no + 1)
             bar.total = (bar.total or 0) + n_runs
             _skip(bar, n_runs - sum(len(b) for b in todo.values()))
-            failed_total += _submit_all(pool, n_workers, cfg, fp, todo, store, bar, failed_total)
+            failed_total += _submit_all(pool, n_workers, cfg, ident, todo, store, bar, failed_total)
             if cfg.experiment.precision is not None and precision_met(store.read_runs(), cfg):
                 break
 
@@ -263,9 +280,14 @@ def _skip(bar: tqdm, stored: int) -> None:
 
 
 def _submit_all(
-    pool, n_workers: int, cfg, fp: str, todo: dict[str, list[Run]], store: Store, bar, failed: int
+    pool, n_workers: int, cfg, ident, todo: dict[str, list[Run]], store: Store, bar, failed: int
 ) -> int:
-    """Keep about two tasks per worker in flight; store each batch as it completes."""
+    """Keep about two tasks per worker in flight; store each batch as it completes.
+
+    ``ident`` is (fingerprint, data-file digests); each task checks that its runs read exactly
+    those files (``run_batch``) and fails otherwise, which stops the study.
+    """
+    fp, digests = ident
     pending = list(todo.items())[::-1]
     running: dict[Future, str] = {}
     new_failures = 0
@@ -273,12 +295,12 @@ def _submit_all(
         while pending or running:
             while pending and len(running) < 2 * n_workers:
                 name, runs = pending.pop()
-                running[pool.submit(run_batch, cfg, runs)] = name
+                running[pool.submit(run_batch, cfg, runs, digests)] = name
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in finished:
                 name = running.pop(fut)
                 results = fut.result()
-                new_failures += store.write_batch(name, fp, results)
+                new_failures += store.write_batch(name, fp, results, digests)
                 bar.update(len(results))
                 bar.set_postfix(failed=failed + new_failures, refresh=False)
     except BaseException:
@@ -286,7 +308,7 @@ def _submit_all(
             # Keep what already finished; stop the rest.
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 try:
-                    store.write_batch(name, fp, fut.result())
+                    store.write_batch(name, fp, fut.result(), digests)
                 except OSError:
                     break  # the disk refuses: what is written is recorded, the rest re-runs
             else:

@@ -26,6 +26,8 @@ import pandas as pd
 
 from salesim.experiments import EXECUTORS
 from salesim.experiments.plan import Run, model_config
+from salesim.model.inputs.params import ConfigError
+from salesim.model.own_data.tables import read_digest, shown
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -77,11 +79,31 @@ def run_one(cfg: SalesimConfig, run: Run) -> tuple[dict[str, Any], Frames]:
         return record, {}
 
 
+class InputChanged(ConfigError):
+    """A data file's content differs from the one the study started with (one line naming it)."""
+
+
 def run_batch(
-    cfg: SalesimConfig, runs: list[Run]
+    cfg: SalesimConfig, runs: list[Run], digests: dict[str, str] | None = None
 ) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
-    """A task: several runs, so each task is worth its scheduling overhead."""
-    return [run_one(cfg, run) for run in runs]
+    """A task: several runs, so each task is worth its scheduling overhead.
+
+    ``digests`` (path -> SHA-256) are the data files the study started with; if a run read
+    another content (the file was replaced while the study ran), the task raises
+    ``InputChanged`` rather than return results that mix two books.
+    """
+    results = []
+    for run in runs:
+        results.append(run_one(cfg, run))
+        for path, expected in (digests or {}).items():
+            got = read_digest(path)
+            if got is not None and got != expected:
+                raise InputChanged(
+                    f"{shown(path)}: changed while the study ran (a run read a content other "
+                    "than the study started with); nothing from it was stored: put the original "
+                    "back and finish with --resume, or run the new file into another --out"
+                )
+    return results
 
 
 class SequentialExecutor(Executor):

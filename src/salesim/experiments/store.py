@@ -11,6 +11,14 @@ damaged batch is re-run by ``--resume``). ``runs.parquet``, ``timeseries.parquet
 
 One process at a time may write a results directory: ``lock`` takes an exclusive lock
 (``filelock``) and records who holds it, so a second ``salesim`` names the holder's PID.
+
+Nothing here deletes or shrinks a table that was whole: the consolidated tables are written
+only when every batch of the plan is verified (or, for a study never finished, when a session
+stops), and a reader (``salesim report``) takes the verified parts in memory instead. The
+study's identity (``fingerprint``) includes the SHA-256 of every data file it reads, the base
+model's and each scenario's, and every batch record says which digests its runs read.
+Stored JSON is read capped in size and checked in shape; Parquet is opened by us and handed
+to pyarrow as a file, so a directory named like a URI (``file:x``, ``study:v2``) stays a path.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ import pyarrow.parquet as pq
 
 from salesim.experiments.config import ConfigError, SalesimConfig
 from salesim.model.data_files import data_files
-from salesim.model.own_data.tables import file_digests
+from salesim.model.inputs.files import cut, read_capped, regular
+from salesim.model.own_data.tables import file_digests, shown
 
 #: Per-run tables: part prefix -> consolidated file.
 TABLES = {"ts": "timeseries.parquet", "responses": "responses.parquet"}
@@ -40,6 +49,9 @@ LOCK_FILE = ".salesim.lock"
 HOLDER_FILE = ".salesim.lock.json"
 #: Files of ours that may be in a directory before its manifest is written.
 _BOOKKEEPING = {LOCK_FILE, HOLDER_FILE}
+#: Largest manifest and batch record read (a 100,000-run study's manifest is a few MB).
+MAX_MANIFEST_BYTES = 64_000_000
+MAX_RECORD_BYTES = 1_000_000
 
 
 class StoreError(ConfigError):
@@ -51,20 +63,45 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def fingerprint(cfg: SalesimConfig) -> str:
+def study_files(cfg: SalesimConfig) -> list[str]:
+    """Every data file a study reads: the base model's, then those its scenarios name."""
+    files = list(data_files(cfg.model))
+    if cfg.experiment is not None:
+        from salesim.experiments.plan import Run, model_config, seed_of
+
+        for scenario, overrides in cfg.experiment.scenario_overrides().items():
+            if any(key.endswith("_file") for key in overrides):
+                run = Run("probe", 0, scenario, cfg.model.design, 0, seed_of(cfg), {})
+                files += data_files(model_config(cfg, run))
+    return list(dict.fromkeys(files))
+
+
+def input_digests(cfg: SalesimConfig) -> dict[str, str]:
+    """SHA-256 of every data file the study reads, by path."""
+    return file_digests(study_files(cfg))
+
+
+def fingerprint(cfg: SalesimConfig, digests: dict[str, str] | None = None) -> str:
     """Identity of an experiment: its resolved config and the contents of its data files.
 
-    An edited customer file or roster is another experiment, so ``--resume`` cannot mix runs
-    on old and new data.
+    An edited customer file, roster or scenario data file is another experiment, so
+    ``--resume`` cannot mix runs on old and new data. ``digests``: ``input_digests(cfg)``.
     """
     config = cfg.model_dump(mode="json")
-    digests = file_digests(data_files(cfg.model))
+    digests = input_digests(cfg) if digests is None else digests
     text = json.dumps({"config": config, "files": digests} if digests else config, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def changed_inputs(old: Any, new: dict[str, str]) -> list[str]:
+    """The data files whose digest differs between a manifest's ``data_files`` and ``new``."""
+    old = old if isinstance(old, dict) else {}
+    return [p for p in dict.fromkeys([*old, *new]) if old.get(p) != new.get(p)]
+
+
 def sha256(path: Path) -> str:
-    """SHA-256 of a file, read in chunks."""
+    """SHA-256 of a regular file, read in chunks (ConfigError for a FIFO, a directory...)."""
+    regular(path)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -89,14 +126,21 @@ def atomic_write_table(path: Path, table: pa.Table) -> str:
     """Write a Parquet file atomically; return its SHA-256."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pq.write_table(table, tmp)
-        with open(tmp, "rb+") as fh:
+        with open(tmp, "wb") as fh:  # a file object: pyarrow never reads the name as a URI
+            pq.write_table(table, fh)
+            fh.flush()
             os.fsync(fh.fileno())
         digest = sha256(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return digest
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A stored Parquet file as a frame, opened by us (a name like ``study:v2`` is no URI)."""
+    with open(path, "rb") as fh:
+        return pd.read_parquet(fh, columns=columns)
 
 
 def io_error(out: Path, exc: OSError, doing: str) -> StoreError:
@@ -151,6 +195,20 @@ def _seeds(cfg: SalesimConfig) -> dict[str, Any]:
     }
 
 
+def check_out_name(out: Path) -> None:
+    """StoreError if ``out`` cannot name a directory here: a NUL byte, bytes not UTF-8."""
+    if "\0" in str(out):
+        raise StoreError(f"--out {cut(repr(str(out)))}: not a valid directory name (NUL byte)")
+    try:
+        str(out).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(str(out)[exc.start]) & 0xFF  # surrogateescape keeps the byte
+        raise StoreError(
+            f"--out {cut(ascii(os.fsencode(out)))}: not UTF-8 (byte 0x{byte:02x}); use a "
+            "name in UTF-8"
+        ) from None
+
+
 #: Directories this process holds the lock of (the lock is re-entrant within a process).
 _HELD: dict[Path, int] = {}
 
@@ -169,8 +227,7 @@ class Store:
 
     def make_dir(self) -> None:
         """Create the output directory; one line if it cannot be."""
-        if "\0" in str(self.out):
-            raise StoreError(f"--out {str(self.out)!r}: not a valid directory name (NUL byte)")
+        check_out_name(self.out)
         if self.out.exists() and not self.out.is_dir():
             raise StoreError(f"--out {self.out}: is a file, not a directory; choose a directory")
         try:
@@ -238,23 +295,31 @@ class Store:
 
     # --- opening -----------------------------------------------------------------------------
 
-    def open(self, cfg: SalesimConfig, resume: bool) -> str:
+    def open(self, cfg: SalesimConfig, resume: bool, digests: dict[str, str] | None = None) -> str:
         """Prepare the directory: 'new', 'resume' or 'complete'; refuse a foreign directory.
 
         Call with the lock held. 'complete' only says what the manifest claims; ``check``
-        decides from the parts.
+        decides from the parts. ``digests``: ``input_digests(cfg)``, read once by the caller.
         """
-        fp = fingerprint(cfg)
+        digests = input_digests(cfg) if digests is None else digests
+        fp = fingerprint(cfg, digests)
         self.make_dir()
         self._refuse_foreign()
         if self.manifest_path.exists():
             try:
                 manifest = self.manifest()
             except StoreError:
-                if not resume or not self._rebuild_manifest(cfg):
+                if not resume or not self._rebuild_manifest(cfg, digests):
                     raise
                 manifest = self.manifest()
             if manifest.get("fingerprint") != fp:
+                changed = changed_inputs(manifest.get("data_files"), digests)
+                if changed and manifest.get("config") == cfg.model_dump(mode="json"):
+                    raise StoreError(
+                        f"--out {self.out}: {shown(changed[0])} changed since this study started "
+                        "(its SHA-256 differs from the one recorded); put the original back to "
+                        "finish the study, or run the new data into another --out"
+                    )
                 raise StoreError(
                     f"--out {self.out}: holds a different experiment ({manifest.get('name')!r}, "
                     f"started {manifest.get('started')}); choose another directory"
@@ -273,32 +338,32 @@ class Store:
             self.parts.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise io_error(self.out, exc, "create") from None
-        self.write_manifest(self._new_manifest(cfg))
+        self.write_manifest(self._new_manifest(cfg, digests))
         return "new"
 
-    def _new_manifest(self, cfg: SalesimConfig) -> dict[str, Any]:
+    def _new_manifest(self, cfg: SalesimConfig, digests: dict[str, str]) -> dict[str, Any]:
         return {
             "name": cfg.name,
-            "fingerprint": fingerprint(cfg),
+            "fingerprint": fingerprint(cfg, digests),
             "status": "running",
             "started": now(),
             "ended": None,
             "versions": _versions(),
             "git_commit": _git_commit(),
             "config": cfg.model_dump(mode="json"),
-            "data_files": file_digests(data_files(cfg.model)),
+            "data_files": digests,
             "runs": {"planned": 0, "done": 0, "failed": 0},
             "sessions": [],
             "seeds": _seeds(cfg),
         }
 
-    def _rebuild_manifest(self, cfg: SalesimConfig) -> bool:
+    def _rebuild_manifest(self, cfg: SalesimConfig, digests: dict[str, str]) -> bool:
         """Replace a damaged manifest when every stored batch belongs to this experiment."""
-        fp = fingerprint(cfg)
+        fp = fingerprint(cfg, digests)
         records = [self._record(n) for n in self.part_names()]
         if not records or any(r is None or r.get("fingerprint") != fp for r in records):
             return False
-        manifest = self._new_manifest(cfg)
+        manifest = self._new_manifest(cfg, digests)
         manifest.update(status="interrupted", rebuilt=now())
         self.write_manifest(manifest)
         return True
@@ -319,23 +384,27 @@ class Store:
     # --- manifest ----------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest as stored; StoreError (one line) if it is missing or damaged."""
+        """The manifest as stored; StoreError (one line) if it is missing, damaged or too big."""
+        if not os.path.lexists(self.manifest_path):
+            raise StoreError(f"{self.out}: no manifest.json; not a salesim results directory")
         try:
-            manifest = json.loads(self.manifest_path.read_bytes())
-        except FileNotFoundError:
+            data = read_capped(self.manifest_path, MAX_MANIFEST_BYTES, "a manifest")
+        except ConfigError as exc:
+            raise StoreError(str(exc)) from None
+        try:
+            manifest = json.loads(data)
+        except (ValueError, RecursionError) as exc:  # truncated, not JSON, not UTF-8
             raise StoreError(
-                f"{self.out}: no manifest.json; not a salesim results directory"
-            ) from None
-        except OSError as exc:
-            raise io_error(self.out, exc, "read") from None
-        except ValueError as exc:  # truncated or not JSON (UnicodeDecodeError is one too)
-            raise StoreError(
-                f"{self.manifest_path}: damaged ({type(exc).__name__}: {str(exc)[:80]}); "
+                f"{self.manifest_path}: damaged ({type(exc).__name__}: {cut(exc)}); "
                 "finish the experiment with salesim run CONFIG --out DIR --resume, which "
                 "rebuilds it from the stored batches"
             ) from None
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
-            raise StoreError(f"{self.manifest_path}: damaged (not a salesim manifest)")
+        problem = _manifest_problem(manifest)
+        if problem:
+            raise StoreError(
+                f"{self.manifest_path}: damaged (not a salesim manifest: {problem}); finish the "
+                "experiment with salesim run CONFIG --out DIR --resume, which rebuilds it"
+            )
         return manifest
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
@@ -358,11 +427,12 @@ class Store:
         return self.parts / f"batch-{name}.json"
 
     def _record(self, name: str) -> dict[str, Any] | None:
+        """A batch record, or None if it is unreadable, too big or not of a record's shape."""
         try:
-            record = json.loads(self._record_path(name).read_bytes())
-        except (OSError, ValueError):
+            record = json.loads(read_capped(self._record_path(name), MAX_RECORD_BYTES, "a record"))
+        except (ConfigError, ValueError, RecursionError):
             return None
-        return record if isinstance(record, dict) else None
+        return record if _record_problem(record) is None else None
 
     def part_names(self) -> list[str]:
         """Batches with a record on disk (verified or not), in plan order."""
@@ -397,11 +467,15 @@ class Store:
             return f"it holds {record.get('runs')} runs, the plan gives it {size}"
         for kind, info in record.get("files", {}).items():
             path = self.parts / f"{kind}-{name}.parquet"
+            if not os.path.lexists(path):
+                return f"{path.name} is missing"
             try:
                 if sha256(path) != info:
                     return f"{path.name} fails its checksum"
             except FileNotFoundError:
                 return f"{path.name} is missing"
+            except ConfigError as exc:
+                return str(exc).replace(str(path), path.name)
             except OSError as exc:
                 return f"{path.name} cannot be read ({exc.strerror})"
         if "runs" not in record.get("files", {}):
@@ -424,9 +498,16 @@ class Store:
         return name in self.good
 
     def write_batch(
-        self, name: str, fp: str, results: list[tuple[dict[str, Any], dict[str, pd.DataFrame]]]
+        self,
+        name: str,
+        fp: str,
+        results: list[tuple[dict[str, Any], dict[str, pd.DataFrame]]],
+        inputs: dict[str, str] | None = None,
     ) -> int:
-        """Store one batch (parts, then its record); return how many of its runs failed."""
+        """Store one batch (parts, then its record); return how many of its runs failed.
+
+        ``inputs``: the SHA-256 of each data file, as the batch's runs read it.
+        """
         files = {}
         for kind in TABLES:
             frames = [tables[kind] for _, tables in results if kind in tables]
@@ -441,6 +522,8 @@ class Store:
         )
         failed = int((records["status"] != "ok").sum())
         record = {"fingerprint": fp, "runs": len(records), "failed": failed, "files": files}
+        if inputs:
+            record["data_files"] = inputs
         atomic_write_bytes(self._record_path(name), json.dumps(record).encode())
         self.good[name] = record
         return failed
@@ -451,7 +534,7 @@ class Store:
         if not names:
             return pd.DataFrame()
         return pd.concat(
-            [pd.read_parquet(self.parts / f"runs-{n}.parquet", columns=columns) for n in names],
+            [read_parquet(self.parts / f"runs-{n}.parquet", columns=columns) for n in names],
             ignore_index=True,
         )
 
@@ -469,31 +552,53 @@ class Store:
 
     # --- consolidation -----------------------------------------------------------------------
 
+    def _verified_parts(self, kind: str) -> list[Path]:
+        files = [self.parts / f"{kind}-{n}.parquet" for n in sorted(self.good)]
+        return [f for f in files if kind in self.good[f.stem.split("-", 1)[1]]["files"]]
+
+    def _aligned(self, kind: str) -> Iterator[tuple[pa.Schema, pa.Table]]:
+        """The verified parts of ``kind``, in plan order, cast to one schema."""
+        files = self._verified_parts(kind)
+        schemas = []
+        for f in files:
+            with open(f, "rb") as fh:
+                schemas.append(pq.read_schema(fh))
+        if not schemas:
+            return
+        schema = pa.unify_schemas(schemas, promote_options="permissive").remove_metadata()
+        for f in files:
+            with open(f, "rb") as fh:
+                table = pq.read_table(fh).replace_schema_metadata(None)
+            for name in schema.names:
+                if name not in table.column_names:
+                    table = table.append_column(name, pa.nulls(len(table), schema.field(name).type))
+            yield schema, table.select(schema.names).cast(schema)
+
+    def table(self, kind: str) -> pd.DataFrame:
+        """A consolidated table built in memory from the verified parts (nothing is written)."""
+        tables = [table for _, table in self._aligned(kind)]
+        return pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame()
+
     def consolidate(self) -> dict[str, str]:
-        """Rebuild the consolidated tables from the verified parts; return their SHA-256."""
-        names = sorted(self.good)
+        """Write the consolidated tables from the verified parts; return their SHA-256.
+
+        A table with no verified part is left as it is (never deleted): the manifest's
+        checksums of the outputs say whether it can be trusted.
+        """
         digests = {}
         for kind, target in (("runs", "runs.parquet"), *TABLES.items()):
-            files = [self.parts / f"{kind}-{n}.parquet" for n in names]
-            files = [f for f in files if f.exists()]
-            if not files:
-                (self.out / target).unlink(missing_ok=True)  # nothing verified to show
-                continue
-            schema = pa.unify_schemas(
-                [pq.read_schema(f) for f in files], promote_options="permissive"
-            )
-            schema = schema.remove_metadata()
             tmp = self.out / f".{target}.tmp-{os.getpid()}"
+            writer = None
             try:
-                with pq.ParquetWriter(tmp, schema) as writer:
-                    for f in files:
-                        table = pq.read_table(f).replace_schema_metadata(None)
-                        for name in schema.names:
-                            if name not in table.column_names:
-                                table = table.append_column(
-                                    name, pa.nulls(len(table), schema.field(name).type)
-                                )
-                        writer.write_table(table.select(schema.names).cast(schema))
+                with open(tmp, "wb") as fh:
+                    for schema, table in self._aligned(kind):
+                        writer = writer or pq.ParquetWriter(fh, schema)
+                        writer.write_table(table)
+                    if writer is None:
+                        continue
+                    writer.close()
+                    fh.flush()
+                    os.fsync(fh.fileno())
                 os.replace(tmp, self.out / target)
             finally:
                 tmp.unlink(missing_ok=True)
@@ -507,5 +612,55 @@ class Store:
             return False
         try:
             return all(sha256(self.out / name) == digest for name, digest in recorded.items())
-        except OSError:
+        except (OSError, ConfigError):
             return False
+
+
+def _manifest_problem(manifest: Any) -> str | None:
+    """What makes ``manifest`` not of a manifest's shape (None: it is one)."""
+    if not isinstance(manifest, dict):
+        return f"a JSON {type(manifest).__name__}, not an object"
+    shapes = {
+        "config": dict,
+        "fingerprint": str,
+        "status": str,
+        "runs": dict,
+        "sessions": list,
+        "batches": dict,
+        "outputs": dict,
+        "data_files": dict,
+        "rounds": int,
+    }
+    for key, kind in shapes.items():
+        if key in manifest and not isinstance(manifest[key], kind):
+            return f"{key} is a JSON {type(manifest[key]).__name__}"
+    if "config" not in manifest:
+        return "no config"
+    runs = manifest.get("runs", {})
+    for key in ("planned", "done", "failed"):
+        if not isinstance(runs.get(key, 0), int) or isinstance(runs.get(key, 0), bool):
+            return f"runs.{key} is not a count"
+    if isinstance(manifest.get("rounds"), bool) or manifest.get("rounds", 1) < 0:
+        return "rounds is not a count"
+    if not all(isinstance(s, dict) for s in manifest.get("sessions", [])):
+        return "a session is not an object"
+    if not all(isinstance(v, str) for v in manifest.get("outputs", {}).values()):
+        return "an output checksum is not text"
+    return None
+
+
+def _record_problem(record: Any) -> str | None:
+    """What makes ``record`` not of a batch record's shape (None: it is one)."""
+    if not isinstance(record, dict):
+        return "not an object"
+    if not isinstance(record.get("fingerprint"), str):
+        return "no fingerprint"
+    for key in ("runs", "failed"):
+        if not isinstance(record.get(key), int) or isinstance(record.get(key), bool):
+            return f"{key} is not a count"
+    files = record.get("files")
+    if not isinstance(files, dict) or not all(
+        kind in ("runs", *TABLES) and isinstance(digest, str) for kind, digest in files.items()
+    ):
+        return "files is not a map of parts to checksums"
+    return None

@@ -28,7 +28,6 @@ from tqdm import tqdm
 
 from salesim.experiments.compare import first_measured_month, monthly_gap
 from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
-from salesim.model.inputs.params import ConfigError
 from salesim.model.kpis import HEADLINE
 from salesim.report import plots, uncertainty, units, verdict
 from salesim.report.study import Study, load
@@ -309,8 +308,7 @@ def build_report(out: str | Path, progress: bool | None = None) -> Path:
     """
     out = Path(out)
     store = Store(out)
-    if not store.manifest_path.is_file():
-        raise ConfigError(f"{out}: no manifest.json; not a salesim results directory")
+    store.manifest()  # one line if it is missing, damaged, too big or not a file
     with store.lock("report"):
         try:
             return _build(store, progress)

@@ -3,7 +3,9 @@
 ``load(store)`` checks every stored batch against the plan and its checksums and returns the
 ``Study`` (config, runs, summary, monthly series, response histograms, sensitivity and
 robustness tables) and what the checks found. The report's text, tables and figures are all
-built from a ``Study``.
+built from a ``Study``. Loading only reads: the consolidated tables are used when the
+manifest's checksums vouch for them, else the tables are built in memory from the verified
+parts; no stored file is ever rewritten, shrunk or deleted by a report.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from salesim.experiments.compare import robustness, verdict_metrics, with_keys
 from salesim.experiments.config import ConfigError, SalesimConfig
 from salesim.experiments.plan import seed_of, sweep_plan
 from salesim.experiments.stats import gap_sensitivity, sensitivity, summarise
-from salesim.experiments.store import Store, StoreError
+from salesim.experiments.store import TABLES, Store, StoreError, read_parquet
 from salesim.model.inputs.params import error_line
 from salesim.report import units
 
@@ -76,14 +78,22 @@ class Study:
 
 
 def _read(out: Path, name: str) -> pd.DataFrame:
+    """A derived CSV table of the study (absent, or not a regular file: none)."""
     path = out / name
-    if not path.exists():
+    if not path.is_file():
         return pd.DataFrame()
-    return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+    if name.endswith(".parquet"):
+        return read_parquet(path)
+    with open(path, "rb") as fh:  # a file, never a URL: a directory may be named "file:x"
+        return pd.read_csv(fh)
 
 
 def _stored(store: Store, cfg: SalesimConfig, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Check the stored batches against the plan; rebuild the tables from the good ones."""
+    """Check the stored batches against the plan; the tables from what can be trusted.
+
+    The consolidated tables are read when the study is complete and their checksums match
+    the manifest's; otherwise they are built in memory from the verified parts.
+    """
     from salesim.experiments.driver import expected_batches
 
     plan = sweep_plan(cfg.experiment.sweep, seed_of(cfg))
@@ -91,14 +101,19 @@ def _stored(store: Store, cfg: SalesimConfig, manifest: dict[str, Any]) -> dict[
     bad = store.check(manifest.get("fingerprint", ""), expected)
     missing = sorted(set(expected) - set(store.good))
     complete = manifest.get("status") == "complete" and not missing
-    if not complete or not store.outputs_intact(manifest):
-        store.consolidate()  # from verified parts only
+    files = {"runs": "runs.parquet", **TABLES}
+    if complete and store.outputs_intact(manifest):
+        tables = {kind: read_parquet(store.out / name) for kind, name in files.items()
+                  if (store.out / name).is_file()}  # fmt: skip
+    else:
+        tables = {kind: store.table(kind) for kind in files}
     first = missing[0] if missing else None
     return {
         "complete": complete,
         "n_missing": len(missing),
         "missing_runs": sum(expected[n] for n in missing),
         "missing_why": f"{first}: {bad.get(first, 'missing')}" if first else "",
+        "tables": tables,
     }
 
 
@@ -114,14 +129,15 @@ def load(store: Store) -> tuple[Study | None, dict[str, Any]]:
             f"({error_line(err, SalesimConfig)}); it was written by another salesim version"
         ) from None
     stored = _stored(store, cfg, manifest)
-    runs = _read(out, "runs.parquet")
+    tables = stored.pop("tables")
+    runs = tables.get("runs", pd.DataFrame())
     if runs.empty:
         raise ConfigError(f"{out}: no runs stored yet; nothing to report")
     stored.update(manifest=manifest, cfg=cfg, runs=runs)
     if (runs.status != "ok").all():
         return None, stored
     summary = summarise(runs, cfg)
-    monthly = _read(out, "timeseries.parquet")
+    monthly = tables.get("ts", pd.DataFrame())
     sweep = cfg.experiment.sweep
     sens, gaps = _read(out, "sensitivity.csv"), _read(out, "sensitivity_gap.csv")
     if stored["complete"] and sweep is not None and sweep.method in ("sobol", "morris"):
@@ -137,7 +153,7 @@ def load(store: Store) -> tuple[Study | None, dict[str, Any]]:
         runs=runs,
         summary=summary,
         monthly=with_keys(monthly, runs) if len(monthly) else monthly,
-        responses=_read(out, "responses.parquet"),
+        responses=tables.get("responses", pd.DataFrame()),
         sensitivity=sens,
         gaps=gaps,
         robust=robustness(summary, cfg),

@@ -17,6 +17,7 @@ import time
 import solara
 
 from salesim.experiments.config import load_config
+from salesim.model.inputs.files import cut
 from salesim.model.inputs.params import ConfigError
 from salesim.model.inputs.registry import registered_designs
 from salesim.viz.components import (
@@ -343,9 +344,9 @@ def Page():
         try:
             fresh = VizModel.from_fields(BASE, values.value)
         except ConfigError as exc:
-            error.value = str(exc)
+            error.value = cut(str(exc), 300)  # a 20 kB value must not fill the page's banner
             name = field_of(str(exc))
-            said = str(exc).split(": ", 1)[-1]
+            said = cut(str(exc).split(": ", 1)[-1], 300)
             reset_errors.value = {name: (values.value[name], said)} if name else {}
             return
         error.value = None

@@ -11,6 +11,8 @@ customer file) are shown as fixed, with the file's numbers (``fixed_fields``).
 
 from __future__ import annotations
 
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import annotated_types
 
 from salesim.model.data_files import own_data
 from salesim.model.inputs import registry
+from salesim.model.inputs.files import cut
 from salesim.model.inputs.params import ConfigError, ModelConfig, Section
 from salesim.viz.style import short_title
 
@@ -86,31 +89,47 @@ class Field:
         )
 
     def parse(self, text: Any) -> Any:
-        """The value typed, or ``FieldError`` saying in plain words what the field takes."""
+        """The value typed, or ``FieldError`` saying in plain words what the field takes.
+
+        As with ``--set``, a whole number is digits only (``1e3`` and ``40.0`` are refused) and
+        never passes through a float, so a large seed stays exact; long text is named, not
+        echoed.
+        """
         if self.kind is bool:
             return bool(text)
         typed = "" if text is None else str(text).strip()
         if self.optional and typed.lower() in ("", "none"):
             return None
-        try:
-            number = float(typed.replace(",", "")) if typed else float("nan")
-        except ValueError:
-            number = float("nan")
-        if number != number or number in (float("inf"), float("-inf")):
-            shown = f"'{typed}' is not a number" if typed else "empty"
-            raise FieldError(f"{shown}: enter a {self.hint}")
-        if self.kind is int and not number.is_integer():
-            raise FieldError(f"must be a {self.hint} (you typed {typed})")
+        shown = cut(typed, 40)
+        if not typed:
+            raise FieldError(f"empty: enter a {self.hint}")
+        if self.kind is int:
+            if not re.fullmatch(r"[-+]?[0-9]{1,40}", typed):
+                try:
+                    float(typed)
+                except ValueError:
+                    raise FieldError(
+                        f"expected a number ({self.hint}); '{shown}' is not one"
+                    ) from None
+                raise FieldError(f"expected a whole number in digits (you typed {shown})")
+            number: float = int(typed)
+        else:
+            try:
+                number = float(typed)
+            except ValueError:
+                number = float("nan")
+            if not math.isfinite(number):
+                raise FieldError(f"expected a number ({self.hint}); '{shown}' is not one")
         lim = self.limits
         inside = (
-            number >= lim.get("ge", -float("inf"))
-            and number > lim.get("gt", -float("inf"))
-            and number <= lim.get("le", float("inf"))
-            and number < lim.get("lt", float("inf"))
+            number >= lim.get("ge", -math.inf)
+            and number > lim.get("gt", -math.inf)
+            and number <= lim.get("le", math.inf)
+            and number < lim.get("lt", math.inf)
         )
         if not inside:
-            raise FieldError(f"must be a {self.hint} (you typed {typed})")
-        return int(number) if self.kind is int else number
+            raise FieldError(f"must be a {self.hint} (you typed {shown})")
+        return number
 
 
 def _number(x: float) -> str:
@@ -174,7 +193,7 @@ def _declaration(path: str) -> tuple[type, dict[str, float], str, bool]:
             ("lt", annotated_types.Lt),
         ):
             if isinstance(m, cls):
-                bounds[key] = float(getattr(m, key))
+                bounds[key] = getattr(m, key)  # an int bound stays exact (a seed's 2**63 - 1)
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     return kind, bounds, str(extra.get("unit", "")), optional
 

@@ -1,9 +1,10 @@
 """Reading config files: safe YAML, ``extends:`` and dotted ``KEY=VALUE`` overrides.
 
 The YAML is read as a hostile user may have written it: Python tags never run, a key given twice is
-an error (PyYAML keeps the last silently), and the file's size, its aliases' expansion and its
-nesting are limited before anything is built. ``1e5`` is a number, as in YAML 1.2. Nothing here
-knows the schema; ``salesim.experiments.config`` validates what these functions return. One
+an error (PyYAML keeps the last silently), the file must be a regular file (a FIFO would block),
+and its size, its aliases' expansion and its nesting are limited before anything is built. Plain
+values are typed by YAML 1.2, not 1.1 (``off`` is text, ``1e5`` a number, ``030`` refused).
+Nothing here knows the schema; ``salesim.experiments.config`` validates what they return. One
 convention is read here: a key ending in ``_file`` (also a dotted one in a scenario) holds a path
 relative to the config file that names it, so an ``extends:`` chain can spread data files across
 folders; such paths are made absolute before the files are merged.
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from salesim.model.inputs.files import cut, read_capped, resolved
 from salesim.model.inputs.params import ConfigError
 
 #: Largest config file read, in bytes (the shipped ones are a few kB).
@@ -34,7 +36,7 @@ class _DuplicateKey(yaml.constructor.ConstructorError):
 
 
 class SafeLoader(_BASE):  # type: ignore[misc, valid-type]
-    """``yaml.safe_load``'s loader, refusing duplicate keys and reading ``1e5`` as a number."""
+    """``yaml.safe_load``'s loader, refusing duplicate keys, with YAML 1.2's implicit types."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         """Build a mapping; a key given twice (not via a ``<<`` merge) is an error."""
@@ -57,12 +59,63 @@ class SafeLoader(_BASE):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-# YAML 1.2 reads 1e5 and 2E-3 as numbers; PyYAML (YAML 1.1) reads them as strings.
-SafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
+class _Ambiguous(yaml.YAMLError):
+    """A plain scalar that YAML 1.1 and YAML 1.2 read differently (``030``, ``1:30``, ``0x10``)."""
+
+    def __init__(self, text: str, mark: yaml.Mark) -> None:
+        super().__init__(text)
+        self.text, self.problem_mark = text, mark
+
+
+def _refuse_ambiguous(loader: SafeLoader, node: yaml.ScalarNode) -> None:
+    text = node.value
+    try:
+        old = yaml.safe_load(text)  # what YAML 1.1 (PyYAML, and so many tools) makes of it
+    except yaml.YAMLError:
+        old = text
+    new: Any = text  # YAML 1.2: text, except 0x and 0o numbers and decimals with leading zeros
+    if re.fullmatch(r"[-+]?0[xXoO][0-9a-fA-F]+", text):
+        new = int(text, 0)
+    elif re.fullmatch(r"[-+]?0[0-9]+", text):
+        new = int(text, 10)
+    number = next((v for v in (new, old) if isinstance(v, int | float)), None)
+    raise _Ambiguous(
+        f"{cut(text)} is read as {cut(repr(old))} by YAML 1.1 and as {cut(repr(new))} by YAML "
+        f"1.2; write {'the number ' + repr(number) if number is not None else 'a decimal number'}"
+        f", or '{cut(text)}' in quotes for text",
+        node.start_mark,
+    )
+
+
+#: Implicit types by YAML 1.2's core schema: only true/false are booleans (``on``, ``no``,
+#: ``off`` are text), no timestamps, ``1e5`` is a number. Integers YAML 1.1 reads otherwise
+#: (leading zeros as octal, ``1:30`` as base 60, ``0x10``, ``1_000``) are refused, not guessed.
+_AMBIGUOUS = "tag:salesim,2025:ambiguous"
+_RESOLVERS = (
+    ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"[-+]?(?:0|[1-9][0-9]*)", list("-+0123456789")),
+    (
+        _AMBIGUOUS,
+        r"[-+]?0[0-9_]+|[-+]?0[xXoObB][0-9a-fA-F_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+        r"|[-+]?[0-9][0-9]*_[0-9_]*(?:\.[0-9_]*)?",
+        list("-+0123456789"),
+    ),
+    (
+        "tag:yaml.org,2002:float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        list("-+0123456789."),
+    ),
 )
+SafeLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag == "tag:yaml.org,2002:merge"]
+    for key, resolvers in _BASE.yaml_implicit_resolvers.items()
+    if any(tag == "tag:yaml.org,2002:merge" for tag, _ in resolvers)
+}
+for _tag, _pattern, _first in _RESOLVERS:
+    SafeLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), _first)
+SafeLoader.add_constructor(_AMBIGUOUS, _refuse_ambiguous)
 
 
 def _check_size(root: yaml.Node) -> None:
@@ -114,6 +167,8 @@ def parse_yaml(text: str, where: str) -> Any:
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         return loader.construct_document(node)
+    except _Ambiguous as exc:
+        raise ConfigError(f"{where}:{exc.problem_mark.line + 1}: {exc.text}") from None
     except _DuplicateKey as exc:
         mark = exc.problem_mark
         raise ConfigError(
@@ -139,24 +194,8 @@ def parse_yaml(text: str, where: str) -> Any:
 
 
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file safely (size, aliases, duplicate keys checked), errors in one line."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            # Read one byte past the limit, never the whole of a huge file or a device.
-            data = fh.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory; expected a YAML file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError:  # e.g. a NUL byte in the name
-        raise ConfigError(f"{str(path)!r}: not a valid file name") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(
-            f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes, the limit for a config file"
-        )
+    """Parse a YAML file safely (file type, size, aliases, duplicate keys checked), in one line."""
+    data = read_capped(path, MAX_CONFIG_BYTES, "a config file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -216,7 +255,7 @@ def resolve_file_keys(data: Any, folder: Path) -> Any:
         out = {}
         for key, value in data.items():
             if str(key).endswith("_file") and isinstance(value, str) and value.strip():
-                value = str((folder / Path(value.strip()).expanduser()).resolve())
+                value = str(resolved(folder / Path(value.strip()).expanduser(), f"{key}: {value}"))
             out[key] = resolve_file_keys(value, folder)
         return out
     if isinstance(data, list):
@@ -224,9 +263,10 @@ def resolve_file_keys(data: Any, folder: Path) -> Any:
     return data
 
 
-def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+def read_config_data(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     """A config file's mapping, with ``extends: OTHER.yaml`` (relative to it) merged underneath."""
     path = Path(path)
+    chain = _chain or (resolved(path),)
     data = read_yaml(path)
     if data is None:
         raise ConfigError(f"{path}: the file is empty; expected a mapping with a 'model:' section")
@@ -237,8 +277,22 @@ def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ConfigError(f"{path}: extends: expected a file name, got {parent!r}")
-    base_path = (path.parent / parent).resolve()
-    if base_path in _seen:
-        raise ConfigError(f"{path}: extends: {parent} extends itself (a cycle)")
-    return deep_merge(read_config_data(base_path, (*_seen, base_path)), data)
+        raise ConfigError(f"{path}: extends: expected a file name, got {cut(repr(parent))}")
+    base_path = resolved(path.parent / parent, f"{path}: extends: {parent}")
+    if base_path in chain:
+        names = " -> ".join(p.name for p in (*chain, base_path))
+        what = "extends itself" if base_path == chain[-1] else "closes a cycle"
+        raise ConfigError(f"{path}: extends: {parent} {what} ({names})")
+    return deep_merge(read_config_data(base_path, (*chain, base_path)), data)
+
+
+def config_chain(path: str | Path) -> list[Path]:
+    """The files a config reads: itself and its ``extends:`` chain, resolved (for --out checks)."""
+    chain, path = [], resolved(path)
+    while path not in chain:
+        chain.append(path)
+        parent = (read_yaml(path) or {}).get("extends") if path.is_file() else None
+        if not isinstance(parent, str):
+            break
+        path = resolved(path.parent / parent)
+    return chain

@@ -989,7 +989,12 @@ def error_line(err: ValidationError, root: Any = None) -> str:
     if loc and named:
         loc, msg = f"{loc}.{named.group(1)}", msg[named.end() :]
     got = first.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    text = repr(got)
+    if len(text) > 80:  # a value of 240 kB is named, not echoed
+        text = f"{text[:80]}... ({len(text):,} characters)"
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {text})"
+    if first["type"].startswith("int") and isinstance(got, float) and got.is_integer():
+        shown += f"; write it as {int(got)}" if abs(got) < 1e18 else ""
     allowed = (
         allowed_values(root, tuple(first["loc"]))
         if root is not None and first["type"] in _RANGE_ERRORS

@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 REQUIRED = ("customer_id", "region", "channel")
 OPTIONAL = ("segment", "satisfaction", "relationship", "wallet_share")
 FILE_CHANNELS = ("direct", "distributor")
+#: Bounds the model computes at both ends: a customer's requirement is its volume divided by
+#: its share of wallet, and the monthly draws overflow far beyond these (1e300 tonnes, a share
+#: of 1e-300 once passed validation and then failed every run).
+MAX_VOLUME = 100_000_000
+MIN_WALLET_SHARE = 0.001
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +82,11 @@ def _schema(lines: tuple[str, ...]):
     import pandera.pandas as pa
 
     share = [pa.Check.in_range(0, 1, error="share")]
-    volume = [pa.Check.ge(0, error="negative"), pa.Check(np.isfinite, error="finite")]
+    volume = [
+        pa.Check.ge(0, error="negative"),
+        pa.Check(np.isfinite, error="finite"),
+        pa.Check.le(MAX_VOLUME, error="huge"),
+    ]
     columns = {
         "customer_id": pa.Column(nullable=False, unique=True, report_duplicates="exclude_first"),
         "region": pa.Column(nullable=False),
@@ -90,7 +99,7 @@ def _schema(lines: tuple[str, ...]):
         "relationship": pa.Column(float, share, nullable=True, coerce=True, required=False),
         "wallet_share": pa.Column(
             float,
-            [pa.Check.gt(0, error="wallet"), pa.Check.le(1, error="wallet")],
+            [pa.Check.ge(MIN_WALLET_SHARE, error="wallet"), pa.Check.le(1, error="wallet")],
             nullable=True,
             coerce=True,
             required=False,
@@ -146,7 +155,9 @@ def _explainer(frame: pd.DataFrame, lines: tuple[str, ...], path: str):
             "channel": f"unknown channel {got}; allowed: {', '.join(FILE_CHANNELS)}",
             "segment": f"unknown segment {got}; allowed: {', '.join(SEGMENTS)} (or blank)",
             "share": f"must be between 0 and 1, got {got}",
-            "wallet": f"must be above 0 and at most 1, got {got}",
+            "wallet": f"must be {MIN_WALLET_SHARE:g} to 1, got {got}",
+            "huge": f"volume {got} is more than {MAX_VOLUME:,} tonnes a year, the most salesim "
+            "computes",
         }.get(check, f"fails the check {check} ({got})")
 
     return explain
