@@ -7,8 +7,10 @@ Usage:
 
 ``--browser`` serves `salesim viz configs/baseline.yaml` and drives it in Debian's Chromium
 (as the browser test does, with the same helpers): the time from a Step click to the page
-showing the next day, one design and side by side, and the business days a second while Play
-runs at the default speed and as fast as it goes. The browser test checks only behaviour.
+showing the next day, side by side (the default page), side by side while "Run 10 seeds"
+computes on the process pool (only the steps taken before the seeds were all in count), and one
+design, and the business days a second while Play runs at the default speed and as fast as it
+goes. The browser test checks only behaviour.
 
 For each scale it runs one design to mid-horizon (so the request log is as long as it gets
 half-way), then times over the next month: the model's day, the page's bookkeeping (the
@@ -48,7 +50,10 @@ def old_components():
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("old_viz_components", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError:  # it imports modules the package has since moved (issue 23's layers)
+        return None
     return module
 
 
@@ -65,7 +70,8 @@ def timed(fn, repeats: int) -> float:
 
 def one_scale(customers: int, old) -> list[tuple[str, float | None, float, str]]:
     from salesim import load_config
-    from salesim.viz.charts import charts_svg
+    from salesim.viz.charts import charts_svg, response_histogram_svg
+    from salesim.viz.components import queue_panels
     from salesim.viz.org import flow_scale, key_accounts, organisation_svg
     from salesim.viz.panes import VizModel, default_fields
     from salesim.viz.story import RequestIndex, customer_story, story_html
@@ -113,7 +119,14 @@ def one_scale(customers: int, old) -> list[tuple[str, float | None, float, str]]
     table = timed(lambda: kpi_table_html(viz.panes), repeats)
     charts = timed(lambda: charts_svg(viz.panes), repeats)
     story = timed(lambda: story_html(customer_story(model, slot, tracker, index)), repeats)
-    drawing = org + table + charts + story
+    waiting = timed(
+        lambda: (
+            charts_svg(viz.panes, panels=queue_panels(viz)),
+            response_histogram_svg(viz.panes),
+        ),
+        repeats,
+    )
+    drawing = org + table + charts + story + waiting
 
     old_org = old_table = old_charts = None
     if old is not None:
@@ -135,6 +148,7 @@ def one_scale(customers: int, old) -> list[tuple[str, float | None, float, str]]
         ("KPI table", old_table, table, "per drawing"),
         ("charts", old_charts, charts, "per drawing (before: monthly, matplotlib)"),
         ("customer story", None, story, "per drawing"),
+        ("queues and response histograms", None, waiting, "per drawing"),
         (
             "Step: a day and a drawing",
             None if old is None else step + old_drawing,
@@ -150,19 +164,28 @@ def one_scale(customers: int, old) -> list[tuple[str, float | None, float, str]]
     return rows
 
 
-def step_latencies(page, count: int) -> list[float]:
-    """Seconds from each of ``count`` Step clicks to the page showing the next day."""
+def step_latencies(page, count: int, while_seeds: bool = False) -> list[float]:
+    """Seconds from each of ``count`` Step clicks to the page showing the next day.
+
+    ``while_seeds``: only steps that ended with the seeds still computing count, and the
+    measuring stops once they are all in.
+    """
     import browser_page as bp
 
     out = []
     for _ in range(count):
+        if while_seeds and bp.seeds_state(page)["done"]:
+            break
         before = bp.day(page)
         button = page.get_by_role("button", name="Step", exact=True)
         button.wait_for(state="visible")
         start = time.perf_counter()
         button.click()
         bp.wait_for_day(page, f"=== {before + 1}", timeout=20_000)
-        out.append(time.perf_counter() - start)
+        took = time.perf_counter() - start
+        if while_seeds and bp.seeds_state(page)["done"]:
+            break
+        out.append(took)
     return out
 
 
@@ -200,21 +223,44 @@ def browser_figures() -> None:
         log = Path(tmp) / "server.log"
         with bp.viz_server(log) as url, bp.chromium() as browser:
             context, page = bp.open_page(browser, url)
+            both = step_latencies(page, 12)
+            clicked = time.perf_counter()
+            page.get_by_role("button", name="Run 10 seeds").click()
+            bp.wait_for_seeds(page, "s.dataset.total === '20'")
+            seeds_load = os.getloadavg()[0]
+            seeding = step_latencies(page, 40, while_seeds=True)
+            bp.wait_for_seeds(page, "s.dataset.done === 'True'")
+            seeds_took = time.perf_counter() - clicked
+            after = step_latencies(page, 12)  # the bands and CIs drawn as well
+            both_at_20 = play_rate(page, 4.0, horizon)
+            bp.choose(page, "Compared with", "nothing (one design)")
+            bp.reset(page, "Compared with")
+            page.locator('.salesim-clock[data-day="0"]').wait_for()
             one = step_latencies(page, 12)
             one_play = play_rate(page, 6.0, horizon)
-            bp.choose(page, "Side by side with", "Customer managers")
-            bp.reset(page, "Side by side with")
+            bp.choose(page, "Compared with", "Customer managers")
+            bp.reset(page, "Compared with")
             page.locator('.salesim-clock[data-day="0"]').wait_for()
-            both = step_latencies(page, 12)
-            both_at_20 = play_rate(page, 4.0, horizon)
             bp.choose(page, "Play speed", "as fast as it goes")
             both_play = play_rate(page, 6.0, horizon)
             context.close()
     print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (load, 1 and 5 min)")
+    print(
+        f"10 seeds x 2 designs: all in {seeds_took:.1f} s after the click (load when they "
+        f"started, 1 min: {seeds_load:.2f}; Step pressed meanwhile)"
+    )
     print("the real page, 1,500 customers (configs/baseline.yaml), headless Chromium")
-    for name, times in (("one design", one), ("side by side", both)):
+    for name, times in (
+        ("side by side", both),
+        ("side by side, 10 seeds computing", seeding),
+        ("side by side, 10 seeds in", after),
+        ("one design", one),
+    ):
+        if not times:
+            print(f"  Step to page update, {name}: no step measured")
+            continue
         print(
-            f"  Step to page update, {name:12s}: median {statistics.median(times):.3f} s, "
+            f"  Step to page update, {name:32s}: median {statistics.median(times):.3f} s, "
             f"max {max(times):.3f} s ({len(times)} steps)"
         )
     print(f"  Play, one design, default speed (20):   {one_play:6.1f} business days a second")
@@ -233,7 +279,10 @@ def main() -> None:
         return
     old = old_components()
     print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (load, 1 and 5 min)")
-    print(f"before = commit {BEFORE}" + ("" if old else " (not available: no git history)"))
+    print(
+        f"before = commit {BEFORE}"
+        + ("" if old else " (not available: no git history, or it no longer imports)")
+    )
     print(f"{'customers':>9s}  {'':42s} {'before':>9s} {'after':>9s}  unit")
     for customers in (1500,) if args.quick else (1500, 15000):
         for k, (name, before, after, unit) in enumerate(one_scale(customers, old)):

@@ -8,6 +8,7 @@ clock is read: a wait that gives up is a failure, not a measurement.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -161,3 +162,29 @@ def play_button(page):
 
 def pause_button(page):
     return page.get_by_role("button", name="❚❚ Pause")
+
+
+def open_group(page, name: str) -> None:
+    """Open a group of settings in the side bar (a closed one hides its fields)."""
+    header = page.locator(".v-expansion-panel-header", has_text=name)
+    if "v-expansion-panel-header--active" not in (header.get_attribute("class") or ""):
+        header.click()
+    expect(header).to_have_class(re.compile("v-expansion-panel-header--active"))
+
+
+def seeds_state(page) -> dict:
+    """What the seeds card says: runs finished, in all, and whether all are in."""
+    box = page.locator(".salesim-seeds")
+    return {
+        "finished": int(box.get_attribute("data-finished")),
+        "total": int(box.get_attribute("data-total")),
+        "done": box.get_attribute("data-done") == "True",
+    }
+
+
+def wait_for_seeds(page, test: str, timeout: int = 300_000) -> None:
+    """Wait until the seeds card's state satisfies ``test`` (JavaScript on ``s.dataset``)."""
+    page.wait_for_function(
+        f"() => {{ const s = document.querySelector('.salesim-seeds'); return s && ({test}); }}",
+        timeout=timeout,
+    )

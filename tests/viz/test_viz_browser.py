@@ -7,7 +7,12 @@ speed are figures of `benchmarks/bench_viz.py --browser`).
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,14 +24,17 @@ from browser_page import (
     choose,
     chromium,
     day,
+    open_group,
     open_page,
     pause_button,
     play_button,
     reset,
+    seeds_state,
     step,
     type_into,
     viz_server,
     wait_for_day,
+    wait_for_seeds,
 )
 
 # Generous waits: the machines that run this are shared, and a wait is not a timing measurement.
@@ -90,7 +98,7 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     expect(page.locator(".salesim-clock")).to_have_text("Start of month 1")
     # Running values from the first day: response times once the first requests resolve, the
     # volume KPIs as month 1's expectation (marked ≈) until it closes.
-    expect(page.locator('.salesim-kpi[data-kpi="direct_sales_rate"] .v')).to_contain_text("≈")
+    expect(page.locator('.salesim-kpi[data-kpi="direct_sales_rate"] .v').first).to_contain_text("≈")
     for _ in range(6):
         step(page)
     assert day(page) == 6
@@ -104,24 +112,30 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
         expect(page.get_by_text(gone, exact=True)).to_have_count(0)
     expect(page.get_by_text("Play speed (business days a second)")).to_be_visible()
 
+    # Today's organisation first, the reference; the gap says what it subtracts.
+    expect(page.locator("th.gap-head")).to_contain_text("customer managers − product organisation")
+
     # Next month closes month 1: measured values replace the expectation.
     page.get_by_role("button", name="Next month").click()
     expect(page.locator('.salesim-clock[data-day="21"]')).to_be_visible(timeout=20_000)
-    expect(page.locator('.salesim-kpi[data-kpi="direct_sales_rate"] .v')).not_to_contain_text("≈")
+    expect(page.locator('.salesim-kpi[data-kpi="direct_sales_rate"] .v').first).not_to_contain_text(
+        "≈"
+    )
 
     # A changed field says that Reset applies it, and Reset does.
-    choose(page, "Organisation design", "Product organisation")
+    choose(page, "Compared with", "nothing (one design)")
     expect(page.locator(".salesim-pending")).to_contain_text("Reset applies")
     assert day(page) == 21
-    reset(page, "Organisation design")
+    reset(page, "Compared with")
     expect(page.locator('.salesim-clock[data-day="0"]')).to_be_visible()
     expect(page.locator(".salesim-pending")).to_have_count(0)
     expect(page.locator('.salesim-kpi .v[data-design="product"]').first).to_be_visible()
+    expect(page.locator(".salesim-kpi .gap")).to_have_count(0)
 
     # Side by side on the same seed: both designs, the gap, an organisation picture each.
-    choose(page, "Side by side with", "Customer managers")
-    expect(page.locator(".salesim-pending")).to_contain_text("Side by side with")
-    reset(page, "Side by side with")
+    choose(page, "Compared with", "Customer managers")
+    expect(page.locator(".salesim-pending")).to_contain_text("Compared with")
+    reset(page, "Compared with")
     expect(page.locator(".salesim-kpi .gap").first).to_be_visible()
     for _ in range(10):
         step(page)
@@ -176,21 +190,33 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     type_into(page, "Customer number", "99999")
     expect(page.get_by_text("Customer number: enter a whole number from 0 to")).to_be_visible()
 
-    # A negative head-count: a message naming the field, and the last good model keeps running.
+    # A negative head-count: refused at the field in plain words as it is typed; Reset says it
+    # is not applied, and the model's day does not change (the last good model keeps running).
     before = day(page)
+    open_group(page, "Staff and hours")
     type_into(page, "Front-line head-count", "-5")
+    field = page.locator(".v-input", has=page.get_by_role("textbox", name="Front-line head-count"))
+    expect(field).to_contain_text("must be a whole number from 1 to 100,000")
+    expect(field).to_contain_text("(you typed -5)")
+    expect(field).to_have_class(re.compile("error--text"))
+    assert day(page) == before
     reset(page, "Front-line head-count")
     expect(page.get_by_text("Not applied")).to_be_visible()
-    expect(page.get_by_text("greater than or equal to 1")).to_be_visible()
+    expect(page.get_by_text("Input should")).to_have_count(0)  # never the library's wording
     assert day(page) == before
     step(page)
     assert day(page) == before + 1
 
     # Text in a number field: the same.
-    type_into(page, "Front-line head-count", "none")  # as the config has it
+    type_into(page, "Front-line head-count", "")  # unset, as baseline.yaml has it
+    expect(field).not_to_contain_text("must be")
     type_into(page, "Customers at the start", "lots")
+    customers = page.locator(
+        ".v-input", has=page.get_by_role("textbox", name="Customers at the start")
+    )
+    expect(customers).to_contain_text("expected a number")
     reset(page, "lots")
-    expect(page.get_by_text("Customers at the start: expected a number")).to_be_visible()
+    expect(page.get_by_text("Not applied")).to_be_visible()
     assert day(page) == before + 1
 
     # Fixed: Reset starts a fresh model without the message.
@@ -219,8 +245,8 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     expect(page.get_by_role("button", name="Step", exact=True)).to_be_disabled()
 
     # One design; Run to the end, from the start: the clock reaches the horizon.
-    choose(page, "Side by side with", "nothing (one design)")
-    reset(page, "Side by side with")
+    choose(page, "Compared with", "nothing (one design)")
+    reset(page, "Compared with")
     expect(page.locator('.salesim-clock[data-day="0"]')).to_be_visible()
     expect(page.locator(".salesim-kpi .gap")).to_have_count(0)
     page.get_by_role("button", name="Run to the end").click()
@@ -237,3 +263,146 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     }
     foreign = sorted(u for u, host in hosts.items() if host not in ("127.0.0.1", "localhost"))
     assert not foreign, f"the page asked for non-local URLs: {foreign[:5]}"
+
+
+def test_ten_seeds_run_in_the_background_while_step_still_advances_the_day(server, browser):
+    context, page = open_page(browser, server)
+    assert seeds_state(page) == {"finished": 0, "total": 0, "done": False}
+    page.get_by_role("button", name="Run 10 seeds").click()
+    wait_for_seeds(page, "s.dataset.total === '20'")
+    # Pressed while the seeds compute, Step still advances the visitor's own day.
+    before = day(page)
+    step(page)
+    step(page)
+    assert day(page) == before + 2
+    state = seeds_state(page)
+    assert not state["done"] and state["finished"] < 20, "the seeds were in before the steps"
+    expect(page.locator(".salesim-seeds-progress")).to_be_visible()
+    # Once in: a band per design on every KPI chart, and each gap with its paired CI.
+    wait_for_seeds(page, "s.dataset.done === 'True'")
+    expect(page.locator(".salesim-charts polygon.band").first).to_be_visible()
+    assert page.locator(".salesim-charts polygon.band").count() >= 2 * 9
+    gaps = page.locator(".salesim-kpi .seeds-gap")
+    expect(gaps.first).to_contain_text("10 seeds:")
+    expect(gaps.first).to_contain_text("±")
+    assert gaps.count() == page.locator(".salesim-kpi").count()
+    context.close()
+
+
+def test_a_csv_download_has_the_expected_columns(server, browser, tmp_path):
+    context, page = open_page(browser, server)
+    page.get_by_role("button", name="Next month").click()
+    wait_for_day(page, "=== 21")
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Monthly KPIs (CSV)").click()
+    path = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert list(rows[0])[:4] == ["organisation", "design", "seed", "month"]
+    assert {"retention_rate", "mean_response_hours", "market_share"} <= set(rows[0])
+    assert [(r["design"], r["month"]) for r in rows] == [
+        ("product", "1"),
+        ("customer_manager", "1"),
+    ]
+    context.close()
+
+
+def test_own_data_region_names_appear_and_a_roster_fixes_the_head_count(browser, tmp_path):
+    with viz_server(tmp_path / "own.log", "configs/own_data_example.yaml") as url:
+        context, page = open_page(browser, url)
+        step(page)
+        picture = page.locator("svg.salesim-org").first
+        for name in ("East", "North", "South", "West"):
+            expect(picture.locator("text", has_text=re.compile(f"^{name}$"))).to_have_count(1)
+        expect(picture).not_to_contain_text("Region 1")
+        open_group(page, "Staff and hours")
+        heads = page.get_by_role("textbox", name="Front-line head-count")
+        expect(heads).to_be_disabled()
+        expect(heads).to_have_value("12")
+        box = page.locator(".v-input", has=heads)
+        expect(box).to_contain_text("fixed by roster.csv")
+        context.close()
+    assert "Traceback" not in (tmp_path / "own.log").read_text()
+
+
+TINY = """\
+extends: {baseline}
+name: tiny
+model:
+  design: customer_manager
+  seed: 31
+  horizon_days: 63
+  population: {{customers: 300}}
+  staff: {{sales_staff: 10}}
+  start: {{design: product}}
+experiment:
+  designs: [product, customer_manager]
+  baseline: product
+  replications: 10
+"""
+
+
+def test_the_gap_agrees_with_the_report_in_sign_and_colour(browser, tmp_path):
+    """The same config and seed as a tiny study: the page's gap at the end of the run has the
+    sign of the study's replication-0 difference and the colour the report's rule gives it; its
+    10 seeds give the report's paired difference and verdict (green, red or neither)."""
+    import pandas as pd
+
+    from salesim.report import units
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(baseline=Path("configs/baseline.yaml").resolve()))
+    out = tmp_path / "study"
+    subprocess.run(
+        [sys.executable, "-m", "salesim", "run", str(config), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    runs = pd.read_parquet(out / "runs.parquet")
+    first = runs[runs.replication == 0].set_index("design")
+    report = (out / "report.html").read_text()
+    cells = {
+        m: (float(v), cls)
+        for cls, m, v in re.findall(
+            r'<td(?: class="(\w*)")? data-metric="(\w+)" data-design="customer_manager" '
+            r'data-kind="diff" data-scenario="base" data-point="0" data-value="([^"]+)"',
+            report,
+        )
+    }
+    assert cells, "no paired differences found in the report"
+
+    with viz_server(tmp_path / "tiny.log", str(config)) as url:
+        context, page = open_page(browser, url)
+        head = page.locator("th.gap-head")
+        expect(head).to_have_attribute("data-direction", "customer managers − product organisation")
+        expect(head).to_contain_text("customer managers − product organisation")
+        page.get_by_role("button", name="Run to the end").click()
+        wait_for_day(page, "=== 63")
+        page.get_by_role("button", name="Run 10 seeds").click()
+        wait_for_seeds(page, "s.dataset.done === 'True'")
+        checked = 0
+        for row in page.locator(".salesim-kpi").all():
+            name = row.get_attribute("data-kpi")
+            if name not in cells:
+                continue
+            gap_cell = row.locator("td.gap")
+            gap = float(gap_cell.get_attribute("data-gap"))
+            one = first.loc["customer_manager", name] - first.loc["product", name]
+            assert (gap > 0) == (one > 0) and (gap < 0) == (one < 0), name
+            colour = gap_cell.evaluate("e => e.style.color")
+            assert colour == _rgb(units.colour(name, one)), name
+            seeds = row.locator(".seeds-gap")
+            value, cls = cells[name]
+            assert float(seeds.get_attribute("data-mean")) == pytest.approx(
+                value, rel=1e-9, abs=1e-12
+            )
+            assert seeds.get_attribute("data-verdict") == (cls or "none"), name
+            checked += 1
+        assert checked >= 10
+        context.close()
+
+
+def _rgb(hex_colour: str) -> str:
+    """A #rrggbb colour as the browser reports a style's colour."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"

@@ -108,6 +108,8 @@ class Accumulators:
         self.fill = np.ones(n_customers)
         self.failed = np.zeros(n_customers)
         self.hazard = np.zeros(n_customers)
+        #: The churn mechanism's logit terms of this month's hazard, per customer (name -> array).
+        self.churn_terms: dict[str, np.ndarray] = {}
         self.margin_recent = np.zeros(n_customers)
         self.clv = np.zeros(n_customers)
         self.ever_ours = np.zeros(n_customers, dtype=bool)

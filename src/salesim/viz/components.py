@@ -14,12 +14,16 @@ import numpy as np
 import solara
 
 from salesim.model.inputs.codes import LOST
-from salesim.viz.charts import charts_svg
+from salesim.viz import export
+from salesim.viz.charts import QUEUE_PANELS, charts_svg, response_histogram_svg
+from salesim.viz.fields import FIELDS
 from salesim.viz.org import flow_scale, key_accounts, organisation_svg
-from salesim.viz.panes import FIELDS, NO_REORGANISATION, NONE, VizModel
+from salesim.viz.panes import NO_REORGANISATION, NONE, VizModel
+from salesim.viz.seeds import SeedSummary
 from salesim.viz.story import RequestIndex, customer_story, story_html
 from salesim.viz.style import esc, short_title
 from salesim.viz.table import kpi_table_html
+from salesim.viz.tracker import QUEUE_GROUPS, customer_name
 
 CSS = """
 .salesim-page { display: flex; align-items: flex-start; gap: 0; }
@@ -77,10 +81,25 @@ table.salesim-kpis .later { color: #999; font-weight: 400; font-size: 11.5px; }
 .salesim-story .num, .salesim-story .line { text-align: right; white-space: nowrap; }
 .salesim-story .line { text-align: left; }
 .salesim-hint { color: #666; font-size: 12.5px; }
+table.salesim-kpis th.gap-head { min-width: 96px; }
+table.salesim-kpis .gap-dir { font-weight: 400; font-size: 10.5px; color: #666; max-width: 150px;
+  white-space: normal; text-align: right; }
+table.salesim-kpis .seeds-gap { font-size: 10.5px; font-weight: 600; white-space: nowrap; }
+.salesim-hist-box { flex: 1 1 420px; min-width: 0; max-width: 720px; }
+.salesim-downloads { display: flex; gap: 8px; flex-wrap: wrap; margin: 6px 0; }
+.salesim-downloads .v-btn { text-transform: none; letter-spacing: 0; }
+.salesim-story table.churn-terms td.hazard { color: #b2182b; }
+.salesim-story table.churn-terms td.other { color: #555; }
+.salesim-seeds { font-size: 12.5px; color: #444; margin-top: 6px; }
+.salesim-controls .v-expansion-panel-content__wrap { padding: 0 8px 8px 8px; }
+.salesim-controls .v-expansion-panel-header { min-height: 36px; padding: 6px 10px;
+  font-size: 13.5px; }
 .salesim-controls .salesim-pending { margin-top: 8px; }
 """
 
 PAUSED, PLAYING, TO_END = "paused", "playing", "to_end"
+IN_PLACE_LABEL = "Organisation in place (the reference)"
+COMPARE_LABEL = "Compared with"
 FASTEST = "as fast as it goes"
 SPEEDS = ["5", "10", "20", "50", FASTEST]
 
@@ -138,27 +157,86 @@ def StatusBar(viz: VizModel, version: int, mode: str):
 
 
 @solara.component
-def KPITable(viz: VizModel, version: int, lock: threading.RLock):
+def KPITable(viz: VizModel, version: int, lock: threading.RLock, seeds: SeedSummary | None):
     """The KPI table (a column per design, the gap coloured better or worse)."""
 
     def build():
         with lock:
-            return kpi_table_html(viz.panes)
+            return kpi_table_html(viz.panes, seeds)
 
-    html = solara.use_memo(build, dependencies=[viz, version])
+    html = solara.use_memo(build, dependencies=[viz, version, seeds])
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["salesim-table-box"])
 
 
 @solara.component
-def Charts(viz: VizModel, version: int, lock: threading.RLock):
-    """KPIs over the horizon, one line per design."""
+def Charts(viz: VizModel, version: int, lock: threading.RLock, seeds: SeedSummary | None):
+    """KPIs over the horizon, one line per design (and its band across seeds, once run)."""
 
     def build():
         with lock:
-            return charts_svg(viz.panes)
+            return charts_svg(viz.panes, seeds=seeds)
 
-    svg = solara.use_memo(build, dependencies=[viz, version])
+    svg = solara.use_memo(build, dependencies=[viz, version, seeds])
     solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["salesim-charts-box"])
+
+
+def queue_panels(viz: VizModel) -> tuple[tuple[str, str, str], ...]:
+    """The queue charts of the roles some pane has (outlets only where a design has them)."""
+    groups = list(QUEUE_GROUPS)
+    present = {groups[g] for p in viz.panes for g in np.unique(p.tracker.queue_group).tolist()}
+    return tuple(panel for panel in QUEUE_PANELS if panel[0].removeprefix("queue_") in present)
+
+
+@solara.component
+def Waiting(viz: VizModel, version: int, lock: threading.RLock, seeds: SeedSummary | None):
+    """Where requests wait (queue length by role over time) and how long they take."""
+
+    def build():
+        with lock:
+            panels = queue_panels(viz)
+            return (
+                charts_svg(viz.panes, columns=len(panels), seeds=seeds, panels=panels),
+                response_histogram_svg(viz.panes),
+            )
+
+    queues, histogram = solara.use_memo(build, dependencies=[viz, version, seeds])
+    with solara.Div(classes=["salesim-top"]):
+        solara.HTML(tag="div", unsafe_innerHTML=queues, classes=["salesim-charts-box"])
+        solara.HTML(tag="div", unsafe_innerHTML=histogram, classes=["salesim-hist-box"])
+
+
+@solara.component
+def Downloads(viz: VizModel, lock: threading.RLock, selected: int | None):
+    """The page's data as CSV: monthly KPIs, the request log, the followed customer's story."""
+
+    def table(make):
+        def data() -> bytes:
+            with lock:
+                return export.csv_bytes(make())
+
+        return data
+
+    seed = viz.config.seed
+    with solara.Div(classes=["salesim-downloads"]):
+        solara.FileDownload(
+            table(lambda: export.monthly_kpis(viz)),
+            filename=f"monthly_kpis_seed{seed}.csv",
+            label="Monthly KPIs (CSV)",
+            mime_type="text/csv",
+        )
+        solara.FileDownload(
+            table(lambda: export.request_log(viz)),
+            filename=f"request_log_seed{seed}.csv",
+            label="Request log (CSV)",
+            mime_type="text/csv",
+        )
+        if selected is not None and selected < viz.left.customers.size:
+            solara.FileDownload(
+                table(lambda: export.story(viz, selected)),
+                filename=f"customer_{selected}_story_seed{seed}.csv",
+                label=f"Customer {customer_name(viz.left.customers, selected)}'s story (CSV)",
+                mime_type="text/csv",
+            )
 
 
 @solara.component
@@ -273,10 +351,14 @@ def CustomerStory(
         if selected is None or selected >= size:
             return []
         with lock:
-            return [
-                story_html(customer_story(p.model, selected, p.tracker, indexes[k]))
+            stories = [
+                customer_story(p.model, selected, p.tracker, indexes[k])
                 for k, p in enumerate(viz.panes)
             ]
+        if len(stories) == 2:  # each story names the other design's chance of leaving
+            for story, other, pane in zip(stories, stories[::-1], viz.panes[::-1], strict=True):
+                story["compare"] = (pane.short, other["months"])
+        return [story_html(story) for story in stories]
 
     stories = solara.use_memo(build, dependencies=[viz, version, selected])
     if not stories:
@@ -297,14 +379,30 @@ def CustomerStory(
                 )
 
 
-def field_widget(name: str, value, on_value) -> None:
-    """A labelled input for one of the page's model fields, its unit after the number."""
+def field_widget(
+    name: str, value, on_value, error: str | None = None, fixed: tuple[str, str] | None = None
+) -> None:
+    """A labelled input for one of the page's model fields.
+
+    Its unit after the number and its allowed range under it, or what is wrong with the value
+    typed; a field a data file fixes shows the file's number, disabled, and says so.
+    """
     f = FIELDS[name]
-    if f.kind is bool:
+    if fixed is not None:
+        solara.InputText(
+            f.label, value=fixed[0], disabled=True, message=fixed[1], classes=["salesim-fixed"]
+        )
+    elif f.kind is bool:
         solara.Checkbox(label=f.label, value=bool(value), on_value=on_value)
     else:
         solara.InputText(
-            f.label, value=str(value), on_value=on_value, suffix=f.unit, message=f.hint
+            f.label,
+            value=str(value),
+            on_value=on_value,
+            suffix=f.shown_unit,
+            error=error or False,
+            message=error or f.hint,
+            classes=["salesim-field-error"] if error else [],
         )
 
 
@@ -326,7 +424,7 @@ def changed_fields(values: dict, applied: dict) -> list[str]:
             label = (
                 FIELDS[name].label
                 if name in FIELDS
-                else ("Organisation design" if name == "design" else "Side by side with")
+                else (IN_PLACE_LABEL if name == "design" else COMPARE_LABEL)
             )
             out.append(f"{label}: {old} → {new}")
     return out

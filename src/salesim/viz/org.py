@@ -29,7 +29,7 @@ from salesim.viz.style import (
     sat_bin,
     short_title,
 )
-from salesim.viz.tracker import CUSTOMERS, FRONT, SECOND, Tracker
+from salesim.viz.tracker import CUSTOMERS, FRONT, SECOND, Tracker, customer_name
 
 if TYPE_CHECKING:
     from salesim.model.sales_model import SalesModel
@@ -78,6 +78,18 @@ def flow_scale(trackers: list[Tracker]) -> float:
     return max([float(t.node_flows().max(initial=0.0)) for t in trackers] + [1.0])
 
 
+def _node_order(tracker: Tracker, i: int) -> tuple:
+    node = tracker.nodes[i]
+    if node.column != FRONT:
+        return (0, 0, 0, *node.key)  # ("region" | "pm" | "rm", index)
+    era, role, kind, index = node.key
+    return (1, -era, ROLE_ORDER.get(role, len(ROLE_ORDER)), role, kind, index)
+
+
+#: Front-line roles top to bottom (others after them, by name).
+ROLE_ORDER = {"product_rep": 0, "customer_manager": 1, "service_outlet": 2}
+
+
 def _text(x, y, text, size=10.0, anchor="start", weight="normal", fill="#222", raw=False):
     body = text if raw else esc(text)
     return (
@@ -111,7 +123,10 @@ def organisation_svg(
     load = tracker.load()
     flows = tracker.node_flows()
     visible = _visible_nodes(tracker, queues, flows)
-    by_column = {c: [i for i in visible if tracker.nodes[i].column == c] for c in COLUMNS}
+    # In a fixed order whatever order the staff were built in (a roster's rows): by role, then
+    # the line or region each box covers, old front line last.
+    order = sorted(visible, key=lambda i: _node_order(tracker, i))
+    by_column = {c: [i for i in order if tracker.nodes[i].column == c] for c in COLUMNS}
     rows = max(
         len(by_column[CUSTOMERS]) * REGION_PITCH,
         len(by_column[FRONT]) * PITCH,
@@ -141,7 +156,7 @@ def organisation_svg(
     accounts = accounts if accounts is not None else key_accounts(model)
     for r, i in enumerate(tracker.region_node.tolist()):
         if i in pos:
-            parts.extend(_region_box(model, r, pos[i], stats, accounts[r], selected))
+            parts.extend(_region_box(model, tracker, r, pos[i], stats, accounts[r], selected))
     for i in visible:
         node = tracker.nodes[i]
         if node.column != CUSTOMERS:
@@ -224,14 +239,14 @@ def _edges(tracker: Tracker, flows: np.ndarray, pos: dict, scale: float) -> list
     return out
 
 
-def _region_box(model, r, box, stats, accounts, selected) -> list[str]:
+def _region_box(model, tracker, r, box, stats, accounts, selected) -> list[str]:
     x0, y, x1, h = box
     active, direct, lost = (int(stats[k][r]) for k in ("active", "direct", "lost"))
     sat = float(stats["satisfaction"][r])
     out = [
         f'<rect class="region" x="{x0}" y="{y:.1f}" width="{x1 - x0}" height="{h}" rx="4" '
         'fill="#fafafa" stroke="#bbb"/>',
-        _text(x0 + 6, y + 14, f"Region {r + 1}", 11, weight="bold"),
+        _text(x0 + 6, y + 14, tracker.region_names[r], 11, weight="bold"),
         _text(x1 - 5, y + 14, f"{active:,} active", 9.5, anchor="end"),
         _text(
             x0 + 6,
@@ -269,8 +284,8 @@ def _region_box(model, r, box, stats, accounts, selected) -> list[str]:
             else ""
         )
         tip = (
-            f"customer {c}: {book.volume[c].sum():,.0f} t a year, satisfaction "
-            f"{book.satisfaction[c]:.2f}{', lost' if lost_c else ''} (click to follow)"
+            f"customer {customer_name(book, c)}: {book.volume[c].sum():,.0f} t a year, "
+            f"satisfaction {book.satisfaction[c]:.2f}{', lost' if lost_c else ''} (click to follow)"
         )
         mark = (
             f'<text x="{cx:.1f}" y="{cy + 3.5:.1f}" font-size="10" text-anchor="middle" '
@@ -327,8 +342,15 @@ def _staff_box(tracker, i, box, queues, load, owner) -> list[str]:
             raw=True,
         )
         + f"<title>{esc(node.title)}: {queue} requests waiting or in service; load over the "
-        f"last 21 business days {100 * np.nan_to_num(value):.0f}%</title></g>"
+        f"last 21 business days {100 * np.nan_to_num(value):.0f}%{esc(_who(tracker, stations))}"
+        "</title></g>"
     ]
+
+
+def _who(tracker: Tracker, stations: np.ndarray) -> str:
+    """'; people: S03, S07, S11' when a roster names the people of a box."""
+    names = [tracker.names[s] for s in stations.tolist() if s in tracker.names]
+    return f"; people: {', '.join(names)}" if names else ""
 
 
 def _legend(y: float, scale: float) -> list[str]:

@@ -7,16 +7,15 @@ had. Each simulated organisation comes with a ``Tracker`` that keeps what the pa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from salesim.experiments.config import validate_config
 from salesim.model.inputs.config_files import apply_overrides
-from salesim.model.inputs.files import cut
 from salesim.model.inputs.params import ConfigError, ModelConfig
 from salesim.model.inputs.registry import registered_designs
 from salesim.model.sales_model import SalesModel
+from salesim.viz.fields import FIELDS, FieldError, fixed_fields, value_at
 from salesim.viz.style import DESIGN_COLOURS, short_title
 from salesim.viz.tracker import Tracker
 
@@ -25,76 +24,62 @@ NONE = "none"
 NO_REORGANISATION = "no_reorganisation"
 
 
-@dataclass(frozen=True)
-class Field:
-    """A page field: the config path it sets, its label and the unit shown after the value."""
-
-    path: str
-    label: str
-    kind: type
-    unit: str = ""
-    #: Whether "none" (or a blank) is a value: the parameter may be left unset.
-    optional: bool = False
-
-    @property
-    def hint(self) -> str:
-        """The parameter's allowed range, read from its declaration in the model's schema."""
-        section: Any = ModelConfig
-        info = None
-        for part in self.path.split(".")[1:]:
-            info = section.model_fields[part]
-            section = info.annotation
-        words = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
-        bounds = [
-            f"{words[k]} {getattr(m, k):,}"
-            for m in info.metadata
-            for k in words
-            if getattr(m, k, None) is not None and abs(getattr(m, k)) < 1e12
-        ]
-        hint = ("whole number " if self.kind is int else "") + ", ".join(bounds)
-        return hint + (", or none" if self.optional else "")
-
-
-FIELDS: dict[str, Field] = {
-    "customers": Field("model.population.customers", "Customers at the start", int, "customers"),
-    "sales_staff": Field(
-        "model.staff.sales_staff", "Front-line head-count", int, "people", optional=True
-    ),
-    "pm_hours_per_day": Field(
-        "model.staff.pm_hours_per_day", "Product-manager time for requests", float, "hours a day"
-    ),
-    "needs_per_customer_year": Field(
-        "model.requests.needs_per_customer_year", "Needs a median customer raises", float, "a year"
-    ),
-    "multi_line_share": Field(
-        "model.population.multi_line_share", "Customers buying two or more lines", float, "share"
-    ),
-    "surge": Field("model.market.surge", "Market surge of 2006–07", bool),
-    "seed": Field("model.seed", "Seed (same seed: same customers and demand)", int),
-}
-
-
 @dataclass
 class Pane:
-    """One simulated organisation on the page."""
+    """One simulated organisation on the page.
+
+    ``gap_name`` is how the gap column's header names it ("customer managers − product
+    organisation").
+    """
 
     model: SalesModel
     tracker: Tracker
     name: str
     short: str
     colour: str
+    gap_name: str = ""
+
+
+def in_place(base: ModelConfig) -> str:
+    """The organisation in place: the world before day 0 (``start.design``).
+
+    Without one, the design the config runs first (with a reorganisation: the one it leaves).
+    """
+    return base.start.design or base.design
 
 
 def default_fields(base: ModelConfig) -> dict[str, Any]:
-    """The page's fields (design choices included) as ``base`` sets them."""
+    """The page's fields as ``base`` sets them.
+
+    The organisation in place comes first, compared with the config's design (or, with a
+    reorganisation, with not reorganising).
+    """
     data = {"model": base.model_dump()}
-    values: dict[str, Any] = {"design": base.design, "compare_with": NONE}
+    first = in_place(base)
+    if base.reorganisation.month is not None:
+        compare = NO_REORGANISATION
+    elif base.design != first:
+        compare = base.design
+    else:
+        compare = NONE
+    values: dict[str, Any] = {"design": first, "compare_with": compare}
+    fixed = fixed_fields(base)
     for name, f in FIELDS.items():
-        node: Any = data
-        for part in f.path.split("."):
-            node = node[part]
-        values[name] = node if f.kind is bool else NONE if node is None else str(node)
+        if name in fixed:
+            values[name] = fixed[name][0]
+            continue
+        node = value_at(data, f.path)
+        values[name] = node if f.kind is bool else _text(node)
     return values
+
+
+def _text(x: Any) -> str:
+    """A config value as a field shows it: 6, not 6.0; none as an empty field."""
+    if x is None:
+        return ""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return str(x)
 
 
 def compare_choices(base: ModelConfig) -> list[str]:
@@ -103,45 +88,47 @@ def compare_choices(base: ModelConfig) -> list[str]:
     return [NONE, *registered_designs(), *extra]
 
 
-def _parse(name: str, value: Any) -> Any:
-    """A field's text as its value; whole numbers never pass through float (seeds stay exact).
-
-    As with ``--set``, a whole-number field takes digits only: ``1e3`` and ``40.0`` are refused.
-    """
-    f = FIELDS[name]
-    if f.kind is bool:
-        return bool(value)
-    text = str(value).strip()
-    if f.optional and text.lower() in ("", NONE):
-        return None  # unset: each design's own head-count
-    try:
-        number = float(text)
-    except ValueError:
-        raise ConfigError(f"{f.label}: expected a number, got {cut(repr(value))}") from None
-    if f.kind is int:
-        if not re.fullmatch(r"[-+]?[0-9]+", text) or len(text) > 40:
-            raise ConfigError(
-                f"{f.label}: expected a whole number in digits, got {cut(repr(value))}"
-            )
-        return int(text)
-    return number
+def field_errors(values: dict[str, Any], fixed: dict[str, Any]) -> dict[str, str]:
+    """Field name -> what is wrong with its value, in plain words (``fixed`` fields aside)."""
+    errors = {}
+    for name, f in FIELDS.items():
+        if name in values and name not in fixed:
+            try:
+                f.parse(values[name])
+            except FieldError as exc:
+                errors[name] = str(exc)
+    return errors
 
 
 def build_config(base: ModelConfig, values: dict[str, Any]) -> ModelConfig:
-    """The page's fields over ``base``; ``ConfigError`` names the field and what is allowed."""
+    """The page's fields over ``base``; ``ConfigError`` names the field and what is allowed.
+
+    The organisation in place (``design``) is both the design run first and the world every
+    pane starts from (``start.design``), as in a study whose baseline it is.
+    """
     unknown = set(values) - set(FIELDS) - {"design", "compare_with"}
     if unknown:
         raise ConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    overrides = {FIELDS[k].path: _parse(k, v) for k, v in values.items() if k in FIELDS}
-    design = values.get("design") or base.design
+    fixed = fixed_fields(base)
+    errors = field_errors(values, fixed)
+    if errors:
+        name, problem = next(iter(errors.items()))
+        raise ConfigError(f"{FIELDS[name].label}: {problem}")
+    overrides = {
+        FIELDS[k].path: FIELDS[k].parse(v)
+        for k, v in values.items()
+        if k in FIELDS and k not in fixed
+    }
+    design = values.get("design") or in_place(base)
     if design not in registered_designs():
         allowed = ", ".join(registered_designs())
-        raise ConfigError(f"Organisation design: unknown design {design!r}; allowed: {allowed}")
+        raise ConfigError(f"Organisation in place: unknown design {design!r}; allowed: {allowed}")
     overrides["model.design"] = design
+    overrides["model.start.design"] = design
     compare = values.get("compare_with", NONE)
     if compare not in compare_choices(base):
         allowed = ", ".join(compare_choices(base))
-        raise ConfigError(f"Side by side with: unknown choice {compare!r}; allowed: {allowed}")
+        raise ConfigError(f"Compared with: unknown choice {compare!r}; allowed: {allowed}")
     data = apply_overrides({"model": base.model_dump()}, overrides)
     try:
         return validate_config(data, "page").model
@@ -157,29 +144,52 @@ def _labelled(exc: ConfigError) -> ConfigError:
     return ConfigError(text)
 
 
+def field_of(message: str) -> str | None:
+    """The field a ``ConfigError`` from ``build_config`` or a design names, if any."""
+    for name, f in FIELDS.items():
+        if f"{f.path}:" in message or f"({f.path})" in message or message.startswith(f.label):
+            return name
+    return None
+
+
 class VizModel:
-    """The organisations a visitor watches, stepped a business day at a time together."""
+    """The organisations a visitor watches, stepped a business day at a time together.
+
+    The first pane is the organisation in place, the reference of the gap column; the second,
+    if any, another design on the same seed (starting from the same world, so a reorganisation
+    at day 0) or, for a config with a reorganisation, the organisation in place reorganised.
+    """
 
     def __init__(self, config: ModelConfig, compare_with: str = NONE) -> None:
         self.config = config
         self.compare_with = compare_with
-        models = [SalesModel(config)]
-        if compare_with == NO_REORGANISATION:
-            plain = config.model_copy(
-                update={"reorganisation": config.reorganisation.model_copy(update={"month": None})}
-            )
-            models.append(SalesModel(plain))
-        elif compare_with != NONE:
-            models.append(SalesModel(config, design=compare_with))
-        self.panes = []
         reorg = config.reorganisation
-        for k, m in enumerate(models):
-            short = short_title(m.design.name)
-            if m.config.reorganisation.month is not None and reorg.design != m.design.name:
-                short += f" → {short_title(reorg.design).lower()}"
-            elif k and compare_with == NO_REORGANISATION:
-                short += ", not reorganised"
-            self.panes.append(Pane(m, Tracker(m), m.design.name, short, DESIGN_COLOURS[k]))
+        first = short_title(config.design)
+        if reorg.month is not None and reorg.design != config.design:
+            first += f" → {short_title(reorg.design).lower()}"
+        plan = [(config, first, first.lower())]
+        if compare_with == NO_REORGANISATION:
+            # The reference is the organisation in place, kept: it comes first.
+            plain = config.model_copy(
+                update={"reorganisation": reorg.model_copy(update={"month": None})}
+            )
+            plan = [
+                (plain, f"{short_title(config.design)}, not reorganised", "not reorganised"),
+                (config, first, "reorganised"),
+            ]
+        elif compare_with != NONE:
+            second = short_title(compare_with)
+            if reorg.month is not None and reorg.design != compare_with:
+                second += f" → {short_title(reorg.design).lower()}"
+            plan.append(
+                (config.model_copy(update={"design": compare_with}), second, second.lower())
+            )
+        self.panes = []
+        for k, (cfg, short, gap_name) in enumerate(plan):
+            m = SalesModel(cfg)
+            self.panes.append(
+                Pane(m, Tracker(m), m.design.name, short, DESIGN_COLOURS[k], gap_name)
+            )
 
     @classmethod
     def from_fields(cls, base: ModelConfig, values: dict[str, Any]) -> VizModel:

@@ -16,6 +16,7 @@ import numpy as np
 from salesim.model.inputs.codes import CHANNELS, LOST, SEGMENTS
 from salesim.model.inputs.params import KINDS
 from salesim.viz.style import SAT_COLOURS, esc, sat_bin
+from salesim.viz.tracker import customer_name, region_names
 
 if TYPE_CHECKING:
     from salesim.model.sales_model import SalesModel
@@ -81,9 +82,11 @@ def customer_story(
     month_days = model.days_per_month
     name = tracker.person if tracker is not None else (lambda s: f"station {s}")
     channel = CHANNELS[book.channel[slot]]
+    regions = tracker.region_names if tracker is not None else region_names(model)
     story: dict[str, Any] = {
         "slot": int(slot),
-        "region": int(book.region[slot]) + 1,
+        "name": customer_name(book, slot),
+        "region": regions[int(book.region[slot])],
         "segment": SEGMENTS[book.segment[slot]],
         "lines": [lines[i] for i in np.flatnonzero(book.buys[slot])],
         "volume": float(book.volume[slot].sum()),
@@ -148,9 +151,16 @@ def customer_story(
             "satisfaction": float(s["satisfaction"][slot]),
             "channel": CHANNELS[s["channel"][slot]],
             "fill": float(s["fill"][slot]),
+            # The churn hazard of month k and its logit's terms, as the model drew it; none
+            # for the start (month 0) or a month the customer was not ours.
+            "hazard": float(s["hazard"][slot]) if k and s["churn_terms"] else None,
+            "terms": {t: float(v[slot]) for t, v in s["churn_terms"].items()} if k else {},
         }
         for k, s in enumerate(snaps)
     ]
+    for month in story["months"]:
+        if not month["hazard"]:  # not ours when churn was drawn (the model's hazard is 0)
+            month["hazard"], month["terms"] = None, {}
     for k in range(1, len(snaps)):
         before, after = snaps[k - 1]["channel"][slot], snaps[k]["channel"][slot]
         if before != after:
@@ -176,6 +186,7 @@ def customer_story(
         earlier = arrival < first * month_days * hours
         story["left"] = {
             "month": k,
+            "hazard": story["months"][k]["hazard"] if k < len(story["months"]) else None,
             "satisfaction_before": float(snaps[first]["satisfaction"][slot]),
             "satisfaction": float(snaps[k]["satisfaction"][slot]),
             "relationship": float(snaps[k]["relationship"][slot]),
@@ -206,6 +217,18 @@ REASON_TEXT = {
 }
 
 
+def _odds(story: dict[str, Any], left: dict[str, Any]) -> str:
+    """'Its chance of leaving that month was 4.1% (under product organisation: 1.2%).'."""
+    if left.get("hazard") is None:
+        return ""
+    text = f" Its chance of leaving that month was {_pct(left['hazard'])}"
+    compare = story.get("compare")
+    if compare:
+        other = {m["month"]: m["hazard"] for m in compare[1]}.get(left["month"])
+        text += f" ({esc(compare[0])}: {_pct(other) if other is not None else 'not ours then'})"
+    return text + "."
+
+
 def _main_reason(left: dict[str, Any]) -> str:
     reason = left.get("main_reason")
     return f" What weighed most: {esc(REASON_TEXT.get(reason, reason))}." if reason else ""
@@ -219,21 +242,89 @@ def _h(x: float) -> str:
     return f"{x:.1f} h" if np.isfinite(x) else "–"
 
 
-def _sparkline(months: list[dict], width: int = 150, height: int = 26) -> str:
+def _sparkline(months: list[dict], width: int = 210, height: int = 46) -> str:
+    """Satisfaction by month on a 0-1 axis (ticks 0, 0.5, 1), months counted from 0 (the start)."""
     if len(months) < 2:
         return ""
+    left, right, top, bottom = 20, 4, 4, 12
     sat = np.array([m["satisfaction"] for m in months])
-    xs = np.linspace(2, width - 2, len(sat))
-    ys = height - 2 - (height - 4) * np.clip(sat, 0, 1)
+    last = months[-1]["month"]
+    xs = left + (width - left - right) * np.array([m["month"] for m in months]) / max(last, 1)
+    ys = top + (height - top - bottom) * (1 - np.clip(sat, 0, 1))
     pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
     dots = "".join(
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8" fill="{SAT_COLOURS[int(sat_bin(s))]}"/>'
-        for x, y, s in zip(xs, ys, sat, strict=True)
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8" fill="{SAT_COLOURS[int(sat_bin(v))]}"/>'
+        for x, y, v in zip(xs, ys, sat, strict=True)
     )
+    axis = []
+    for tick in (0.0, 0.5, 1.0):
+        y = top + (height - top - bottom) * (1 - tick)
+        axis.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e2e2"/>'
+            f'<text class="tick" x="{left - 3}" y="{y + 3:.1f}" font-size="8.5" '
+            f'text-anchor="end" fill="#666">{tick:g}</text>'
+        )
+    for month, anchor in ((0, "start"), (last, "end")):
+        x = left + (width - left - right) * month / max(last, 1)
+        axis.append(
+            f'<text class="tick" x="{x:.1f}" y="{height - 2}" font-size="8.5" '
+            f'text-anchor="{anchor}" fill="#666">{"start" if month == 0 else f"month {month}"}'
+            "</text>"
+        )
     return (
         f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-        f'<rect width="{width}" height="{height}" fill="#f6f6f6"/>'
+        f'<rect x="{left}" y="{top}" width="{width - left - right}" '
+        f'height="{height - top - bottom}" fill="#f6f6f6"/>{"".join(axis)}'
         f'<polyline points="{pts}" fill="none" stroke="#888" stroke-width="1"/>{dots}</svg>'
+    )
+
+
+#: Short column heads for the churn terms (the rest fall back to their names).
+TERM_HEADS = {
+    "intercept": "base",
+    "satisfaction": "satisf.",
+    "relationship": "relat.",
+    "failed_orders": "unfilled",
+    "competitor": "compet.",
+    "switching_cost": "switch.",
+}
+
+
+def _pct(p: float | None) -> str:
+    return "–" if p is None else f"{100 * p:.1f}%" if p >= 0.001 else f"{100 * p:.2f}%"
+
+
+def churn_table(story: dict[str, Any], recent: int = 6) -> str:
+    """The chance of leaving in each recent month and the terms of its logit.
+
+    With ``story["compare"]`` (the other pane's name and months), that design's chance of
+    leaving the same month beside it: the odds the design moved.
+    """
+    months = [m for m in story["months"] if m["hazard"] is not None][-recent:]
+    if not months:
+        return ""
+    compare = story.get("compare")
+    other = {m["month"]: m["hazard"] for m in compare[1]} if compare else {}
+    names = list(months[-1]["terms"])
+    head = "".join(f"<th class='num'>{esc(TERM_HEADS.get(n, n))}</th>" for n in names)
+    if compare:
+        head = f"<th class='num'>{esc(compare[0])}</th>" + head
+    rows = []
+    for m in reversed(months):
+        cells = "".join(f"<td class='num'>{m['terms'].get(n, 0.0):+.2f}</td>" for n in names)
+        if compare:
+            cells = f"<td class='num other'>{_pct(other.get(m['month']))}</td>" + cells
+        rows.append(
+            f"<tr data-month='{m['month']}' data-hazard='{m['hazard']!r}'><td>{m['month']}</td>"
+            f"<td class='num'>{m['satisfaction']:.2f}</td>"
+            f"<td class='num hazard'><b>{_pct(m['hazard'])}</b></td>{cells}</tr>"
+        )
+    return (
+        '<div class="churn"><div class="facts">Chance of leaving us, month by month (the model\'s '
+        "churn hazard): 1 / (1 + e<sup>−sum</sup>) of the terms on the right; a positive term "
+        "raises it.</div><table class='requests churn-terms'><thead><tr><th>month</th>"
+        "<th class='num'>satisf.</th><th class='num'>chance</th>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -242,7 +333,7 @@ def story_html(story: dict[str, Any], recent: int = 8) -> str:
     s = story
     status = CHANNEL_TEXT.get(s["channel"], s["channel"])
     head = (
-        f'<div class="who"><b>Customer {s["slot"]}</b> · region {s["region"]} · '
+        f'<div class="who"><b>Customer {esc(s["name"])}</b> · {esc(s["region"])} · '
         f"{s['segment']} account · {esc(' + '.join(s['lines']))} · "
         f"{s['volume']:,.0f} t a year</div>"
     )
@@ -276,6 +367,7 @@ def story_html(story: dict[str, Any], recent: int = 8) -> str:
                 )
                 + f"; orders filled "
                 f"{100 * left['fill']:.0f}%; relationship {left['relationship']:.2f}."
+                + _odds(s, left)
                 + _main_reason(left)
                 + "</div>"
             )
@@ -294,6 +386,7 @@ def story_html(story: dict[str, Any], recent: int = 8) -> str:
     spark = _sparkline(s["months"])
     if spark:
         out.append(f'<div class="spark-row">Satisfaction by month {spark}</div>')
+    out.append(churn_table(s))
     m = s["summary"]
     out.append(
         f'<div class="facts">{m["raised"]} requests, {m["resolved"]} resolved · mean response '

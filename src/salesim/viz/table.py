@@ -17,6 +17,7 @@ from salesim.viz.style import direction, esc, unit
 
 if TYPE_CHECKING:
     from salesim.viz.panes import Pane
+    from salesim.viz.seeds import SeedSummary
 
 #: Kinds whose values carry their unit (62.1%, 3.4 h), so the label needs none.
 UNIT_IN_VALUE = ("rate", "hours")
@@ -40,14 +41,29 @@ def value(pane: Pane, name: str, running: dict[str, float]) -> tuple[float | Non
     return None, False
 
 
-def kpi_table_html(panes: list[Pane]) -> str:
-    """The table for one or two panes (the gap is the second minus the first)."""
+def gap_direction(panes: list[Pane]) -> str:
+    """What the gap column subtracts: 'customer managers − product organisation'."""
+    return f"{panes[1].gap_name} − {panes[0].gap_name}"
+
+
+def kpi_table_html(panes: list[Pane], seeds: SeedSummary | None = None) -> str:
+    """The table for one or two panes: the gap is the second minus the first, the reference.
+
+    With ``seeds`` (the runs of several seeds, finished), each gap cell also gives the paired
+    difference at the end of the run across those seeds with its 95% CI, coloured better or
+    worse only when the interval excludes zero, as the report colours it.
+    """
     head = "".join(
         f'<th class="design" style="border-bottom:3px solid {p.colour}">{esc(p.short)}</th>'
         for p in panes
     )
     if len(panes) == 2:
-        head += f'<th title="{esc(panes[1].short)} minus {esc(panes[0].short)}">Gap</th>'
+        order = gap_direction(panes)
+        head += (
+            f'<th class="gap-head" data-direction="{esc(order)}" title="{esc(panes[1].short)}'
+            f' minus {esc(panes[0].short)}: green where better, red where worse">Gap'
+            f'<div class="gap-dir">{esc(order)}</div></th>'
+        )
     rows = []
     first_month = not panes[0].tracker.month_kpis
     running = [p.tracker.running() for p in panes]
@@ -66,13 +82,14 @@ def kpi_table_html(panes: list[Pane]) -> str:
             )
         if len(panes) == 2:
             (a, _), (b, _) = values
+            over = seeds.gap_cell(name) if seeds is not None else ""
             if a is None or b is None:
-                cells += '<td class="gap">–</td>'
+                cells += f'<td class="gap">–{over}</td>'
             else:
                 gap = b - a
                 cells += (
                     f'<td class="gap" data-gap="{gap!r}" style="color:{units.colour(name, gap)}">'
-                    f"{units.diff(name, gap)}</td>"
+                    f"{units.diff(name, gap)}{over}</td>"
                 )
         first = values[0][0]
         shown_unit = (
@@ -92,6 +109,7 @@ def kpi_table_html(panes: list[Pane]) -> str:
             if first_month
             else "."
         )
+        + (f" {seeds.note()}" if seeds is not None and len(panes) == 2 else "")
     )
     return (
         '<table class="salesim-kpis"><thead><tr><th class="name">KPI</th>'

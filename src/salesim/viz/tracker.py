@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,62 @@ PERSON = {
     "product_manager": "product manager",
     "regional_manager": "regional manager",
 }
+
+
+#: Roles whose queues the page charts, as groups of station roles (a design may add roles:
+#: they join the front line).
+QUEUE_GROUPS = {
+    "front": ("product_rep", "customer_manager"),
+    "service_outlet": ("service_outlet",),
+    "product_manager": ("product_manager",),
+    "regional_manager": ("regional_manager",),
+}
+
+
+def region_names(model: SalesModel) -> list[str]:
+    """Each region as the page names it: the customer file's names, else 'Region 1', ...."""
+    if model.config.population.customers_file:
+        return list(model.customers.region_names)
+    return [f"Region {r + 1}" for r in range(model.config.population.regions)]
+
+
+def roster_names(model: SalesModel) -> dict[int, str]:
+    """Station -> the roster's person ids of the people working there (empty: no roster).
+
+    A design builds its front line from its roster people in their order, outlets pooled per
+    region (``salesim.model.designs``); the names are matched to the stations that way and
+    checked person by person (role, region, lines), so a design built otherwise gets none.
+    """
+    roster = model.roster
+    if roster is None:
+        return {}
+    people = model.design.roster_people(roster, model.config)
+    front = [p for p in people if p.role != "service_outlet"]
+    staff = model.sales_staff
+    if len(front) != len(staff):
+        return {}
+    names = {}
+    for person, agent in zip(front, staff, strict=True):
+        if (
+            person.role != agent.role
+            or (person.region is not None and tuple(agent.regions) != (person.region,))
+            or (person.lines is not None and tuple(agent.lines) != person.lines)
+        ):
+            return {}
+        names[agent.station] = person.person_id
+    for outlet in model.outlets:
+        ids = [
+            p.person_id for p in people if p.role == "service_outlet" and p.region == outlet.region
+        ]
+        if len(ids) != outlet.servers:
+            return {}
+        names[outlet.station] = ", ".join(ids)
+    return names
+
+
+def customer_name(book, slot: int) -> str:
+    """A customer as the page names it: its id in the company's file, else its number."""
+    return str(book.ids[slot]) if book.ids is not None and slot < len(book.ids) else str(slot)
 
 
 @dataclass
@@ -94,16 +150,18 @@ class Tracker:
         self.node_of = np.zeros(0, dtype=np.int64)  # station -> node
         self.person_no = np.zeros(0, dtype=np.int64)  # station -> number within its node
         self.pm_line = np.zeros(0, dtype=np.int64)  # station -> line it is PM of, or -1
+        self.queue_group = np.zeros(0, dtype=np.int64)  # station -> its QUEUE_GROUPS index
         self.era = 0
         self._front = model.sales_staff
         self._design = model.design.name
         #: (months closed when it happened, design before, design after)
         self.reorganised: list[tuple[int, str, str]] = []
-        regions = model.config.population.regions
+        self.region_names = region_names(model)
+        self.names = roster_names(model)
         self.region_node = np.array(
             [
-                self._node(("region", r), CUSTOMERS, f"Region {r + 1}", "customers")
-                for r in range(regions)
+                self._node(("region", r), CUSTOMERS, name, "customers")
+                for r, name in enumerate(self.region_names)
             ]
         )
         self._map_stations()
@@ -145,6 +203,7 @@ class Tracker:
                 "load_product_manager",
                 "satisfaction",
                 "retention_rate",
+                *(f"queue_{g}" for g in QUEUE_GROUPS),
             )
         }
         self._record_series()
@@ -165,6 +224,7 @@ class Tracker:
             self.era += 1
             self.reorganised.append((m.month, self._design, m.design.name))
             self._design = m.design.name
+            self.names.update(roster_names(m))
         total = len(m.stations)
         seen = len(self.node_of)
         if total == seen:
@@ -178,6 +238,14 @@ class Tracker:
         self.node_of = np.append(self.node_of, np.zeros(total - seen, dtype=np.int64))
         self.person_no = np.append(self.person_no, np.zeros(total - seen, dtype=np.int64))
         self.pm_line = np.append(self.pm_line, np.full(total - seen, -1, dtype=np.int64))
+        groups = list(QUEUE_GROUPS)
+        self.queue_group = np.append(
+            self.queue_group,
+            [
+                next((i for i, g in enumerate(groups) if m.station_role[s] in QUEUE_GROUPS[g]), 0)
+                for s in range(seen, total)
+            ],
+        ).astype(np.int64)
         for s in range(seen, total):
             a = agents.get(s)
             role = str(m.station_role[s])
@@ -187,14 +255,14 @@ class Tracker:
                 title = f"{lines[a.line]} {title.lower()}"
                 self.pm_line[s] = a.line
             elif role == "regional_manager":
-                key, column, scope = ("rm", a.region), SECOND, f"region {a.region + 1}"
+                key, column, scope = ("rm", a.region), SECOND, self.region_names[a.region]
             elif hasattr(a, "lines") and len(a.lines) == 1 and len(a.regions) > 1:
                 key, column = (self.era, role, "line", a.lines[0]), FRONT
                 title, scope = f"{lines[a.lines[0]]} {title}", "all regions"
             elif hasattr(a, "region") or (hasattr(a, "regions") and len(a.regions) == 1):
                 region = a.region if hasattr(a, "region") else a.regions[0]
                 key, column = (self.era, role, "region", region), FRONT
-                scope = f"region {region + 1}" if regions > 1 else "all customers"
+                scope = self.region_names[region] if regions > 1 else "all customers"
             else:
                 group = getattr(a, "group", s)
                 key, column, scope = (self.era, role, "group", group), FRONT, f"group {group + 1}"
@@ -208,11 +276,16 @@ class Tracker:
         return node.column != FRONT or node.era == self.era
 
     def person(self, station: int) -> str:
-        """A member of staff as people name them: 'HDPE rep 3', 'customer manager 4, region 2'."""
+        """A member of staff as people name them: 'HDPE rep 3', 'customer manager 4, Region 2'.
+
+        With a roster, its person id instead of the number: 'customer manager S05, North'.
+        """
         node = self.nodes[self.node_of[station]]
         role = str(self.model.station_role[station])
         who = PERSON.get(role, role.replace("_", " "))
-        if len(node.stations) > 1:
+        if station in self.names:  # the roster's name for the person
+            who = f"{who} {self.names[station]}"
+        elif len(node.stations) > 1:
             who = f"{who} {self.person_no[station]}"
         if "line" in node.key:
             return f"{self.model.config.population.lines[node.key[-1]]} {who}"
@@ -348,7 +421,7 @@ class Tracker:
             self._owner = m.owner.copy()
         self.month = m.month
 
-    def _snapshot(self) -> dict[str, np.ndarray]:
+    def _snapshot(self) -> dict[str, Any]:
         book = self.model.customers
         acc = self.model.acc
         return {
@@ -357,6 +430,9 @@ class Tracker:
             "relationship": book.customer_relationship(),
             "wallet": book.wallet.copy(),
             "fill": np.asarray(acc.fill, dtype=float).copy(),
+            # The month's churn hazard and the terms of its logit (month 0: none yet).
+            "hazard": np.asarray(acc.hazard, dtype=np.float32).copy(),
+            "churn_terms": {k: v.astype(np.float32) for k, v in acc.churn_terms.items()},
         }
 
     def _record_series(self) -> None:
@@ -374,6 +450,11 @@ class Tracker:
         )
         start = book.active_at_start  # replaced when a warm-up ends
         s["retention_rate"].append(float((start & active).sum()) / max(int(start.sum()), 1))
+        queues = np.bincount(
+            self.queue_group, weights=m.queue_lengths(), minlength=len(QUEUE_GROUPS)
+        )
+        for g, q in zip(QUEUE_GROUPS, queues.tolist(), strict=True):
+            s[f"queue_{g}"].append(q)
         if len(s["day"]) > 1 and s["day"][-2] == s["day"][-1]:
             for values in s.values():
                 del values[-2]

@@ -19,7 +19,9 @@ class LogisticChurn(Mechanism):
 
     Less a switching cost by segment (Bolton 1998; Rust, Lemon & Zeithaml 2004). The terms of
     the logit of each customer who leaves are kept (``model.history``), so that "why did this
-    customer leave?" has an answer.
+    customer leave?" has an answer; the month's terms of every customer stay in
+    ``model.acc.churn_terms`` until the next month end (the browser page's customer story reads
+    them), so "how likely was it?" has one too. Keeping them draws nothing and changes nothing.
     """
 
     slot = "churn"
@@ -49,8 +51,10 @@ class LogisticChurn(Mechanism):
         ours = book.active
         if not model.config.churn.enabled:
             acc.hazard = np.zeros(book.size)
+            acc.churn_terms = {}
             return
         terms = self.terms(model, month)
+        acc.churn_terms = terms
         acc.hazard = np.where(ours, sigmoid(sum(terms.values())), 0.0)
         leave = ours & (u < acc.hazard)
         book.channel[leave] = LOST
