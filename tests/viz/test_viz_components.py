@@ -88,18 +88,20 @@ def test_every_fields_range_is_the_one_the_model_takes(name):
     # Bounds beyond 1e12 (a seed's 2**63 - 1) are past what a float field can tell apart.
     ends = [end for end in low + high if abs(end[1]) < 1e12]
     inside, outside = [a for a, _ in ends], [b for _, b in ends]
+    # A design's own head-count stands in for the shared one (setting both must agree).
+    base = SMALL.model_dump()
+    if f.path.endswith(("reps_per_line", "managers_per_region")):
+        base["staff"]["sales_staff"] = None
     for x in inside:
         text = str(int(x)) if f.kind is int else repr(x)
         value = f.parse(text)
-        data = apply_overrides({"model": SMALL.model_dump()}, {f.path: value})
+        data = apply_overrides({"model": base}, {f.path: value})
         ModelConfig.model_validate(data["model"])  # the model takes it
     for x in outside:
         text = str(int(x)) if f.kind is int else repr(x)
         with pytest.raises(FieldError):
             f.parse(text)
-        data = apply_overrides(
-            {"model": SMALL.model_dump()}, {f.path: int(x) if f.kind is int else x}
-        )
+        data = apply_overrides({"model": base}, {f.path: int(x) if f.kind is int else x})
         with pytest.raises(ValidationError):
             ModelConfig.model_validate(data["model"])
 
@@ -851,3 +853,16 @@ def test_a_parameter_that_may_be_unset_is_left_unset_by_an_empty_field():
     assert not FIELDS["customers"].optional
     with pytest.raises(FieldError, match="empty: enter a whole number"):
         FIELDS["customers"].parse("")
+
+
+def test_one_designs_head_count_on_the_page_leaves_the_other_design_alone():
+    """Per-role head-count: more customer managers per region changes only that pane."""
+    both = {"design": "product", "compare_with": "customer_manager", "sales_staff": ""}
+    hired = run(VizModel.from_fields(SMALL, fields(**both, cm_managers_per_region="4")), 21)
+    base = run(VizModel.from_fields(SMALL, fields(**both)), 21)
+    regions = SMALL.population.regions
+    assert len(hired.panes[1].model.sales_staff) == 4 * regions
+    assert len(base.panes[1].model.sales_staff) != 4 * regions
+    same = pd.Series(hired.panes[0].model.kpis()).equals(pd.Series(base.panes[0].model.kpis()))
+    assert same  # the product pane, NaN for NaN
+    assert len(hired.panes[0].model.sales_staff) == len(base.panes[0].model.sales_staff)

@@ -218,6 +218,40 @@ FIELDS: dict[str, Field] = dict(
         ("seed", Field("model.seed", "Seed (same seed: same customers and demand)")),
         ("sales_staff", Field("model.staff.sales_staff", "Front-line head-count", STAFF)),
         (
+            "reps_per_line",
+            Field("model.staff.product.reps_per_line", "Product reps per line", STAFF),
+        ),
+        (
+            "field_reps_per_line",
+            Field(
+                "model.staff.product.field_reps_per_line", "Field reps per line (product)", STAFF
+            ),
+        ),
+        (
+            "cm_managers_per_region",
+            Field(
+                "model.staff.customer_manager.managers_per_region",
+                "Customer managers per region",
+                STAFF,
+            ),
+        ),
+        (
+            "cm_field_managers_per_region",
+            Field(
+                "model.staff.customer_manager.field_managers_per_region",
+                "Field customer managers per region",
+                STAFF,
+            ),
+        ),
+        (
+            "tio_managers_per_region",
+            Field(
+                "model.staff.three_in_one.managers_per_region",
+                "Customer managers per region (three-in-one)",
+                STAFF,
+            ),
+        ),
+        (
             "desk_hours_per_day",
             Field(
                 "model.staff.desk_hours_per_day",
@@ -404,8 +438,19 @@ def fixed_fields(base: ModelConfig) -> dict[str, tuple[str, str]]:
             f"fixed by {name}: each person's own, {_number(hours[0])} to {_number(hours[-1])}",
         )
         fixed["outlet_staff_per_region"] = ("from the roster", f"fixed by {name}: its outlet rows")
+        for field in ROSTER_HEADCOUNTS:
+            fixed[field] = ("from the roster", fixed["sales_staff"][1])
     return fixed
 
+
+#: Per-design head-counts a roster sets (it gives each design its people).
+ROSTER_HEADCOUNTS = (
+    "reps_per_line",
+    "field_reps_per_line",
+    "cm_managers_per_region",
+    "cm_field_managers_per_region",
+    "tio_managers_per_region",
+)
 
 ROLE_WORDS = {
     "product_rep": "reps",
