@@ -29,8 +29,9 @@ lint: setup
 	$(VENV)/bin/ruff check src tests experiments benchmarks
 	$(VENV)/bin/ruff format --check src tests experiments benchmarks
 
+# Two workers (pytest-xdist): the suite's tests are independent (own tmp dirs, free ports).
 test: lint browser
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2
 
 bench: setup
 	$(PY) benchmarks/bench_model.py
