@@ -847,3 +847,14 @@ def test_two_runs_at_once_the_second_refused_the_first_complete(tmp_path, capsys
         first.wait()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["runs"]["done"] == 48
+
+
+def test_the_report_header_names_the_data_files_it_read(tmp_path):
+    write(tmp_path / "customers.csv", HEADER + ROWS)
+    cfg = with_customers(tmp_path, "customers.csv")
+    out = tmp_path / "out"
+    assert cli.main(run_argv(cfg, out)[:-1]) == 0
+    header = (out / "report.html").read_text().split('id="data-files"')[1].split("</p>")[0]
+    digest = hashlib.sha256((tmp_path / "customers.csv").read_bytes()).hexdigest()
+    assert str(tmp_path / "customers.csv") in header
+    assert digest[:12] in header

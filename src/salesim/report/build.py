@@ -356,6 +356,8 @@ def _build(store: Store, progress: bool | None) -> Path:
         "decision": [],
         "detail": [],
         "versions": manifest.get("versions", {}),
+        # The study's own data, by path and content digest, so a reader knows which files.
+        "data_files": manifest.get("data_files") or {},
         "colours": {
             "better": plots.BETTER_COLOUR,
             "worse": plots.WORSE_COLOUR,
