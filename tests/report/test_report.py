@@ -60,9 +60,12 @@ def test_the_report_opens_with_the_verdict(study):
     first_section = next(el for el in body if el.tag in ("section", "details"))
     assert first_section.get("id") == "verdict"
     text = ET.tostring(first_section, encoding="unicode", method="text")
-    assert "customer_manager vs product." in text
+    assert "Customer managers vs Product-line reps." in text
     assert "simulation noise at fixed assumptions only" in text
     assert "Money in CNY" in text
+    # Money figures say their period: 63 business days of 21 are 3 months.
+    assert "Operating profit over 3 months:" in text
+    assert "Operating profit (3 months)" in text
     assert "ul" not in {el.tag for el in first_section.iter()}  # no lists of sentences
 
 
@@ -80,16 +83,27 @@ def test_every_verdict_cell_agrees_with_the_paired_ci_and_the_direction(study):
 
 
 def test_verdict_cells_write_differences_in_the_kpis_unit(study):
-    _, report = study
+    out, report = study
+    summary = pd.read_csv(out / "summary.csv").set_index(["scenario", "design", "metric"])
     verdict = parse(report).find(".//section[@id='verdict']")
+    pct = r"( \([+-]\d+\.\d%\))?$"
     for c in verdict.findall(".//td[@data-verdict]"):
         kind = OUTCOMES[c.get("data-kpi")].kind
         pattern = {
-            "rate": r"^[+-]\d+\.\d+ pts ± \d+\.\d+ pts$",
-            "hours": r"^[+-]\d+\.\d+ h ± \d+\.\d+ h$",
-            "money": r"^[+-][\d,]+\.\d+ (bn |M |k )?CNY ± [\d,]+\.\d+ (bn |M |k )?CNY$",
-        }.get(kind, r"^[+-]\d+\.\d+ ± \d+\.\d+$")
-        assert pd.Series([c.text]).str.match(pattern).all(), c.text
+            "rate": r"^[+-]\d+\.\d+ pts ± \d+\.\d+ pts",
+            "hours": r"^[+-]\d+\.\d+ h ± \d+\.\d+ h",
+            "money": r"^[+-][\d,]+\.\d+ (bn |M |k )?CNY ± [\d,]+\.\d+ (bn |M |k )?CNY",
+        }.get(kind, r"^[+-]\d+\.\d+ ± \d+\.\d+")
+        assert pd.Series([c.text]).str.match(pattern + pct).all(), c.text
+        # Beside the difference: the baseline's level, the candidate's and the % change.
+        base = summary.loc[(c.get("data-scenario"), "product", c.get("data-kpi"))]
+        mine = summary.loc[(c.get("data-scenario"), c.get("data-design"), c.get("data-kpi"))]
+        assert float(c.get("data-reference-level")) == pytest.approx(base["mean"], rel=1e-5)
+        assert float(c.get("data-level")) == pytest.approx(mine["mean"], rel=1e-5)
+        if base["mean"]:
+            expected = 100 * mine["diff_mean"] / abs(base["mean"])
+            assert float(c.get("data-pct-change")) == pytest.approx(expected, rel=1e-3)
+        assert " → " in c.find("span[@class='levels']").text
 
 
 def test_table_numbers_equal_summary_csv(study):

@@ -218,7 +218,9 @@ class Target(Section):
 class ReportOptions(Section):
     """How the report writes money and draws the 'where each design wins' map."""
 
-    currency: str = F("CU", "label for money, e.g. CNY (default CU: currency units)")
+    currency: str | None = F(
+        None, "label for money in this report (none: the model's model.costs.currency)"
+    )
     map_axes: list[str] | None = F(
         None,
         "one or two swept parameter paths for the 'where each design wins' map "

@@ -52,6 +52,8 @@ class OrganisationDesign:
     """Base policy. Subclasses set ``name`` and implement ``build_staff`` and ``owner_group``."""
 
     name: ClassVar[str] = ""
+    #: What a reader sees (reports, the page); the code name stays in configs and on hover.
+    label: ClassVar[str] = ""
     #: Request kinds a regional service outlet takes directly (none unless the design has outlets).
     outlet_kinds: ClassVar[tuple[str, ...]] = ()
     #: Roster roles of this design's front line, in order of preference (a person listed under
@@ -202,6 +204,7 @@ class ProductDesign(OrganisationDesign):
     """
 
     name = "product"
+    label = "Product-line reps"
     roster_roles = ("product_rep",)
 
     @override
@@ -299,6 +302,7 @@ class CustomerManagerDesign(OrganisationDesign):
     """One customer manager per customer, by region; PM-bound lines go to the line's PM."""
 
     name = "customer_manager"
+    label = "Customer managers"
     roster_roles = ("customer_manager",)
 
     @override
@@ -366,6 +370,7 @@ class ThreeInOneDesign(CustomerManagerDesign):
     """Customer managers plus a regional service outlet for settlement and logistics."""
 
     name = "three_in_one"
+    label = "Three-in-one"
     outlet_kinds = ("logistics",)
     roster_roles = ("service_outlet", "customer_manager")
 

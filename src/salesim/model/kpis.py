@@ -127,6 +127,9 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
         if book.active.any()
         else float("nan"),
         "requests": float((arrival >= since).sum()),
+        "open_requests_share": _ratio(
+            ((model.log.view("pending") > 0) & (arrival >= since)).sum(), (arrival >= since).sum()
+        ),
         "new_customers_won": t["won_direct"],
         "knowledge": _measured_mean(model, "knowledge"),
         "relationship": _measured_mean(model, "relationship"),

@@ -30,7 +30,7 @@ from salesim.experiments.compare import first_measured_month, monthly_gap
 from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
 from salesim.model.kpis import HEADLINE
 from salesim.report import plots, uncertainty, units, verdict
-from salesim.report.study import Study, load
+from salesim.report.study import Study, load, measured_period, title
 
 
 @dataclass
@@ -81,29 +81,46 @@ def _save(fig, out: Path, name: str, caption: str) -> Figure:
 # --- the detail: one table and its figures per scenario (and sweep point) ----------------------
 
 
-def _detail_table(study: Study, scenario: str, point: int) -> dict[str, Any]:
-    """Every KPI: design means, paired differences to the baseline and to the reference scenario.
+def _detail_tables(study: Study, scenario: str, point: int) -> list[dict[str, Any]]:
+    """Every KPI: design means and paired differences to the baseline; in a scenario other than
+    the reference, a second table of its paired differences to the reference scenario (two
+    narrow tables rather than one that scrolls sideways).
 
     A difference is coloured by its verdict (green better, red worse, none uncoloured).
     """
-    columns = [(d, "mean", d, "mean ± 95% CI") for d in study.designs]
+    name = units.design
+    columns = [(d, "mean", name(d), "mean ± 95% CI") for d in study.designs]
     columns += [
-        (d, "diff", f"{d} − {study.baseline}", "paired 95% CI")
+        (d, "diff", f"{name(d)} − {name(study.baseline)}", "paired 95% CI")
         for d in study.designs
         if d != study.baseline
     ]
+    tables = [
+        _kpi_table(
+            study, scenario, point, columns,
+            "Every KPI; differences coloured green where better, red where worse",
+        )
+    ]  # fmt: skip
     if scenario != study.reference:
-        columns += [
-            (d, "scenario_diff", f"{d}: {scenario} − {study.reference}", "paired 95% CI")
+        against = [
+            (d, "scenario_diff", f"{name(d)}: {scenario} − {study.reference}", "paired 95% CI")
             for d in study.designs
         ]
+        caption = f"Every KPI: {scenario} against {study.reference}, per design"
+        tables.append(_kpi_table(study, scenario, point, against, caption))
+    return tables
+
+
+def _kpi_table(
+    study: Study, scenario: str, point: int, columns: list[tuple], caption: str
+) -> dict[str, Any]:
     head = [
         [{"text": "KPI", "span": 1}] + [{"text": c[2], "span": 1} for c in columns],
         [{"text": "", "span": 1}] + [{"text": c[3], "span": 1} for c in columns],
     ]
     rows = []
     for metric in study.metrics:
-        row = [verdict.cell(units.label(metric), kpi=metric)]
+        row = [verdict.row_label(study, metric)]
         for design, kind, _, _ in columns:
             r = study.row(scenario, point, design, metric)
             if r is None:
@@ -131,7 +148,6 @@ def _detail_table(study: Study, scenario: str, point: int) -> dict[str, Any]:
                 )
             )
         rows.append(row)
-    caption = "Every KPI; differences coloured green where better, red where worse"
     return verdict.table(caption, head, rows)
 
 
@@ -142,7 +158,7 @@ def _point_section(study: Study, scenario: str, point: int) -> Section:
         f"detail-{scenario}-p{point}",
         open=scenario == study.reference and point == 0 and len(study.scenarios) == 1,
     )
-    sec.tables = [_detail_table(study, scenario, point)]
+    sec.tables = _detail_tables(study, scenario, point)
     summary = study.summary[(study.summary.scenario == scenario) & (study.summary.point == point)]
     runs = study.ok[(study.ok.scenario == scenario) & (study.ok.point == point)]
     tag = f"{scenario}-p{point}"
@@ -324,7 +340,9 @@ def _build(store: Store, progress: bool | None) -> Path:
     exp = cfg.experiment
     failed = runs[runs.status != "ok"]
     context: dict[str, Any] = {
-        "name": cfg.name,
+        "name": title(cfg, out),
+        "period": measured_period(cfg.model)[1],
+        "design_labels": {d: units.design(d) for d in exp.designs},
         "manifest": manifest,
         "partial": not stored["complete"],
         "status": manifest.get("status", "unknown")
@@ -349,7 +367,7 @@ def _build(store: Store, progress: bool | None) -> Path:
         "reference": exp.reference,
         "seed": int(runs.seed.min()),
         "replications": int(runs.replication.max()) + 1,
-        "currency": exp.report.currency,
+        "currency": exp.report.currency or cfg.model.costs.currency,
         "config_yaml": yaml.safe_dump(manifest["config"], sort_keys=False),
         "verdict": {},
         "targets": None,

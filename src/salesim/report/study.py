@@ -10,6 +10,7 @@ parts; no stored file is ever rewritten, shrunk or deleted by a report.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from salesim.experiments.config import ConfigError, SalesimConfig
 from salesim.experiments.plan import seed_of, sweep_plan
 from salesim.experiments.stats import gap_sensitivity, sensitivity, summarise
 from salesim.experiments.store import TABLES, Store, StoreError, read_parquet
-from salesim.model.inputs.params import error_line
+from salesim.model.inputs.params import ModelConfig, error_line
 from salesim.report import units
 
 #: Sweeps with more points than this get no per-point tables; the sweep figures carry them.
@@ -48,7 +49,8 @@ class Study:
         exp = self.cfg.experiment
         self.exp = exp
         self.ok = self.runs[self.runs.status == "ok"]
-        self.currency = exp.report.currency
+        self.currency = exp.report.currency or self.cfg.model.costs.currency
+        self.months, self.period = measured_period(self.cfg.model)
         self.baseline = exp.baseline_design
         # (Sets made once: a sweep's summary has a row per point, design and KPI.)
         designs, scenarios = set(self.summary.design.unique()), set(self.summary.scenario.unique())
@@ -75,6 +77,28 @@ class Study:
             return ""
         first = self.summary[self.summary.point == point].iloc[0]
         return ", ".join(f"{units.label(p)} = {first[p]:g}" for p in self.swept)
+
+
+def measured_period(model: ModelConfig) -> tuple[float, str]:
+    """The measured horizon in months and in words ("24 months (Jan 2005 to Dec 2006)")."""
+    cal = model.calendar
+    months = (model.horizon_days - model.warmup_days) / cal.days_per_month
+    text = f"{months:g} months" if months != 1 else "1 month"
+    if cal.start and months >= 1:
+        year, month = map(int, cal.start.split("-"))
+        last = (year * 12 + month - 1) + math.ceil(months) - 1
+        first = _MONTHS[month - 1] + f" {year}"
+        text += f" ({first} to {_MONTHS[last % 12]} {last // 12})"
+    return months, text
+
+
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def title(cfg: SalesimConfig, out: Path) -> str:
+    """The study's name; its --out folder's when that differs (a what-if run under another name)."""
+    name = Path(out).resolve().name
+    return cfg.name if name in ("", cfg.name) else f"{name} ({cfg.name})"
 
 
 def _read(out: Path, name: str) -> pd.DataFrame:

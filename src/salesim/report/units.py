@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from salesim.model.inputs import registry
 from salesim.model.inputs.outcomes import (
     BETTER_COLOUR,
     NEUTRAL_COLOUR,
@@ -32,6 +33,11 @@ def label(metric: str) -> str:
     parts = metric.removeprefix("model.").split(".")
     field = parts[-1].replace("_", " ")
     return f"{parts[-2].replace('_', ' ')}: {field}" if len(parts) > 1 else field
+
+
+def design(name: str) -> str:
+    """A design's label for readers ("Customer managers"); its code name is for configs."""
+    return registry.design_label(name)
 
 
 def colour(metric: str, difference: float) -> str:

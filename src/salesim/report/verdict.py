@@ -17,7 +17,7 @@ import pandas as pd
 
 from salesim.experiments.compare import YearGaps, check_targets, point_verdicts, year_gaps
 from salesim.model.inputs.outcomes import OUTCOMES, outcome
-from salesim.report import units
+from salesim.report import units, warnings
 from salesim.report.units import label
 
 if TYPE_CHECKING:
@@ -26,13 +26,22 @@ if TYPE_CHECKING:
 WORDS = {"better": "better", "worse": "worse", "none": "no detectable difference"}
 
 
-def cell(text: str, cls: str = "", **attrs: Any) -> dict[str, Any]:
-    """A table cell: its text, a CSS class (better / worse / none) and data-* attributes."""
+def cell(text: str, cls: str = "", title: str = "", **attrs: Any) -> dict[str, Any]:
+    """A table cell: its text, a CSS class (better / worse / none), a hover text, data-* attributes."""
     return {
         "text": text,
         "cls": cls,
+        "title": title,
         "attrs": {k.replace("_", "-"): str(v) for k, v in attrs.items()},
     }
+
+
+def row_label(study: Study, metric: str) -> dict[str, Any]:
+    """A KPI's row heading: its label, the period for money; the code name on hover."""
+    text = label(metric)
+    if outcome(metric).kind == "money":
+        text += f" ({study.months:g} months)"
+    return cell(text, title=metric, kpi=metric)
 
 
 def table(caption: str, head: list[list[dict]], rows: list[list[dict]]) -> dict[str, Any]:
@@ -71,6 +80,8 @@ class Comparison:
     title: str
     kind: str
     columns: list[dict[str, Any]] = field(default_factory=list)
+    #: The same with code names (shown on hover).
+    code: str = ""
 
     def reference(self, study: Study, col: dict[str, Any]) -> dict[str, Any]:
         """What the column is compared with."""
@@ -95,7 +106,11 @@ def comparisons(study: Study) -> list[Comparison]:
     out = []
     if len(study.designs) > 1:
         for design in [d for d in study.designs if d != study.baseline]:
-            comp = Comparison(f"{design} vs {study.baseline}", "diff")
+            comp = Comparison(
+                f"{units.design(design)} vs {units.design(study.baseline)}",
+                "diff",
+                code=f"{design} vs {study.baseline}",
+            )
             for scenario in study.scenarios:
                 for point in points:
                     parts = [scenario] if len(study.scenarios) > 1 else []
@@ -112,7 +127,11 @@ def comparisons(study: Study) -> list[Comparison]:
     elif len(study.scenarios) > 1:
         design = study.designs[0]
         for scenario in [s for s in study.scenarios if s != study.reference]:
-            comp = Comparison(f"{scenario} vs {study.reference} ({design})", "scenario_diff")
+            comp = Comparison(
+                f"{scenario} vs {study.reference} ({units.design(design)})",
+                "scenario_diff",
+                code=f"{scenario} vs {study.reference} ({design})",
+            )
             for point in points:
                 heading = study.where(point) if point is not None and study.swept else ""
                 comp.columns.append(
@@ -127,14 +146,18 @@ def _point_cell(study: Study, comp: Comparison, col: dict, metric: str) -> dict[
     if r is None:
         return cell("–") | {"word": WORDS["none"]}
     word = r[f"{comp.kind}_verdict"]
-    text = units.with_ci(
-        metric,
-        r[f"{comp.kind}_mean"],
-        r[f"{comp.kind}_ci95_half_width"],
-        signed=True,
-        currency=study.currency,
-    )
+    mean, hw = r[f"{comp.kind}_mean"], r[f"{comp.kind}_ci95_half_width"]
+    text = units.with_ci(metric, mean, hw, signed=True, currency=study.currency)
     ref = comp.reference(study, col)
+    base = study.row(ref["scenario"], ref["point"], ref["design"], metric)
+    level = base["mean"] if base is not None else float("nan")
+    pct = 100 * mean / abs(level) if level and np.isfinite(level) else float("nan")
+    levels = (
+        f"{units.value(metric, level, study.currency)} → "
+        f"{units.value(metric, r['mean'], study.currency)}"
+    )
+    if np.isfinite(pct):
+        text += f" ({pct:+.1f}%)"
     return cell(
         text,
         word,
@@ -145,7 +168,10 @@ def _point_cell(study: Study, comp: Comparison, col: dict, metric: str) -> dict[
         compare=comp.kind,
         reference=ref["design"] if comp.kind == "diff" else ref["scenario"],
         verdict=word,
-    ) | {"word": WORDS[word]}
+        reference_level=f"{level:.6g}",
+        level=f"{r['mean']:.6g}",
+        pct_change=f"{pct:.4g}",
+    ) | {"word": WORDS[word], "sub": levels, "diff": mean, "hw": hw}
 
 
 def _sweep_counts(study: Study, col: dict, metric: str) -> dict[str, int]:
@@ -179,14 +205,28 @@ def _point_paragraph(study: Study, comp: Comparison, cells: dict[str, list[dict]
     out = []
     headings = [c["heading"] for c in comp.columns]
     profit = study.verdict_metrics[0] if study.verdict_metrics else None
-    if profit in cells:
+    if profit in cells and len(comp.columns) > WIDE:
+        words = pd.Series([c["attrs"].get("verdict", "none") for c in cells[profit]])
+        counts = ", ".join(f"{WORDS[w]} in {n}" for w, n in words.value_counts().items())
+        diffs = [c["diff"] for c in cells[profit] if "diff" in c]
+        span = (
+            f"; from {units.diff(profit, min(diffs), study.currency)} to "
+            f"{units.diff(profit, max(diffs), study.currency)}"
+            if diffs
+            else ""
+        )
+        out.append(
+            f"{_name(profit)} over {study.period}: {counts} of the {len(words)} "
+            f"{'scenarios' if len(study.scenarios) > 1 else 'points'}{span} (see the table)."
+        )
+    elif profit in cells:
         parts = [
             f"{c['word']} ({c['text']}{', ' + h if h else ''})"
             for c, h in zip(cells[profit], headings, strict=True)
         ]
-        out.append(f"{_name(profit)}: {'; '.join(parts[:4])}{'; …' if len(parts) > 4 else ''}.")
+        out.append(f"{_name(profit)} over {study.period}: {'; '.join(parts)}.")
     by_word: dict[str, list[str]] = {"better": [], "worse": [], "none": []}
-    mixed = []
+    mixed, mixed_names = [], []
     for metric, row in cells.items():
         if metric == profit:
             continue
@@ -194,6 +234,7 @@ def _point_paragraph(study: Study, comp: Comparison, cells: dict[str, list[dict]
         if len(words) == 1:
             by_word[words.pop()].append(lower_name(metric))
         else:
+            mixed_names.append(lower_name(metric))
             detail = ", ".join(
                 f"{c['attrs'].get('verdict', 'none')} at {h}"
                 for c, h in zip(row, headings, strict=True)
@@ -206,8 +247,10 @@ def _point_paragraph(study: Study, comp: Comparison, cells: dict[str, list[dict]
     ):
         if by_word[word]:
             out.append(f"{start} {_names(by_word[word])}.")
-    if mixed:
-        where = "scenario" if len(study.scenarios) > 1 else "sweep point"
+    where = "scenario" if len(study.scenarios) > 1 else "sweep point"
+    if mixed and len(comp.columns) > WIDE:
+        out.append(f"Depends on the {where}: {_names(mixed_names)} (see the table).")
+    elif mixed:
         out.append(f"Depends on the {where}: {'; '.join(mixed)}.")
     return out
 
@@ -292,34 +335,71 @@ def _intervals_note(study: Study) -> str:
     )
 
 
+def _money_note(study: Study) -> str:
+    if study.currency == units.DEFAULT_CURRENCY:
+        return (
+            "Money in CU (currency units): prices and costs are assumptions, not a company's "
+            "books; model.costs.currency names a real currency."
+        )
+    return f"Money in {study.currency}."
+
+
 def _cost_note(study: Study) -> str:
     if not study.verdict_metrics:
         return ""
     if study.verdict_metrics[0] == "operating_profit":
         return (
             "Operating profit is gross margin less the cost to serve (staff, travel and any "
-            "reorganisation, model.costs: assumptions); every design has the same head-count "
-            f"budget. Money in {study.currency}."
+            "reorganisation, model.costs: assumptions), summed over the measured "
+            f"{study.period}. {_money_note(study)}"
         )
     if study.verdict_metrics[0] == "gross_margin":
         return (
             "These results hold no operating profit (they predate it, or the experiment's "
             "metrics leave it out), so the verdict reads gross margin, which leaves out the cost "
-            f"to serve. Money in {study.currency}."
+            f"to serve. {_money_note(study)}"
         )
     return ""
 
 
+#: A comparison with more columns than this (scenarios or points) is shown as a table with a
+#: row per scenario and a column per KPI, which stays readable on a 1366 px screen.
+WIDE = 3
+
+
+def _compact(c: dict[str, Any], metric: str, study: Study) -> dict[str, Any]:
+    """A cell of the scenario x KPI table: the difference, coloured; CI and levels on hover."""
+    if "diff" not in c:
+        return c
+    short = units.diff(metric, c["diff"], study.currency)
+    return c | {"text": short, "title": f"{c['text']}; {c['sub']}", "sub": ""}
+
+
+def _table(study: Study, comp: Comparison, cells: dict[str, list[dict]]) -> dict[str, Any]:
+    what = "paired 95% CI" if study.small else "points of the sweep by their paired 95% CI"
+    money = f"money over {study.period}, in {study.currency}"
+    caption = f"{comp.title}: verdict per KPI ({what}; {money})"
+    if len(comp.columns) > WIDE and study.small:
+        head = [[{"text": "Scenario" if len(study.scenarios) > 1 else "Point", "span": 1}]
+                + [{"text": row_label(study, m)["text"], "span": 1} for m in cells]]  # fmt: skip
+        rows = [
+            [cell(col["heading"], scenario=col["scenario"], point=col["point"])]
+            + [_compact(cells[m][i], m, study) for m in cells]
+            for i, col in enumerate(comp.columns)
+        ]
+        return table(caption, head, rows) | {"cls": "wide"}
+    head = [[{"text": "KPI", "span": 1}] + [{"text": c["heading"], "span": 1} for c in comp.columns]]
+    if not any(c["heading"] for c in comp.columns):
+        head = [[{"text": "KPI", "span": 1}, {"text": "difference (% of the reference)", "span": 1}]]
+    rows = [[row_label(study, m), *cells[m]] for m in cells]
+    return table(caption, head, rows)
+
+
 def build(study: Study) -> dict[str, Any]:
-    """The verdict section: notes, one paragraph per comparison, the table, transitions."""
+    """The verdict section: notes, one paragraph and one table per comparison, transitions."""
     comps = comparisons(study)
-    paragraphs, transitions = [], []
-    head_top = [{"text": "KPI", "span": 1}]
-    head_sub = [{"text": "", "span": 1}]
-    rows = {m: [cell(label(m), kpi=m)] for m in study.verdict_metrics}
+    paragraphs, transitions, tables = [], [], []
     for comp in comps:
-        head_top.append({"text": comp.title, "span": len(comp.columns)})
-        head_sub += [{"text": c["heading"], "span": 1} for c in comp.columns]
         cells: dict[str, list[dict]] = {}
         for metric in study.verdict_metrics:
             cells[metric] = [
@@ -328,21 +408,18 @@ def build(study: Study) -> dict[str, Any]:
                 else _sweep_cell(study, c, metric)
                 for c in comp.columns
             ]
-            rows[metric] += cells[metric]
         found = _transitions(study, comp)
         transitions += found
         sentences = (
             _point_paragraph(study, comp, cells) if study.small else _sweep_paragraph(study, comp)
         ) + [_transition_sentence(study, t) for t in found]
-        paragraphs.append({"title": comp.title, "sentences": sentences})
-    head = [head_top] + ([head_sub] if any(h["text"] for h in head_sub) else [])
-    what = "paired 95% CI" if study.small else "points of the sweep by their paired 95% CI"
-    tables = [table(f"Verdict per KPI ({what})", head, list(rows.values()))] if comps else []
+        paragraphs.append({"title": comp.title, "code": comp.code, "sentences": sentences})
+        tables.append(_table(study, comp, cells))
     nothing = (
         ""
         if comps
-        else f"One design ({study.designs[0]}) in one scenario: nothing to compare. The tables "
-        "below give its levels."
+        else f"One design ({units.design(study.designs[0])}) in one scenario: nothing to "
+        "compare. The tables below give its levels."
     )
     return {
         "intervals": _intervals_note(study),
@@ -352,6 +429,7 @@ def build(study: Study) -> dict[str, Any]:
         "tables": tables,
         "transitions": transitions,
         "targets_line": _targets_line(study),
+        "warnings": warnings.build(study, comps),
     }
 
 

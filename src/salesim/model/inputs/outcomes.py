@@ -101,6 +101,9 @@ _TABLE = (
     _o("satisfaction", "Satisfaction", "0-1", "index", +1, False,
        "mean satisfaction of active customers at the end"),
     _o("requests", "Requests", "requests", "count", 0, False, "requests raised"),
+    _o("open_requests_share", "Requests open at the end", "share", "rate", -1, False,
+       "share of the requests raised in the measured horizon still open at its end: well above "
+       "a few per cent, a queue has not settled and response times grow with the horizon"),
     _o("new_customers_won", "New customers won", "customers", "count", +1, False,
        "new customers won direct by prospecting"),
     _o("knowledge", "Knowledge of customers", "0-1", "index", 0, False,

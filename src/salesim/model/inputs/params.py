@@ -100,6 +100,12 @@ class Calendar(Section):
     hours_per_day: float = F(8.0, "business hours in a business day", "hours", ge=0.1, le=24)
     days_per_month: int = F(21, "business days in a month", "days", ge=1, le=31)
     months_per_year: int = F(12, "months in a business year", "months", ge=1, le=12)
+    start: str | None = F(
+        None,
+        "first measured month as YYYY-MM, e.g. 2005-01 (none: periods are given in months only); "
+        "it only labels periods in reports",
+        pattern=r"^(19|20|21)\d\d-(0[1-9]|1[0-2])$",
+    )
 
 
 class Population(Section):
@@ -947,6 +953,15 @@ class Value(Section):
 
 class Costs(Section):
     """Cost to serve: staff, travel and a reorganisation (all assumptions; the case gives none)."""
+
+    currency: str = F(
+        "CU",
+        "label for every money figure, e.g. CNY (default CU: currency units, since the costs "
+        "and prices are assumptions, not a company's books)",
+        min_length=1,
+        max_length=12,
+        pattern=r"^[A-Za-z$€£¥ .]+$",
+    )
 
     staff_cost_per_year: dict[str, float] = F(
         {

@@ -50,6 +50,12 @@ def design_class(name: str) -> Any:
     return _DESIGNS[name]
 
 
+def design_label(name: str) -> str:
+    """A design's label for readers (its ``label``; the name if it has none or is unknown)."""
+    cls = _DESIGNS.get(name)
+    return getattr(cls, "label", "") or name
+
+
 def add_mechanism(slot: str, name: str, cls: Any) -> None:
     """Make ``cls`` the mechanism ``name`` of ``slot``; a ValueError for an unknown slot."""
     if slot not in _MECHANISMS:
