@@ -82,9 +82,10 @@ def _save(fig, out: Path, name: str, caption: str) -> Figure:
 
 
 def _detail_tables(study: Study, scenario: str, point: int) -> list[dict[str, Any]]:
-    """Every KPI: design means and paired differences to the baseline; in a scenario other than
-    the reference, a second table of its paired differences to the reference scenario (two
-    narrow tables rather than one that scrolls sideways).
+    """Every KPI: design means and paired differences to the baseline, and a second table.
+
+    In a scenario other than the reference, the second table holds its paired differences to
+    the reference scenario (two narrow tables rather than one that scrolls sideways).
 
     A difference is coloured by its verdict (green better, red worse, none uncoloured).
     """

@@ -27,7 +27,7 @@ WORDS = {"better": "better", "worse": "worse", "none": "no detectable difference
 
 
 def cell(text: str, cls: str = "", title: str = "", **attrs: Any) -> dict[str, Any]:
-    """A table cell: its text, a CSS class (better / worse / none), a hover text, data-* attributes."""
+    """A table cell: text, CSS class (better / worse / none), hover text, data-* attributes."""
     return {
         "text": text,
         "cls": cls,
@@ -388,9 +388,10 @@ def _table(study: Study, comp: Comparison, cells: dict[str, list[dict]]) -> dict
             for i, col in enumerate(comp.columns)
         ]
         return table(caption, head, rows) | {"cls": "wide"}
-    head = [[{"text": "KPI", "span": 1}] + [{"text": c["heading"], "span": 1} for c in comp.columns]]
+    kpi = {"text": "KPI", "span": 1}
+    head = [[kpi] + [{"text": c["heading"], "span": 1} for c in comp.columns]]
     if not any(c["heading"] for c in comp.columns):
-        head = [[{"text": "KPI", "span": 1}, {"text": "difference (% of the reference)", "span": 1}]]
+        head = [[kpi, {"text": "difference (% of the reference)", "span": 1}]]
     rows = [[row_label(study, m), *cells[m]] for m in cells]
     return table(caption, head, rows)
 
