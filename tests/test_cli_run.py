@@ -221,3 +221,20 @@ def test_calibration_shows_evaluations_and_best_loss_only_when_asked(capsys):
     assert fit.evaluations >= 1
     calibrate(base, spec, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_run_ends_with_the_verdicts_headline(tmp_path, capsys):
+    out = tmp_path / "three"
+    code, stdout, _ = run(capsys, "--out", str(out), *SMALL, "--replications", "3")
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines[0].startswith(f"9 runs in {out}; report ")
+    # One line per candidate: its label, profit with the period and its verdict, what is worse.
+    assert lines[1].startswith("Customer managers vs Product-line reps: operating profit over 2 ")
+    assert lines[2].startswith("Three-in-one vs Product-line reps: operating profit over 2 ")
+    for line in lines[1:3]:
+        assert " CU ± " in line and ("; worse on " in line or "; no other KPI is worse." in line)
+    # The same lines as the report's, and then its warnings.
+    assert stdout.endswith((out / "headline.txt").read_text())
+    warned = [x for x in lines[3:] if x.startswith("Warning: ")]
+    assert len(warned) == len(lines) - 3

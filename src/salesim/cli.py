@@ -454,6 +454,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = _report(out) if not args.no_report else None
     failed = f", {result.failed} failed" if result.failed else ""
     print(f"{result.done} runs{failed} in {out}" + (f"; report {report}" if report else ""))
+    if report is not None:
+        print(_headline(out), end="")
     if result.done and result.failed == result.done:
         print(f"{PROG}: error: {_all_failed(out, result.done)}", file=sys.stderr)
         return 1
@@ -496,6 +498,14 @@ def _on_sigterm(flag: list[int]) -> Any:
         return signal.signal(signal.SIGTERM, stop)
     except ValueError:  # not the main thread (e.g. cli.main called from a worker thread)
         return None
+
+
+def _headline(out: Path) -> str:
+    """The verdict's headline lines the report wrote (empty if it has none)."""
+    from salesim.report.build import HEADLINE_FILE
+
+    path = out / HEADLINE_FILE
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def _report(out: Path) -> Path | None:

@@ -317,6 +317,10 @@ def _wins_section(study: Study) -> Section | None:
 # --- the whole report ----------------------------------------------------------------------------
 
 
+#: The verdict's headline lines, beside report.html.
+HEADLINE_FILE = "headline.txt"
+
+
 def build_report(out: str | Path, progress: bool | None = None) -> Path:
     """Write DIR/report.html (and DIR/figures/) from the results stored in DIR.
 
@@ -391,6 +395,9 @@ def _build(store: Store, progress: bool | None) -> Path:
         undefined=jinja2.StrictUndefined,
     )
     text = env.get_template("report.html.j2").render(**context)
+    headline = context["verdict"].get("headline", [])
+    # The verdict's first lines, for `salesim run` to print (and for anyone scripting around it).
+    atomic_write_bytes(out / HEADLINE_FILE, "".join(f"{line}\n" for line in headline).encode())
     atomic_write_bytes(out / "report.html", text.encode())
     return out / "report.html"
 

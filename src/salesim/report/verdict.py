@@ -396,10 +396,40 @@ def _table(study: Study, comp: Comparison, cells: dict[str, list[dict]]) -> dict
     return table(caption, head, rows)
 
 
+def _headline(study: Study, comp: Comparison, cells: dict[str, list[dict]]) -> str:
+    """One line for the terminal: the comparison, profit over the period, what is worse."""
+    profit = study.verdict_metrics[0] if study.verdict_metrics else None
+    line = comp.title
+    if profit in cells and study.small and len(comp.columns) == 1:
+        c = cells[profit][0]
+        line += f": {lower_name(profit)} over {study.period} {c['text']} ({c['word']})"
+    elif profit in cells:
+        words = [w for col in comp.columns for w in _verdicts(study, comp, col, profit)]
+        what = "scenarios" if study.small and len(study.scenarios) > 1 else "points"
+        line += (
+            f": {lower_name(profit)} over {study.period} better in {words.count('better')} "
+            f"of {len(words)} {what}"
+        )
+    worse = [
+        lower_name(m)
+        for m in cells
+        if m != profit and any("worse" in _verdicts(study, comp, col, m) for col in comp.columns)
+    ]
+    return line + (f"; worse on {_names(worse)}." if worse else "; no other KPI is worse.")
+
+
+def _verdicts(study: Study, comp: Comparison, col: dict, metric: str) -> list[str]:
+    """The verdict words of one column (one point, or every point of a sweep)."""
+    if study.small:
+        r = study.row(col["scenario"], col["point"], col["design"], metric)
+        return [r[f"{comp.kind}_verdict"]] if r is not None else []
+    return [w for w, n in _sweep_counts(study, col, metric).items() for _ in range(n)]
+
+
 def build(study: Study) -> dict[str, Any]:
     """The verdict section: notes, one paragraph and one table per comparison, transitions."""
     comps = comparisons(study)
-    paragraphs, transitions, tables = [], [], []
+    paragraphs, transitions, tables, headline = [], [], [], []
     for comp in comps:
         cells: dict[str, list[dict]] = {}
         for metric in study.verdict_metrics:
@@ -416,13 +446,16 @@ def build(study: Study) -> dict[str, Any]:
         ) + [_transition_sentence(study, t) for t in found]
         paragraphs.append({"title": comp.title, "code": comp.code, "sentences": sentences})
         tables.append(_table(study, comp, cells))
+        headline.append(_headline(study, comp, cells))
     nothing = (
         ""
         if comps
         else f"One design ({units.design(study.designs[0])}) in one scenario: nothing to "
         "compare. The tables below give its levels."
     )
+    found = warnings.build(study, comps)
     return {
+        "headline": headline + [f"Warning: {w['text']}" for w in found],
         "intervals": _intervals_note(study),
         "cost": _cost_note(study),
         "nothing": nothing,
@@ -430,7 +463,7 @@ def build(study: Study) -> dict[str, Any]:
         "tables": tables,
         "transitions": transitions,
         "targets_line": _targets_line(study),
-        "warnings": warnings.build(study, comps),
+        "warnings": found,
     }
 
 
