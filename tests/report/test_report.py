@@ -360,3 +360,33 @@ def test_one_design_compares_scenarios_with_the_reference(tmp_path):
     assert cells and {c.get("data-compare") for c in cells} == {"scenario_diff"}
     assert {c.get("data-scenario") for c in cells} == {"base"}
     assert {c.get("data-reference") for c in cells} == {"busy"}
+
+
+def test_summary_xlsx_holds_the_summary_as_numbers_with_units(study):
+    import openpyxl
+
+    out, _ = study
+    book = openpyxl.load_workbook(out / "summary.xlsx", read_only=True)
+    assert book.sheetnames[:3] == ["levels", "differences", "summary"]
+    rows = list(book["summary"].values)
+    sheet = pd.DataFrame(rows[1:], columns=rows[0])
+    csv = pd.read_csv(out / "summary.csv")
+    assert len(sheet) == len(csv)
+    for column in ("n", "mean", "std", "ci95_half_width", "diff_mean", "diff_ci95_half_width"):
+        assert all(isinstance(x, int | float) for x in sheet[column].dropna())
+        np.testing.assert_allclose(sheet[column].astype(float), csv[column], rtol=1e-12)
+    assert (sheet.metric == csv.metric).all()
+    assert set(sheet.loc[sheet.metric == "operating_profit", "unit"]) == {"CNY"}
+    levels = list(book["levels"].values)
+    assert "Operating profit (CNY)" in levels[0] and "Retention (%)" in levels[0]
+    assert "Mean response (business hours)" in levels[0]
+    formats = dict(zip(levels[0], (c.number_format for c in book["levels"][2]), strict=True))
+    assert formats["Retention (%)"] == "0.0%" and formats["Operating profit (CNY)"] == "#,##0"
+
+
+def test_every_figure_is_saved_as_png_and_svg(study):
+    out, _ = study
+    pngs = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    svgs = sorted(p.stem for p in (out / "figures").glob("*.svg"))
+    assert pngs and pngs == svgs
+    assert (out / "figures" / f"{svgs[0]}.svg").read_text().lstrip().startswith("<?xml")

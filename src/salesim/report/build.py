@@ -29,13 +29,13 @@ from tqdm import tqdm
 from salesim.experiments.compare import first_measured_month, monthly_gap
 from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
 from salesim.model.kpis import HEADLINE
-from salesim.report import plots, uncertainty, units, verdict
+from salesim.report import export, plots, uncertainty, units, verdict
 from salesim.report.study import Study, load, measured_period, title
 
 
 @dataclass
 class Figure:
-    """A figure saved as PNG and embedded as base64."""
+    """A figure saved as PNG and SVG under figures/, the PNG embedded as base64."""
 
     name: str
     caption: str
@@ -66,15 +66,19 @@ def file_name(name: str) -> str:
 
 
 def _save(fig, out: Path, name: str, caption: str) -> Figure:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    data = buf.getvalue()
+    """Save a figure as PNG (embedded in the report) and SVG (for slides and print)."""
     folder = out / "figures"
     path = folder / f"{file_name(name)}.png"
     if path.resolve().parent != folder.resolve():  # cannot happen with a slug; never risk it
         raise StoreError(f"figure name {name!r} would leave {folder}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    data = buf.getvalue()
+    svg = io.BytesIO()
+    fig.savefig(svg, format="svg")
+    plt.close(fig)
     atomic_write_bytes(path, data)
+    atomic_write_bytes(path.with_suffix(".svg"), svg.getvalue())
     return Figure(path.stem, caption, base64.b64encode(data).decode())
 
 
@@ -389,6 +393,7 @@ def _build(store: Store, progress: bool | None) -> Path:
     }
     if study is not None:
         context.update(_decide(study, progress))
+        export.write_xlsx(study)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("salesim.report", "templates"),
         autoescape=True,
