@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from salesim.api import Study, run_study
     from salesim.experiments.config import SalesimConfig, load_config
     from salesim.model.designs import OrganisationDesign, register
     from salesim.model.inputs.params import ConfigError, ModelConfig
@@ -29,6 +30,8 @@ _LAZY = {
     "register": "salesim.model.designs",
     "registered_designs": "salesim.model.inputs.registry",
     "SalesModel": "salesim.model.sales_model",
+    "run_study": "salesim.api",
+    "Study": "salesim.api",
 }
 
 __all__ = [
@@ -37,9 +40,11 @@ __all__ = [
     "OrganisationDesign",
     "SalesModel",
     "SalesimConfig",
+    "Study",
     "load_config",
     "register",
     "registered_designs",
+    "run_study",
 ]
 
 

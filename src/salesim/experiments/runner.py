@@ -193,6 +193,9 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """
     import multiprocessing
 
+    from salesim.experiments.main_guard import check_main_guard
+
+    check_main_guard()
     context = multiprocessing.get_context("forkserver")
     # Heeded only when the server starts (the first pool of this process); harmless later.
     context.set_forkserver_preload(["salesim.experiments.runner", "salesim.model.sales_model"])
