@@ -301,3 +301,20 @@ def test_arrays_derived_from_owners_follow_every_change_of_owner():
     np.testing.assert_array_equal(kept[1], seen_share(m))
     assert kept[2] == records(m)
     np.testing.assert_array_equal(kept[3], knowledge(m))
+
+
+@pytest.mark.parametrize("months", [1, 2, 3])
+def test_a_start_settled_over_fewer_months_than_rounds_runs(months):
+    """Each damped round of the channel equilibrium needs a simulated month to read flows from
+    (settle_months below start.ROUNDS once failed with a broadcast error)."""
+    m = SalesModel(
+        overrides={
+            "model.horizon_days": 21,
+            "model.population.customers": 120,
+            "model.start.settle_months": months,
+            "model.start.design": "product",
+        },
+        design="customer_manager",
+        rng=1,
+    ).run()
+    assert 0.0 <= m.kpis()["direct_sales_rate"] <= 1.0

@@ -132,6 +132,8 @@ def _settle(
     # A company's own file says who buys direct: its channels stand.
     known_channels = "channel" in book.given
     rounds = ROUNDS if cfg.start.channel_equilibrium and not known_channels else 1
+    # Each round needs a month of its own: the flows are read from the month just simulated.
+    rounds = max(1, min(rounds, cfg.start.settle_months))
     months = np.diff(np.linspace(0, cfg.start.settle_months, rounds + 1).round().astype(int))
     direct = (book.channel == DIRECT).astype(float)
     u = world.streams["channel.equilibrium"].random(book.size)
