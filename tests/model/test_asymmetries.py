@@ -3,6 +3,8 @@ parameter only some designs read changes those designs only."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,122 @@ def test_the_docs_carry_the_design_parameters():
 
     doc = (Path(__file__).parents[2] / "docs" / "model.md").read_text()
     assert design_parameters_table() in doc
+
+
+# --- nothing undeclared: a parameter that moves some designs but not all is in a table ------
+
+#: A small world where every mechanism has room to act: multi-line customers, escalations, and
+#: the customer-manager designs reorganised from the product organisation at day 0.
+PROBE_WORLD = {
+    "model.horizon_days": 42,
+    "model.population.customers": 150,
+    "model.population.regions": 2,
+    "model.staff.sales_staff": 10,
+    "model.start.settle_months": 2,
+    "model.start.design": "product",
+    "model.population.multi_line_share": 0.8,
+    "model.requests.escalation_prob": 0.3,
+}
+#: What a run is, not a behaviour: every design reads these alike.
+NOT_BEHAVIOUR = {"model.seed", "model.horizon_days", "model.warmup_days", "model.design"}
+
+
+def _leaves(cls, prefix: str):
+    from pydantic import BaseModel
+
+    for name, f in cls.model_fields.items():
+        if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
+            yield from _leaves(f.annotation, f"{prefix}.{name}")
+        else:
+            yield f"{prefix}.{name}", f
+
+
+def _probe(value, field):
+    """Another allowed value of a number or a switch (None for anything else)."""
+    import annotated_types as at
+
+    if isinstance(value, bool):
+        return not value
+    if not isinstance(value, int | float):
+        return None
+    low = next((m.ge for m in field.metadata if isinstance(m, at.Ge)), None)
+    low = next((m.gt for m in field.metadata if isinstance(m, at.Gt)), low)
+    high = next((m.le for m in field.metadata if isinstance(m, at.Le)), None)
+    new = value * 1.5 if value else 0.5
+    if high is not None and new > high:
+        new = (value + high) / 2
+    if new == value and low is not None:
+        new = (value + low) / 2
+    if isinstance(value, int):
+        new = int(round(new)) if round(new) != value else value + 1
+    return new
+
+
+def _declared(path: str) -> bool:
+    name = path.removeprefix("model.")
+    texts = [a.parameter for a in ASYMMETRIES] + [d.parameter for d in DESIGN_PARAMETERS]
+    return any(name in text.replace(" and ", " ").replace(" vs ", " ").split() for text in texts)
+
+
+def test_no_parameter_moves_some_designs_only_without_being_declared():
+    """Each number and switch of the model, moved once: if it changes the KPIs of some designs
+    and leaves the others exactly as they were (common random numbers), it is an asymmetry or
+    a design's own parameter, and must be in one of the two tables."""
+    from salesim.model.inputs.params import ModelConfig
+
+    designs = ("product", "customer_manager", "three_in_one")
+
+    def kpis(overrides):
+        return {
+            d: SalesModel(overrides={**PROBE_WORLD, **overrides}, design=d, rng=3).run().kpis()
+            for d in designs
+        }
+
+    base = kpis({})
+    defaults = ModelConfig()
+    undeclared, probed = [], 0
+    for path, field in _leaves(ModelConfig, "model"):
+        if path in NOT_BEHAVIOUR:
+            continue
+        value = PROBE_WORLD.get(path)
+        if value is None:
+            value = defaults
+            for part in path.split(".")[1:]:
+                value = getattr(value, part)
+        new = _probe(value, field)
+        if new is None:
+            continue
+        probed += 1
+        moved = kpis({path: new})
+        changed = [d for d in designs if not same(moved[d], base[d])]
+        if 0 < len(changed) < len(designs) and not _declared(path):
+            undeclared.append(f"{path}={new} moves {', '.join(changed)} only")
+    assert probed > 100
+    assert undeclared == []
+
+
+def test_the_probe_finds_an_undeclared_asymmetry(monkeypatch):
+    """The check above can fail: without its row, extra_line_work is found."""
+    import salesim.model.asymmetries as asym
+
+    monkeypatch.setattr(
+        asym,
+        "ASYMMETRIES",
+        tuple(a for a in ASYMMETRIES if a.parameter != "requests.extra_line_work"),
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ASYMMETRIES", asym.ASYMMETRIES)
+    assert not _declared("model.requests.extra_line_work")
+    moved = {
+        d: SalesModel(
+            overrides={**PROBE_WORLD, "model.requests.extra_line_work": 0.75}, design=d, rng=3
+        )
+        .run()
+        .kpis()
+        for d in ("product", "customer_manager")
+    }
+    base = {
+        d: SalesModel(overrides=PROBE_WORLD, design=d, rng=3).run().kpis()
+        for d in ("product", "customer_manager")
+    }
+    assert same(moved["product"], base["product"])
+    assert not same(moved["customer_manager"], base["customer_manager"])

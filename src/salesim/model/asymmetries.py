@@ -181,6 +181,34 @@ ASYMMETRIES = (
         setting={"model.reorganisation.relationship_kept": 0.0},
     ),
     Asymmetry(
+        name="several lines in one job",
+        parameter="requests.extra_line_work",
+        source="assumption (one person handling a multi-line need does each extra line in less "
+        "than a line's work; no source gives the size)",
+        works_through="only a customer manager takes several lines of a need in one job, so "
+        "only that design gets the saving; a rep takes its own line",
+        off={"model.requests.extra_line_work": 1.0},
+        kpi="mean_response_hours",
+        gap_moves=+1,
+        setting={"model.population.multi_line_share": 0.8},
+    ),
+    Asymmetry(
+        name="learning dip",
+        parameter="reorganisation.learning_months and reorganisation.initial_skill",
+        default_text="0 months (no dip); initial skill 0.6",
+        range_text="[0, 120] months; [0.01, 1]",
+        source="Lee et al. 2015 for the initial skill; the length: assumption",
+        works_through="a reorganised front line starts at initial_skill of its skill and "
+        "learns linearly over learning_months; the organisation in place has no dip",
+        off={"model.reorganisation.learning_months": 0.0},
+        kpi="mean_response_hours",
+        gap_moves=-1,
+        setting={
+            "model.reorganisation.learning_months": 12.0,
+            "model.reorganisation.initial_skill": 0.3,
+        },
+    ),
+    Asymmetry(
         name="reorganisation cost",
         parameter="costs.reorganisation_cost_per_person",
         source="assumption",
@@ -258,6 +286,13 @@ DESIGN_PARAMETERS = (
         2,
     ),
     DesignParameter("staff.outlet_hours_per_day", ("three_in_one",), "assumption", 5.0),
+    DesignParameter(
+        "staff.rm_hours_per_day",
+        ("customer_manager", "three_in_one"),
+        "the case: customer managers report to a regional manager, who takes escalations; "
+        "hours: assumption",
+        4.5,
+    ),
 )
 
 
