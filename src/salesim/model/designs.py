@@ -54,6 +54,8 @@ class OrganisationDesign:
     name: ClassVar[str] = ""
     #: What a reader sees (reports, the page); the code name stays in configs and on hover.
     label: ClassVar[str] = ""
+    #: What a product manager does besides requests under this design (staff.pm_*_hours).
+    pm_duty: ClassVar[str] = ""
     #: Request kinds a regional service outlet takes directly (none unless the design has outlets).
     outlet_kinds: ClassVar[tuple[str, ...]] = ()
     #: Roster roles of this design's front line, in order of preference (a person listed under
@@ -205,6 +207,7 @@ class ProductDesign(OrganisationDesign):
 
     name = "product"
     label = "Product-line reps"
+    pm_duty = "supervision"
     roster_roles = ("product_rep",)
 
     @override
@@ -303,6 +306,7 @@ class CustomerManagerDesign(OrganisationDesign):
 
     name = "customer_manager"
     label = "Customer managers"
+    pm_duty = "planning"
     roster_roles = ("customer_manager",)
 
     @override

@@ -75,6 +75,7 @@ def settle(model: SalesModel, design: str, drawn: CustomerBook | None = None) ->
         model.take_over(state.owner, model.config.reorganisation.relationship_kept)
         model.charge_reorganisation()
         model.apply_learning()
+        model.adopt_new_rules()
     elif not np.array_equal(state.owner, model.owner):
         model.take_over(state.owner, 1.0)
 
