@@ -607,19 +607,13 @@ def switch_curves(
         ):
             m = c[mean].to_numpy() / scale
             h = np.nan_to_num(c[hw].to_numpy() / scale)
-            ax.plot(x, m, color=colours[name], label=name)
+            ax.plot(x, m, color=colours[name], label=name if ax is top else None)
             ax.fill_between(x, m - h, m + h, color=colours[name], alpha=0.2, lw=0)
         month = paybacks.get(name)
-        if month is not None:
-            bottom.plot([month], [c.loc[month, "cum_mean"] / scale], "o", color=colours[name])
-            bottom.annotate(
-                f"pays back: month {month}",
-                (month, c.loc[month, "cum_mean"] / scale),
-                xytext=(6, -12),
-                textcoords="offset points",
-                fontsize=7,
-                color=colours[name],
-            )
+        said = f"{name}: pays back in month {month}" if month else f"{name}: no payback"
+        at = month if month is not None else x[-1]
+        y = c.loc[at, "cum_mean"] / scale if month is not None else np.nan
+        bottom.plot([at], [y], "o", color=colours[name], label=said)
     for ax, what in ((top, "monthly"), (bottom, "cumulative")):
         ax.axhline(0, color="0.3", lw=1)
         ax.axvline(switch_month + 0.5, color="0.4", ls=":", lw=1)
@@ -634,6 +628,7 @@ def switch_curves(
         fontsize=9,
     )
     top.legend(fontsize=7)
+    bottom.legend(fontsize=7, loc="upper left")
     bottom.set_xlabel("month of the run")
     fig.tight_layout()
     return fig
