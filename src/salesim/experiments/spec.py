@@ -12,7 +12,7 @@ import types
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from salesim.model.inputs import registry
 from salesim.model.inputs.outcomes import OUTCOMES
@@ -268,12 +268,25 @@ class Switch(Section):
         le=100_000,
     )
 
-    @model_validator(mode="after")
-    def _designs(self) -> Switch:
-        for name in [self.in_place, *self.candidates]:
+    @field_validator("in_place")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        problem = registry.unknown_design(name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
+    @field_validator("candidates")
+    @classmethod
+    def _all_registered(cls, names: list[str]) -> list[str]:
+        for name in names:
             problem = registry.unknown_design(name)
             if problem:
                 raise ValueError(problem)
+        return names
+
+    @model_validator(mode="after")
+    def _designs(self) -> Switch:
         if self.in_place in self.candidates:
             raise ValueError(
                 f"candidates: {self.in_place!r} is the organisation in place (staying is always "

@@ -146,9 +146,7 @@ def analyse_one(
     }
 
 
-def analyse(
-    cfg: SalesimConfig, monthly: pd.DataFrame, runs: pd.DataFrame
-) -> list[SwitchResult]:
+def analyse(cfg: SalesimConfig, monthly: pd.DataFrame, runs: pd.DataFrame) -> list[SwitchResult]:
     """Every candidate against staying, per scenario and sweep point.
 
     ``monthly`` is indexed as ``compare.with_keys`` leaves it; ``runs`` is runs.parquet.

@@ -197,9 +197,8 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
     distinct = sorted(set(choices.values()))
     reference = choices.get((study.reference, 0))
     if len(distinct) == 1:
-        sentence = (
-            f"The decision is the same in all {len(keys)} transition settings: "
-            + (f"switch to {distinct[0]}." if distinct[0] != "stay" else f"stay with {in_place}.")
+        sentence = f"The decision is the same in all {len(keys)} transition settings: " + (
+            f"switch to {distinct[0]}." if distinct[0] != "stay" else f"stay with {in_place}."
         )
     else:
         other = [f"{_where(study, _first(results, k))}: {v}" for k, v in choices.items()
@@ -232,7 +231,9 @@ def _assumptions(study: Study) -> dict[str, Any]:
     swept = set(study.swept)
     for path in ASSUMPTIONS:
         values = [
-            "swept" if path in swept else _shown(path, _value_of(path, models[s], sw), study.currency)
+            "swept"
+            if path in swept
+            else _shown(path, _value_of(path, models[s], sw), study.currency)
             for s in scenarios
         ]
         rows.append(
