@@ -14,7 +14,7 @@ from report_checks import parse
 from salesim import ConfigError, load_config
 from salesim.experiments.compare import with_keys
 from salesim.experiments.driver import run_experiment
-from salesim.experiments.switch import analyse, analyse_one, npv, payback_month
+from salesim.experiments.switch import analyse, analyse_one, npv, npv_gap, payback_month
 from salesim.report.build import build_report
 
 SWITCH_MONTH = 2
@@ -224,3 +224,29 @@ def test_a_bad_switch_field_on_the_command_line_exits_2(tmp_path):
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"salesim: error: {path}: experiment.switch")
     assert "matrix" in line
+
+
+def test_npv_is_the_discounted_paired_profit_difference_of_the_stored_months(study):
+    cfg, out = study
+    runs = pd.read_parquet(out / "runs.parquet")
+    stored = pd.read_parquet(out / "timeseries.parquet")
+    ts = stored.merge(runs[["run_id", "scenario", "design", "replication"]])
+    ts = ts[ts.scenario == "base"]
+    by_rep = {
+        d: ts[ts.design == d].pivot(index="month", columns="replication", values="operating_profit")
+        for d in ("product", "customer_manager", "three_in_one")
+    }
+    assert len(by_rep["product"]) == 6
+    monthly = (1 + 0.1) ** (1 / 12) - 1
+    factor = (1 + monthly) ** -np.arange(1, 7)
+    found = {r.candidate: r for r in analyse(cfg, with_keys(stored, runs), runs)
+             if r.scenario == "base"}  # fmt: skip
+    own = {}
+    for c in ("customer_manager", "three_in_one"):
+        d = by_rep[c] - by_rep["product"]
+        own[c] = (d.to_numpy().T * factor).sum(axis=1)
+        assert found[c].npv == pytest.approx(own[c].mean())
+        mine = runs[(runs.design == c) & (runs.scenario == "base")]
+        assert found[c].one_off_cost == pytest.approx(mine.reorganisation_cost.mean())
+    gap, _ = npv_gap(found["customer_manager"], found["three_in_one"])
+    assert gap == pytest.approx((own["customer_manager"] - own["three_in_one"]).mean())

@@ -101,6 +101,8 @@ class SwitchResult:
     npv_hw: float
     one_off_cost: float
     horizon_months: int
+    npv_values: np.ndarray  # each replication's NPV, in the order of replication_ids
+    replication_ids: list[int]  # the replications behind the numbers (those with every month)
 
     @property
     def pays_back(self) -> bool:
@@ -119,8 +121,8 @@ def analyse_one(
 
     ``diffs``' index is the month (any numbering); its first row is month 1 of the result.
     """
-    d = diffs.to_numpy(dtype=float)
-    d = d[:, np.isfinite(d).all(axis=0)]  # a replication with a missing month cannot be paired
+    whole = np.isfinite(diffs.to_numpy(dtype=float)).all(axis=0)
+    d = diffs.to_numpy(dtype=float)[:, whole]  # a replication missing a month cannot be paired
     cum = np.cumsum(d, axis=0)
     curve = pd.DataFrame(
         {
@@ -142,6 +144,8 @@ def analyse_one(
         "paid_back_share": float(np.mean([m is not None for m in own])) if own else math.nan,
         "npv": float(values.mean()),
         "npv_hw": half_width(values),
+        "npv_values": values,
+        "replication_ids": [int(c) for c in diffs.columns[whole]],
         "replications": d.shape[1],
     }
 
@@ -190,3 +194,12 @@ def analyse(cfg: SalesimConfig, monthly: pd.DataFrame, runs: pd.DataFrame) -> li
                     )
                 )
     return results
+
+
+def npv_gap(a: SwitchResult, b: SwitchResult) -> tuple[float, float]:
+    """Mean and 95% CI half-width of NPV(a) - NPV(b), paired by replication."""
+    va = dict(zip(a.replication_ids, a.npv_values, strict=True))
+    vb = dict(zip(b.replication_ids, b.npv_values, strict=True))
+    both = sorted(set(va) & set(vb))
+    gaps = np.array([va[i] - vb[i] for i in both], dtype=float)
+    return (float(gaps.mean()) if len(gaps) else math.nan), half_width(gaps)

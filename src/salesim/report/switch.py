@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from salesim.experiments.plan import Run, model_config, seed_of
 from salesim.experiments.spec import Switch
 from salesim.experiments.stats import verdict as ci_verdict
-from salesim.experiments.switch import PROFIT, SwitchResult, analyse
+from salesim.experiments.switch import PROFIT, SwitchResult, analyse, npv_gap
 from salesim.model.inputs.params import ModelConfig
 from salesim.report import plots, units
 from salesim.report.verdict import cell, table
@@ -141,11 +141,21 @@ def best(results: list[SwitchResult]) -> SwitchResult | None:
 def _recommendation(results: list[SwitchResult], in_place: str, currency: str) -> str:
     choice = best(results)
     if choice is not None:
-        return (
+        text = (
             f"Switch to {choice.candidate}: the highest net present value against staying with "
             f"{in_place} ({_npv_text(choice, currency)}), its 95% CI above zero; it "
             f"{payback_text(choice)}."
         )
+        others = sorted((r for r in results if r is not choice), key=lambda r: -r.npv)
+        if others:
+            gap, hw = npv_gap(choice, others[0])
+            shown = units.with_ci(PROFIT, gap, hw, signed=True, currency=currency)
+            ahead = ci_verdict(gap, hw, +1) == "better"
+            text += (
+                f" Against {others[0].candidate}, the next best, its NPV is {shown} (paired): "
+                + ("detectably ahead." if ahead else "not detectably ahead; either would pay.")
+            )
+        return text
     if all(_npv_verdict(r) == "worse" for r in results):
         return f"Stay with {in_place}: every candidate's net present value is below zero."
     return (
@@ -194,6 +204,18 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
         + (" and sweep point" if study.swept else "")
         + "; decision: the candidate with the highest NPV whose CI is above zero, else stay"
     )
+    spans = []
+    for c in sw.candidates:
+        mine = [r for r in results if r.candidate == c]
+        paid = [r for r in mine if r.payback is not None]
+        if len(mine) > 1 and paid:
+            early = min(paid, key=lambda r: r.payback)
+            late = max(mine, key=lambda r: math.inf if r.payback is None else r.payback)
+            spans.append(
+                f"{c} pays back from month {early.payback} ({_where(study, early)}) to "
+                + (f"month {late.payback}" if late.payback else "beyond the horizon")
+                + f" ({_where(study, late)})"
+            )
     distinct = sorted(set(choices.values()))
     reference = choices.get((study.reference, 0))
     if len(distinct) == 1:
@@ -207,6 +229,8 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
             f"The decision depends on the transition: {reference} under the reference "
             f"assumptions, but {'; '.join(other)}."
         )
+    if spans:
+        sentence += " Across them, " + "; ".join(spans) + "."
     return table(caption, head, rows), sentence
 
 
