@@ -216,18 +216,22 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
                 + (f"month {late.payback}" if late.payback else "beyond the horizon")
                 + f" ({_where(study, late)})"
             )
-    distinct = sorted(set(choices.values()))
-    reference = choices.get((study.reference, 0))
-    if len(distinct) == 1:
-        sentence = f"The decision is the same in all {len(keys)} transition settings: " + (
-            f"switch to {distinct[0]}." if distinct[0] != "stay" else f"stay with {in_place}."
-        )
-    else:
-        other = [f"{_where(study, _first(results, k))}: {v}" for k, v in choices.items()
-                 if v != reference]  # fmt: skip
+    words = {k: "stay with " + in_place if v == "stay" else "switch to " + v
+             for k, v in choices.items()}  # fmt: skip
+    main = words.get((study.reference, 0), next(iter(words.values())))
+    if len(keys) == 1:
         sentence = (
-            f"The decision depends on the transition: {reference} under the reference "
-            f"assumptions, but {'; '.join(other)}."
+            "Only one transition setting was run: add scenarios or a sweep of "
+            "model.reorganisation.* to see what the verdict hangs on."
+        )
+    elif len(set(words.values())) == 1:
+        sentence = f"The decision is the same in all {len(keys)} transition settings: {main}."
+    else:
+        other = [f"{_where(study, _first(results, k))}: {v}" for k, v in words.items()
+                 if v != main]  # fmt: skip
+        sentence = (
+            f"The decision depends on the transition: {main} under the reference assumptions, "
+            f"but {'; '.join(other)}."
         )
     if spans:
         sentence += " Across them, " + "; ".join(spans) + "."
@@ -285,9 +289,12 @@ def section(study: Study, save: Callable[[Figure, str, str], Any]) -> dict[str, 
     if not main:  # the reference's runs failed: the first setting that has results
         main = [r for r in results if (r.scenario, r.point) == (results[0].scenario, 0)]
     figures = []
-    for key in dict.fromkeys((r.scenario, r.point) for r in results):
+    main_key = (main[0].scenario, main[0].point)
+    keys = [main_key, *(k for k in dict.fromkeys((r.scenario, r.point) for r in results)
+                        if k != main_key)]  # fmt: skip
+    for key in keys:  # the main setting's J-curve first: the template shows it at the top
         group = [r for r in results if (r.scenario, r.point) == key]
-        if key != (study.reference, 0) and len(results) > 6 * len(sw.candidates):
+        if key != main_key and len(keys) > 6:
             continue  # a big sweep: the J-curve of the reference only
         fig = plots.switch_curves(
             {r.candidate: r.curve for r in group},
