@@ -107,6 +107,10 @@ def test_payback_and_npv_of_a_paired_table_with_known_answers():
     assert got["curve"]["cum_mean"].iloc[-1] == pytest.approx(9.0)
     # A resample of only replication 3 never pays back: the interval reaches beyond the horizon.
     assert got["payback_low"] == 6 and got["payback_high"] == math.inf
+    # After a two-month warm-up the same months are months 3 to 8 of the run.
+    later = analyse_one(d, 0.0, 12, 400, np.random.default_rng(0), offset=2)
+    assert later["payback"] == 8 and later["payback_low"] == 8
+    assert list(later["curve"].index) == [3, 4, 5, 6, 7, 8]
 
 
 def test_identical_replications_give_a_payback_interval_of_one_month():
@@ -187,6 +191,10 @@ def test_the_report_opens_with_the_switch_section_and_its_hooks(study):
         ({"switch": {}, "baseline": "three_in_one"}, ["baseline", "leave baseline out"]),
         ({"switch": {"candidates": ["product"]}}, ["experiment.switch", "in place"]),
         ({"switch": {"month": 6}}, ["experiment.switch.month", "allowed: 1 to 5"]),
+        (
+            {"switch": {"month": 1}, "warmup_days": 42},  # the warm-up is two months
+            ["experiment.switch.month", "allowed: 2 to 5"],
+        ),
         ({"switch": {"discount_rate": 2}}, ["experiment.switch.discount_rate", "1"]),
         (
             {"switch": {}, "designs": ["product", "customer_manager"]},

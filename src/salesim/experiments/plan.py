@@ -261,11 +261,16 @@ def check_experiment(cfg: SalesimConfig, max_runs: int | None = DEFAULT_MAX_RUNS
             f"experiment.seed: the last replication's seed ({last_seed}) exceeds {MAX_SEED}; "
             "use a smaller seed"
         )
-    if exp.switch is not None and exp.switch.month >= horizon_months(cfg):
-        raise ValueError(
-            f"experiment.switch.month: {exp.switch.month} is not within the horizon of "
-            f"{horizon_months(cfg)} months; allowed: 1 to {horizon_months(cfg) - 1}"
-        )
+    if exp.switch is not None:
+        # A switch during the warm-up would not be counted; one at the horizon never happens.
+        warmup = exp.warmup_days if exp.warmup_days is not None else cfg.model.warmup_days
+        first = max(1, math.ceil(warmup / cfg.model.calendar.days_per_month))
+        last = horizon_months(cfg) - 1
+        if not first <= exp.switch.month <= last:
+            raise ValueError(
+                f"experiment.switch.month: {exp.switch.month} is not within the measured "
+                f"horizon of {horizon_months(cfg)} months; allowed: {first} to {last}"
+            )
     # Each distinct value once: a list of 10,000 equal values is one probe, not 10,000.
     probes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     if exp.sweep is not None:

@@ -7,13 +7,14 @@ what follows is the switch's own effect plus the noise it changes.
 
 - **J-curve**: per month, the mean paired difference and its paired-t 95% CI; the same for
   the cumulative difference.
-- **Payback month**: the first month (1 = the run's first) at whose end the cumulative mean
+- **Payback month**: the first month of the run (1 = the first) at whose end the cumulative mean
   difference is positive and stays positive to the horizon; none if it is not positive at the
   horizon. Its 95% CI is a percentile bootstrap over replications (the replications resampled
   with replacement, the payback month of each resample's mean curve), seeded from the
   experiment's seed so that a report is the same each time; a resample that does not pay back
   counts as "beyond the horizon".
-- **NPV**: each month's difference discounted to day 0 at the annual ``switch.discount_rate``
+- **NPV**: each month's difference discounted to the start of the measured horizon (day 0
+  unless there is a warm-up) at the annual ``switch.discount_rate``
   (monthly rate ``(1 + r) ** (1 / months_per_year) - 1``, a month's flow at its end), summed
   over the horizon only (no value after it); per replication, so its CI is a paired-t interval.
 """
@@ -116,10 +117,13 @@ def analyse_one(
     months_per_year: int,
     resamples: int,
     rng: np.random.Generator,
+    offset: int = 0,
 ) -> dict:
     """Curve, payback, its CI, NPV and its CI from a month x replication table of differences.
 
-    ``diffs``' index is the month (any numbering); its first row is month 1 of the result.
+    ``diffs``' rows are consecutive months, the first being month ``offset + 1`` of the run
+    (``offset``: the warm-up months left out); months in the result are months of the run, and
+    the NPV is discounted to the start of the first row.
     """
     whole = np.isfinite(diffs.to_numpy(dtype=float)).all(axis=0)
     d = diffs.to_numpy(dtype=float)[:, whole]  # a replication missing a month cannot be paired
@@ -131,16 +135,17 @@ def analyse_one(
             "cum_mean": cum.mean(axis=1),
             "cum_ci95_half_width": [half_width(row) for row in cum],
         },
-        index=pd.RangeIndex(1, len(d) + 1, name="month"),
+        index=pd.RangeIndex(offset + 1, offset + len(d) + 1, name="month"),
     )
     own = [payback_month(d[:, i]) for i in range(d.shape[1])]
     low, high = bootstrap_payback(d, resamples, rng) if d.shape[1] else (math.inf, math.inf)
+    mean_payback = payback_month(d.mean(axis=1)) if d.shape[1] else None
     values = np.atleast_1d(npv(d, annual_rate, months_per_year))
     return {
         "curve": curve,
-        "payback": payback_month(d.mean(axis=1)),
-        "payback_low": low,
-        "payback_high": high,
+        "payback": None if mean_payback is None else mean_payback + offset,
+        "payback_low": low + offset,
+        "payback_high": high + offset,
         "paid_back_share": float(np.mean([m is not None for m in own])) if own else math.nan,
         "npv": float(values.mean()),
         "npv_hw": half_width(values),
@@ -178,7 +183,9 @@ def analyse(cfg: SalesimConfig, monthly: pd.DataFrame, runs: pd.DataFrame) -> li
                 diffs = diffs[diffs.index >= first].dropna(axis=1, how="all")
                 # A stream per comparison: one candidate's interval does not depend on the others.
                 rng = streams[f"switch.bootstrap/{scenario}/{point}/{candidate}"]
-                numbers = analyse_one(diffs, sw.discount_rate, per_year, sw.bootstrap, rng)
+                numbers = analyse_one(
+                    diffs, sw.discount_rate, per_year, sw.bootstrap, rng, offset=first
+                )
                 mine = ok[
                     (ok.scenario == scenario) & (ok.point == point) & (ok.design == candidate)
                 ]
