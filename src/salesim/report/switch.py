@@ -20,8 +20,9 @@ from salesim.experiments.spec import Switch
 from salesim.experiments.stats import verdict as ci_verdict
 from salesim.experiments.switch import PROFIT, SwitchResult, analyse, npv_gap
 from salesim.model.inputs.params import ModelConfig
+from salesim.model.kpis import HEADLINE
 from salesim.report import plots, units
-from salesim.report.verdict import cell, table
+from salesim.report.verdict import cell, lower_name, table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -104,7 +105,9 @@ def _payback_short(r: SwitchResult) -> str:
     return f"{r.payback} ({low})" if low == high else f"{r.payback} ({low}–{high})"
 
 
-def _paragraph(r: SwitchResult, in_place: str, rate: float, currency: str) -> dict[str, Any]:
+def _paragraph(
+    r: SwitchResult, in_place: str, rate: float, currency: str, others: str
+) -> dict[str, Any]:
     paid = round(r.paid_back_share * r.replications)
     sentences = [
         f"Switching from {in_place} at the start of month {r.switch_month + 1} "
@@ -123,6 +126,7 @@ def _paragraph(r: SwitchResult, in_place: str, rate: float, currency: str) -> di
         )
         + "."
     )
+    sentences.append(others)
     return {
         "candidate": r.candidate,
         "payback": "none" if r.payback is None else str(r.payback),
@@ -130,6 +134,19 @@ def _paragraph(r: SwitchResult, in_place: str, rate: float, currency: str) -> di
         "cls": _npv_verdict(r),
         "sentences": sentences,
     }
+
+
+def other_kpis(study: Study, r: SwitchResult) -> str:
+    """The headline KPIs over the horizon that switching makes better or worse, in words."""
+    said = {"better": [], "worse": []}
+    for metric in (m for m in HEADLINE if m != PROFIT):  # profit is the paragraph's own
+        row = study.row(r.scenario, r.point, r.candidate, metric)
+        if row is not None and row["diff_verdict"] in said:
+            said[row["diff_verdict"]].append(lower_name(metric))
+    parts = [f"{word} on {', '.join(names)}" for word, names in said.items() if names]
+    if not parts:
+        return "Over the horizon no headline KPI differs detectably from staying."
+    return "Over the horizon, against staying: " + "; ".join(parts) + " (the verdict below)."
 
 
 def best(results: list[SwitchResult]) -> SwitchResult | None:
@@ -331,7 +348,9 @@ def section(study: Study, save: Callable[[Figure, str, str], Any]) -> dict[str, 
         "in_place": sw.in_place,
         "title": f"Should we switch from {sw.in_place}, and when does it pay back?",
         "recommendation": _recommendation(main, sw.in_place, cur),
-        "candidates": [_paragraph(r, sw.in_place, sw.discount_rate, cur) for r in main],
+        "candidates": [
+            _paragraph(r, sw.in_place, sw.discount_rate, cur, other_kpis(study, r)) for r in main
+        ],
         "robust_sentence": robust_sentence,
         "tables": [_assumptions(study), robust],
         "figures": figures,
