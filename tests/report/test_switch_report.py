@@ -83,6 +83,6 @@ def test_the_robustness_sentence_names_the_setting_where_the_decision_changes():
     assert "customer_manager pays back from month 9 (base) to beyond the horizon (slow)" in sentence
     decisions = [row[-1]["text"] for row in table["rows"]]
     assert decisions == ["switch to customer_manager", "stay with product"]
-    paybacks = [c["attrs"]["payback-month"] for row in table["rows"] for c in row
-                if "payback-month" in c["attrs"]]  # fmt: skip
+    paybacks = [c["attrs"]["payback"] for row in table["rows"] for c in row
+                if "payback" in c["attrs"]]  # fmt: skip
     assert paybacks == ["9", "12", "none", "none"]

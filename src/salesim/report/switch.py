@@ -209,8 +209,9 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
                 row += [cell("–"), cell("–")]
                 continue
             payback = "none" if r.payback is None else r.payback
-            row.append(cell(_payback_short(r), candidate=c, payback_month=payback))
-            row.append(cell(_npv_text(r, cur), _npv_verdict(r), candidate=c, npv=repr(r.npv)))
+            # Not the hooks' attribute names: those mark the one paragraph per candidate.
+            row.append(cell(_payback_short(r), design=c, payback=payback))
+            row.append(cell(_npv_text(r, cur), _npv_verdict(r), design=c, value=repr(r.npv)))
         choice = best(group)
         choices[key] = choice.candidate if choice else "stay"
         row.append(cell(f"switch to {choices[key]}" if choice else f"stay with {in_place}"))
