@@ -77,8 +77,12 @@ def bootstrap_payback(
     """
     n = diffs.shape[1]
     picks = rng.integers(0, n, size=(resamples, n))
-    means = diffs[:, picks].mean(axis=2)  # months x resamples
-    months = [payback_month(means[:, b]) for b in range(resamples)]
+    # In chunks of about a million numbers, so many replications and resamples fit in memory.
+    chunk = max(1, 1_000_000 // max(1, n * diffs.shape[0]))
+    months = []
+    for start in range(0, resamples, chunk):
+        means = diffs[:, picks[start : start + chunk]].mean(axis=2)  # months x resamples
+        months += [payback_month(means[:, b]) for b in range(means.shape[1])]
     values = np.array([math.inf if m is None else m for m in months], dtype=float)
     low, high = np.quantile(values, [0.025, 0.975], method="inverted_cdf")
     return float(low), float(high)
