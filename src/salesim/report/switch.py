@@ -58,11 +58,11 @@ def _value_of(path: str, model: ModelConfig, switch: Switch) -> Any:
 
 def _shown(path: str, value: Any, currency: str) -> str:
     if path.endswith("discount_rate"):
-        return f"{100 * value:g}% a year"
+        return f"{100 * value:g}%/year"
     if path.endswith("_cost_per_person"):
-        return f"{units.value(PROFIT, value, currency)} per person"
+        return f"{units.value(PROFIT, value, currency)}/person"
     if path.endswith(".month"):
-        return f"{value} (takes over at the start of month {value + 1})"
+        return f"{value} (month {value + 1})"
     unit = (_field(path).json_schema_extra or {}).get("unit", "")
     if unit == "share":
         return f"{100 * value:g}%"
@@ -353,7 +353,7 @@ def section(study: Study, save: Callable[[Figure, str, str], Any]) -> dict[str, 
             _paragraph(r, sw.in_place, sw.discount_rate, cur, other_kpis(study, r)) for r in main
         ],
         "robust_sentence": robust_sentence,
-        "tables": [_assumptions(study), robust],
+        "tables": [robust, _assumptions(study)],
         "figures": figures,
         "notes": notes,
     }
