@@ -5,8 +5,6 @@ Each test checks the direction its mechanism implies, paired on common random nu
 
 from __future__ import annotations
 
-import numpy as np
-
 from salesim import SalesModel
 
 WORLD = {

@@ -30,6 +30,7 @@ from salesim.experiments.compare import first_measured_month, monthly_gap
 from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
 from salesim.model.kpis import HEADLINE
 from salesim.report import export, plots, uncertainty, units, verdict
+from salesim.report import switch as switch_part
 from salesim.report.study import Study, load, measured_period, title
 
 
@@ -379,6 +380,7 @@ def _build(store: Store, progress: bool | None) -> Path:
         "currency": exp.report.currency or cfg.model.costs.currency,
         "config_yaml": yaml.safe_dump(manifest["config"], sort_keys=False),
         "verdict": {},
+        "switch": None,
         "targets": None,
         "decision": [],
         "detail": [],
@@ -409,6 +411,7 @@ def _build(store: Store, progress: bool | None) -> Path:
 
 def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
     """The verdict, the decision sections and the detail of a study with results."""
+    switch = switch_part.section(study, lambda fig, name, cap: _save(fig, study.out, name, cap))
     ver = verdict.build(study)
     ver["figures"] = _transition_figures(study, ver.pop("transitions"))
     decision = [s for s in (_robustness_section(study), _wins_section(study)) if s is not None]
@@ -436,6 +439,7 @@ def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
         "scenarios": study.scenarios,
         "replications": study.replications,
         "verdict": ver,
+        "switch": switch,
         "targets": verdict.targets(study),
         "decision": decision,
         "detail": detail,

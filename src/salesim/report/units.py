@@ -71,6 +71,12 @@ def _money_scale(reference: float) -> tuple[float, str]:
     return 1.0, ""
 
 
+def money_scale(reference: float) -> tuple[float, str]:
+    """(divisor, prefix such as "M ") for money of about ``reference``, as the tables write it."""
+    scale, suffix = _money_scale(reference)
+    return scale, f"{suffix} " if suffix else ""
+
+
 def value(metric: str, x: float | None, currency: str = DEFAULT_CURRENCY) -> str:
     """A level: 62.1%, 3.27 h, 601.0 M CNY, 1,500, 0.984."""
     return _one(metric, x, currency, diff=False)

@@ -1076,7 +1076,8 @@ class Reorganisation(Section):
     design: str = F("customer_manager", "the design switched to (a registered name)")
     learning_months: float = F(
         0.0,
-        "months for the new front line to reach full skill (0: at once)",
+        "months for the new front line to reach full skill (0: at once; assumption, optimistic: "
+        "Lee et al. 2015 find customer-centric structures pay off only after a dip)",
         "months",
         ge=0,
         le=120,
@@ -1084,7 +1085,9 @@ class Reorganisation(Section):
     relationship_kept: float = F(
         0.8,
         "share of a customer-line's relationship its new owner inherits at a reorganisation "
-        "(assumption; the case: customer managers contacted their customers quickly)",
+        "(assumption, optimistic: the case's customer managers contacted their customers "
+        "quickly; Bendapudi and Leone 2002: part of a customer's loyalty leaves with its "
+        "account manager)",
         "share",
         ge=0,
         le=1,
@@ -1100,7 +1103,8 @@ class Reorganisation(Section):
     )
     initial_skill: float = F(
         0.6,
-        "share of full skill at the switch when learning_months > 0 (Lee et al. 2015)",
+        "share of full skill at the switch when learning_months > 0 (assumption; Lee et al. "
+        "2015: a dip before customer-centric structures pay off)",
         "share",
         ge=0.01,
         le=1,
