@@ -608,6 +608,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from salesim.experiments.plan import count_runs
 
         what += f"; {count_runs(cfg)[0]} runs at most"
+    if cfg.optimise is not None:
+        opt = cfg.optimise
+        what += (
+            f"; optimise: {len(opt.levers)} levers, {opt.n_trials} trials x "
+            f"{opt.replications} replications (salesim optimise)"
+        )
     print(f"{args.config}: valid ({what})")
     if cfg.model.population.customers_file or cfg.model.staff.roster_file:
         from salesim.model.data_files import describe_data_files
@@ -773,8 +779,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     terminated: list[int] = []
     previous = _on_sigterm(terminated)
     try:
-        result = search(cfg, out, executor=executor(args), workers=args.workers,
-                        scheduler=args.scheduler)
+        result = search(
+            cfg, out, executor=executor(args), workers=args.workers, scheduler=args.scheduler
+        )
     except Interrupted as exc:
         print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
         return 143 if terminated else 130

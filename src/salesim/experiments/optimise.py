@@ -121,9 +121,7 @@ def open_study(out: Path, cfg: SalesimConfig, session_offset: int) -> optuna.Stu
     seed = spec.seed + session_offset
     if spec.sampler_name == "nsga2":
         size = max(4, min(50, spec.n_trials // 4))
-        sampler = optuna.samplers.NSGAIISampler(
-            population_size=size, seed=seed
-        )
+        sampler = optuna.samplers.NSGAIISampler(population_size=size, seed=seed)
     else:
         sampler = optuna.samplers.TPESampler(
             seed=seed,
@@ -410,7 +408,9 @@ def _search_loop(study, pool, cfg: SalesimConfig, base, n_workers: int, progress
                 tell(first, attrs, values, TrialState.COMPLETE)
                 cache[key] = study.trials[first.number]
                 for trial in p.trials[1:]:
-                    tell(trial, {**attrs, "duplicate_of": first.number}, values, TrialState.COMPLETE)
+                    tell(
+                        trial, {**attrs, "duplicate_of": first.number}, values, TrialState.COMPLETE
+                    )
     except BaseException:
         for fut in futures:
             fut.cancel()

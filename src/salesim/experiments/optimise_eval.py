@@ -73,8 +73,12 @@ def candidate_runs(
     seeds: list[int],
     points: list[dict[str, Any]],
 ) -> list[Run]:
-    """The runs of one candidate (lever values; ``model.design`` among them or the baseline's)."""
-    design = values.get(DESIGN, baseline_design(cfg))
+    """The runs of one candidate: its lever values, its design (a lever, else ``model.design``).
+
+    ``tag`` ``baseline`` is the organisation in place: its design and the config's values.
+    """
+    default = baseline_design(cfg) if tag.endswith("baseline") else cfg.model.design
+    design = values.get(DESIGN, default)
     model_values = {k: v for k, v in values.items() if k != DESIGN}
     scenario = cfg.experiment.reference
     return [
@@ -84,9 +88,9 @@ def candidate_runs(
     ]
 
 
-def candidate_model(cfg: SalesimConfig, values: dict[str, Any]) -> ModelConfig:
+def candidate_model(cfg: SalesimConfig, values: dict[str, Any], tag: str = "c") -> ModelConfig:
     """The model config of a candidate (first search seed, no uncertainty applied)."""
-    return model_config(cfg, candidate_runs(cfg, "c", values, [seed_of(cfg)], [{}])[0])
+    return model_config(cfg, candidate_runs(cfg, tag, values, [seed_of(cfg)], [{}])[0])
 
 
 def head_count(model: ModelConfig) -> int | None:

@@ -88,6 +88,7 @@ def _cached_runs(study, pool, cfg: SalesimConfig, tag: str, values: dict, n_work
     if stored is not None:
         return stored
     runs = candidate_runs(cfg, f"v{tag}", values, verification_seeds(cfg), uncertainty_points(cfg))
+    # (tag "vbaseline" is the organisation in place)
     records = [_plain(r) for r in _run_all(pool, cfg, runs, n_workers)]
     study.set_user_attr(name, records)
     return records
@@ -227,7 +228,7 @@ def write_outputs(out: Path, cfg: SalesimConfig, study, base, verified) -> dict[
     atomic_write_bytes(out / "verification.csv", runs.to_csv(index=False).encode())
     feasible = int(table.constraints_met.sum()) if len(table) else 0
     base_values = {lever.path: _current(cfg, lever.path) for lever in spec.levers}
-    base_model = candidate_model(cfg, {})
+    base_model = candidate_model(cfg, {}, "baseline")
     summary: dict[str, Any] = {
         "name": cfg.name,
         "currency": cfg.experiment.report.currency,
@@ -276,7 +277,7 @@ def _current(cfg: SalesimConfig, path: str) -> Any:
 
     if path == DESIGN:
         return baseline_design(cfg)
-    node: Any = candidate_model(cfg, {})
+    node: Any = candidate_model(cfg, {}, "baseline")
     for part in path.split(".")[1:]:
         node = node[part] if isinstance(node, dict) else getattr(node, part)
     return node

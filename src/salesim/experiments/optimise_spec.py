@@ -58,7 +58,9 @@ def kpis_matching(name: str) -> list[str]:
 class Lever(Section):
     """One lever to search: a model parameter with bounds (numbers) or choices (any values)."""
 
-    path: str = F(..., "dotted path of a model parameter, e.g. model.staff.product_managers_per_line")
+    path: str = F(
+        ..., "dotted path of a model parameter, e.g. model.staff.product_managers_per_line"
+    )
     low: float | None = F(None, "lowest value searched (within the parameter's declared range)")
     high: float | None = F(None, "highest value searched (> low)")
     step: float | None = F(None, "grid step for numbers (integers: default 1)", "", gt=0)
@@ -272,7 +274,9 @@ class OptimiseSpec(Section):
 
     def all_constraints(self) -> list[Constraint]:
         """The declared constraints and the budget cap (a bound on cost_to_serve)."""
-        extra = [Constraint(kpi="cost_to_serve", at_most=self.budget_cap)] if self.budget_cap else []
+        extra = (
+            [Constraint(kpi="cost_to_serve", at_most=self.budget_cap)] if self.budget_cap else []
+        )
         return [*self.constraints, *extra]
 
 

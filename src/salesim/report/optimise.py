@@ -281,7 +281,9 @@ def build_optimise_report(out: str | Path) -> Path:
         currency = summary.get("currency", "CU")
         two = len(summary["optimised"]) == 2
         plot = pareto_plot if two else progress_plot
-        image = _figure(out, plot(trials, summary), "optimise_pareto" if two else "optimise_progress")
+        image = _figure(
+            out, plot(trials, summary), "optimise_pareto" if two else "optimise_progress"
+        )
         caption = "Pareto plot" if two else "Progress"
         figure = (
             f'<figure><img alt="{caption}" src="data:image/png;base64,{image}">'
