@@ -798,7 +798,10 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     )
     winner = summary.get("winner")
     if winner:
-        shown = ", ".join(f"{k}={v}" for k, v in winner["values"].items())
+        shown = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in winner["values"].items()
+        )
         print(f"best: {shown} ({summary.get('best_note')}); {out / 'best.yaml'}")
     print(f"report {report}")
     return 0

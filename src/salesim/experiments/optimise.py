@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from salesim.experiments.optimise_eval import (
-    candidate_runs,
     candidate_model,
+    candidate_runs,
     constraint_shown,
     constraint_values,
     directions,
@@ -291,7 +291,7 @@ def search(
         with make_executor(executor, workers, scheduler) as (pool, n_workers):
             try:
                 base = baseline_records(study, pool, cfg, n_workers)
-                evaluated, runs = _search_loop(study, pool, cfg, base, n_workers, progress)
+                evaluated, runs = _search_loop(study, pool, cfg, base, n_workers, progress, notify)
             except KeyboardInterrupt:
                 write_outputs(store.out, cfg, study, base=None, verified=None)
                 n = len(finished(study))
@@ -316,7 +316,7 @@ def search(
     )
 
 
-def _search_loop(study, pool, cfg: SalesimConfig, base, n_workers: int, progress) -> tuple:
+def _search_loop(study, pool, cfg: SalesimConfig, base, n_workers: int, progress, notify) -> tuple:
     """Ask, evaluate and tell until the study holds ``n_trials`` finished trials.
 
     Returns (trials told this session, runs made this session).
@@ -390,6 +390,7 @@ def _search_loop(study, pool, cfg: SalesimConfig, base, n_workers: int, progress
                 del pending[key]
                 table = frame(p.records)
                 if len(table) < p.expected:  # a failed run: the candidate cannot be judged
+                    notify(f"candidate {key} failed: {_first_error(p.records)}")
                     for trial in p.trials:
                         attrs = {"error": _first_error(p.records)}
                         tell(trial, attrs, None, TrialState.FAIL)
@@ -435,7 +436,8 @@ def trials_table(study, cfg: SalesimConfig) -> pd.DataFrame:
     names = objective_names(spec)
     rows: dict[str, dict[str, Any]] = {}
     for t in study.trials:
-        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.params:
+        failed = t.state == TrialState.FAIL and "error" in t.user_attrs
+        if not (failed or t.state in (TrialState.COMPLETE, TrialState.PRUNED)) or not t.params:
             continue
         values = _values_of(t, cfg)
         key = key_of(values)
@@ -451,7 +453,12 @@ def trials_table(study, cfg: SalesimConfig) -> pd.DataFrame:
         cons = attrs.get("constraints") or []
         row["violation"] = sum(max(0.0, c) for c in cons)
         row["constraints_met"] = bool(t.state == TrialState.COMPLETE and all(c <= 0 for c in cons))
-        row["status"] = "over head-count cap, not run" if attrs.get("over_cap") else "evaluated"
+        if failed:
+            row["status"] = f"runs failed: {attrs['error']}"
+        elif attrs.get("over_cap"):
+            row["status"] = "over head-count cap, not run"
+        else:
+            row["status"] = "evaluated"
         row["trials"] = 1
         rows[key] = row
     return pd.DataFrame(list(rows.values()))

@@ -157,7 +157,7 @@ def objective_names(spec: OptimiseSpec) -> list[str]:
 
 
 def directions(spec: OptimiseSpec) -> list[str]:
-    """optuna's direction of each optimised value."""
+    """Optuna's direction of each optimised value."""
     if spec.robust is not None and spec.robust.measure == "worst_regret":
         return ["minimize" for _ in spec.goals]
     return ["maximize" if g.sign > 0 else "minimize" for g in spec.goals]

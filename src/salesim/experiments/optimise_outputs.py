@@ -254,6 +254,7 @@ def write_outputs(out: Path, cfg: SalesimConfig, study, base, verified) -> dict[
             "design": baseline_design(cfg),
             "values": base_values,
             "head_count": head_count(base_model),
+            **_baseline_constraints(cfg, base),
         },
         "verified": stats,
         "winner": winner,
@@ -269,6 +270,18 @@ def write_outputs(out: Path, cfg: SalesimConfig, study, base, verified) -> dict[
         summary["best_note"] = note
     atomic_write_bytes(out / "optimise.json", json.dumps(summary, indent=2, default=str).encode())
     return summary
+
+
+def _baseline_constraints(cfg: SalesimConfig, base) -> dict[str, Any]:
+    """Whether the organisation in place meets the constraints on the search's seeds."""
+    if base is None:
+        return {}
+    kpis = means(frame(base))
+    values = constraint_values(cfg.optimise, kpis, kpis)
+    return {
+        "constraints_met": all(v <= 0 for v in values),
+        "shown": constraint_shown(cfg.optimise, kpis, kpis),
+    }
 
 
 def _current(cfg: SalesimConfig, path: str) -> Any:

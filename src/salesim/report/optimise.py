@@ -48,7 +48,7 @@ def _figure(out: Path, fig, name: str) -> str:
 
 
 def progress_plot(trials: pd.DataFrame, summary: dict[str, Any]):
-    """Each evaluated candidate's objective by trial, feasible ones filled, best so far as a line."""
+    """Each evaluated candidate's objective by trial, feasible ones filled, the best so far."""
     name = summary["optimised"][0]
     maximise = summary["objectives"][0]["direction"] == "maximise" and not name.startswith(
         "worst_regret"
@@ -100,6 +100,10 @@ def _lever_text(lever: dict[str, Any]) -> str:
 
 def _diff_cell(kpi: str, stat: dict[str, Any], currency: str) -> str:
     d, hw = stat.get("difference"), stat.get("half_width")
+    if d is None:
+        return "–"
+    if declared(kpi).direction == 0:  # information only: no better or worse
+        return _e(units.with_ci(kpi, d, hw, signed=True, currency=currency))
     word = verdict(
         d if d is not None else float("nan"),
         hw if hw is not None else float("nan"),
@@ -112,15 +116,20 @@ def _diff_cell(kpi: str, stat: dict[str, Any], currency: str) -> str:
 def _searched(summary: dict[str, Any]) -> str:
     base = summary["baseline"]
     rows = [
-        [_e(lv["path"]), _e(_lever_text(lv)), _e(base["values"].get(lv["path"]))]
+        [_e(lv["path"]), _e(_lever_text(lv)), _e(_in_place(base["values"].get(lv["path"])))]
         for lv in summary["levers"]
     ]
     goals = " and ".join(f"{o['direction']} {o['kpi']}" for o in summary["objectives"])
     if summary.get("robust"):
         r = summary["robust"]
+        measure = (
+            "mean"
+            if r["measure"] == "mean"
+            else "worst-case regret against the organisation in place"
+        )
         goals += (
             f", over a Latin-hypercube sample of {r['samples']} points of the uncertainties "
-            f"({'mean' if r['measure'] == 'mean' else 'worst-case regret against the organisation in place'})"
+            f"({measure})"
         )
     cons = ", ".join(summary["constraints"]) or "none"
     cap = summary.get("head_count_cap")
@@ -135,6 +144,10 @@ def _searched(summary: dict[str, Any]) -> str:
         f"({_e(_seeds(summary['search_seeds']))}) as the organisation in place "
         f"({_e(base['design'])}, {base['head_count']} people).</p>"
     )
+
+
+def _in_place(value: Any) -> str:
+    return "– (not set: the design's default)" if value is None else str(value)
 
 
 def _seeds(seeds: list[int]) -> str:
@@ -169,15 +182,42 @@ def _won(summary: dict[str, Any], currency: str) -> str:
         f"{_e(units.value(goal, stat.get('baseline'), currency))} in place, a paired difference "
         f"of {_diff_cell(goal, stat, currency)} on {stat.get('n', 0)} fresh runs.</p>"
     )
+    base = summary["baseline"]
+    if "constraints_met" in base:
+        missed = [
+            f"{label} ({_fmt(v)})"
+            for label, v in base["shown"].items()
+            if label in _missed(summary) and v is not None
+        ]
+        text += (
+            "<p>The organisation in place meets every constraint.</p>"
+            if base["constraints_met"]
+            else f"<p>The organisation in place misses: {_e(', '.join(missed) or 'a constraint')}"
+            ".</p>"
+        )
     return "<h2>What won</h2>" + head + text
+
+
+def _missed(summary: dict[str, Any]) -> set[str]:
+    """Labels of the constraints the organisation in place misses (on the search's seeds)."""
+    out = set()
+    for label, value in summary["baseline"].get("shown", {}).items():
+        kpi, op, limit = label.split(" ", 2)
+        if value is None or limit == "baseline":
+            continue
+        if (op == "<=" and value > float(limit)) or (op == ">=" and value < float(limit)):
+            out.add(label)
+    return out
 
 
 def _sure(summary: dict[str, Any], currency: str) -> str:
     w = summary.get("winner")
     if w is None:
         return ""
+    n = len(summary["verified"])
+    who = "The best candidate was" if n == 1 else f"The best {n} candidates were"
     parts = [
-        f"<p>The best {len(summary['verified'])} candidates were re-run on seeds the search "
+        f"<p>{who} re-run on seeds the search "
         f"never used ({_e(_seeds(summary['verification_seeds']))}), paired with the "
         "organisation in place on the same seeds; the intervals are 95% paired-t intervals of "
         "simulation noise at these assumptions.</p>"
