@@ -33,6 +33,13 @@ from salesim.experiments.optimise_eval import (
     verification_seeds,
 )
 from salesim.experiments.optimise_spec import baseline_design, kpis_matching
+from salesim.experiments.optimise_trials import (
+    finished,
+    plain,
+    run_all,
+    trials_table,
+    values_of,
+)
 from salesim.experiments.stats import half_width
 from salesim.experiments.store import atomic_write_bytes
 
@@ -81,29 +88,25 @@ def chosen(table: pd.DataFrame, cfg: SalesimConfig) -> tuple[pd.DataFrame, bool]
 
 def _cached_runs(study, pool, cfg: SalesimConfig, tag: str, values: dict, n_workers: int):
     """Verification runs of a candidate, kept with the study so a second session skips them."""
-    from salesim.experiments.optimise import _plain, _run_all
-
     name = f"verify:{tag}:{cfg.optimise.verification.replications}"
     stored = study.user_attrs.get(name)
     if stored is not None:
         return stored
     runs = candidate_runs(cfg, f"v{tag}", values, verification_seeds(cfg), uncertainty_points(cfg))
     # (tag "vbaseline" is the organisation in place)
-    records = [_plain(r) for r in _run_all(pool, cfg, runs, n_workers)]
+    records = [plain(r) for r in run_all(pool, cfg, runs, n_workers)]
     study.set_user_attr(name, records)
     return records
 
 
 def verify(study, pool, cfg: SalesimConfig, base, n_workers: int) -> dict[str, Any]:
     """Run the chosen candidates and the organisation in place on fresh seeds."""
-    from salesim.experiments.optimise import _values_of, trials_table
-
     table = trials_table(study, cfg)
     picked, feasible = chosen(table, cfg)
     baseline = _cached_runs(study, pool, cfg, "baseline", {}, n_workers)
     candidates = []
     for trial in picked.trial.tolist():
-        values = _values_of(study.trials[int(trial)], cfg)
+        values = values_of(study.trials[int(trial)], cfg)
         records = _cached_runs(study, pool, cfg, str(trial), values, n_workers)
         candidates.append({"trial": int(trial), "values": values, "records": records})
     return {"baseline": baseline, "candidates": candidates, "feasible": feasible}
@@ -208,8 +211,6 @@ def write_best(out: Path, cfg: SalesimConfig, values: dict[str, Any], note: str)
 
 def write_outputs(out: Path, cfg: SalesimConfig, study, base, verified) -> dict[str, Any]:
     """trials.csv always; with a verification also verification.csv, best.yaml, optimise.json."""
-    from salesim.experiments.optimise import finished, trials_table
-
     spec = cfg.optimise
     table = trials_table(study, cfg)
     atomic_write_bytes(out / "trials.csv", table.to_csv(index=False).encode())
