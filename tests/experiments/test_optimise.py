@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import yaml
 
@@ -132,6 +133,7 @@ def test_the_search_finds_the_head_count_erlang_c_gives(searched):
     page = (out / "report.html").read_text()
     assert '<section id="optimise"' in page and "What won" in page
     assert (out / "figures" / "optimise_progress.png").stat().st_size > 0
+    assert cli.main(["report", str(out)]) == 0  # the page is rebuilt from what is stored
 
 
 def test_verification_runs_on_seeds_the_search_never_used(searched):
@@ -258,16 +260,26 @@ def test_a_second_optimise_on_the_same_out_refuses_and_sigterm_keeps_trials(tmp_
         line = error_line(capsys, ["optimise", str(config), "--out", str(out)])
         assert f"in use by salesim optimise (PID {first.pid} on " in line
         until(lambda: _finished(out) >= 2, 120, "two finished trials")
+        workers = psutil.Process(first.pid).children(recursive=True)
+        assert workers  # the pool's processes
     finally:
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=60)
     assert first.returncode == 143, err
     assert "trials kept" in err and "Traceback" not in err
+    until(lambda: not any(_alive(p) for p in workers), 2, "the workers to stop")
     kept = pd.read_csv(out / "trials.csv")
     assert len(kept) >= 2
     # Free again, and it continues from the kept trials (n_trials below them: verify only).
     assert cli.main(["optimise", str(config), "--out", str(out), "--n-trials", "1"]) == 0
     assert (out / "best.yaml").exists()
+
+
+def _alive(process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _finished(out: Path) -> int:
@@ -341,3 +353,21 @@ def test_two_objectives_give_a_pareto_front_over_designs(tmp_path):
 
     build_optimise_report(out)
     assert (out / "figures" / "optimise_pareto.png").stat().st_size > 0
+
+
+def test_the_shipped_example_runs_shrunk(tmp_path, capsys):
+    """configs/optimise_staffing.yaml end to end, on a small world and few trials."""
+    config = Path(__file__).resolve().parents[2] / "configs" / "optimise_staffing.yaml"
+    small = [
+        "model.horizon_days=42",
+        "model.population.customers=150",
+        "optimise.replications=1",
+        "optimise.verification.replications=2",
+        "optimise.verification.top=1",
+    ]
+    sets = [arg for pair in small for arg in ("--set", pair)]
+    out = tmp_path / "out"
+    argv = ["optimise", str(config), "--out", str(out), "--n-trials", "3", *sets]
+    assert cli.main([*argv, "--executor", "sequential"]) == 0
+    assert len(pd.read_csv(out / "trials.csv")) >= 1
+    assert cli.main(["validate", str(out / "best.yaml")]) == 0
