@@ -26,6 +26,8 @@ import yaml
 from salesim import cli
 from salesim.experiments.config import load_config
 from salesim.experiments.optimise import DB_FILE, open_study, search
+from salesim.experiments.optimise_eval import candidate_model
+from salesim.experiments.optimise_spec import search_config
 from waiting import until
 
 LAMBDA, CM_HOURS, PM_HOURS = 2.0, 0.1, 1.0  # arrivals an hour; mean service hours
@@ -119,7 +121,7 @@ def searched(tmp_path_factory):
 
 
 def test_the_search_finds_the_head_count_erlang_c_gives(searched):
-    _, out = searched
+    config, out = searched
     expected = fewest_pms_meeting_the_bound()
     assert expected == 4  # by construction: 3 PMs miss the bound by 15%, 4 meet it by 10%
     best = yaml.safe_load((out / "best.yaml").read_text())
@@ -130,6 +132,10 @@ def test_the_search_finds_the_head_count_erlang_c_gives(searched):
     met = trials.set_index(LEVER).constraints_met
     assert met[expected] and not met[expected - 1]
     assert cli.main(["validate", str(out / "best.yaml")]) == 0
+    # best.yaml is the candidate's whole model: loaded, it is what the search ran.
+    cfg = search_config(load_config(config))
+    ran = candidate_model(cfg, {LEVER: expected}).model_copy(update={"seed": cfg.model.seed})
+    assert load_config(out / "best.yaml").model == ran
     page = (out / "report.html").read_text()
     assert '<section id="optimise"' in page and "What won" in page
     assert (out / "figures" / "optimise_progress.png").stat().st_size > 0

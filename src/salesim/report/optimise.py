@@ -127,9 +127,12 @@ def _searched(summary: dict[str, Any]) -> str:
             if r["measure"] == "mean"
             else "worst-case regret against the organisation in place"
         )
+        ranges = ", ".join(
+            f"{u['path']} {u['low']:g} to {u['high']:g}" for u in summary.get("uncertainties", [])
+        )
         goals += (
             f", over a Latin-hypercube sample of {r['samples']} points of the uncertainties "
-            f"({measure})"
+            f"{ranges} ({measure})"
         )
     cons = ", ".join(summary["constraints"]) or "none"
     cap = summary.get("head_count_cap")
@@ -170,7 +173,13 @@ def _won(summary: dict[str, Any], currency: str) -> str:
         )
     else:
         head = ""
-    levers = ", ".join(f"{k} = {v}" for k, v in w["values"].items())
+    if len(summary["optimised"]) == 2:
+        head += (
+            "<p>Two objectives: the verified candidates are on the feasible Pareto front (the "
+            "plot below); the one recommended here and in best.yaml is the best on the first "
+            "objective, and the table under <em>How sure</em> shows the trade-off.</p>"
+        )
+    levers = ", ".join(f"{k} = {_fmt(v)}" for k, v in w["values"].items())
     people = w.get("head_count")
     base_people = summary["baseline"]["head_count"]
     goal = summary["objectives"][0]["kpi"]
