@@ -377,3 +377,51 @@ def test_the_shipped_example_runs_shrunk(tmp_path, capsys):
     assert cli.main([*argv, "--executor", "sequential"]) == 0
     assert len(pd.read_csv(out / "trials.csv")) >= 1
     assert cli.main(["validate", str(out / "best.yaml")]) == 0
+
+
+def test_a_candidate_over_the_head_count_cap_is_not_run(tmp_path):
+    # 1 customer manager, 1 regional manager, 3 planners and c PMs: c + 5 people.
+    config = write(
+        tmp_path,
+        levers=[{"path": LEVER, "low": 4, "high": 6}],
+        head_count_cap=9,
+        n_trials=5,
+        replications=1,
+        verification={"top": 1, "replications": 2},
+    )
+    out = tmp_path / "out"
+    result = search(load_config(config), out, executor="sequential")
+    trials = pd.read_csv(out / "trials.csv").set_index(LEVER)
+    over = trials[trials.head_count > 9]
+    assert len(over) and (over.status == "over head-count cap, not run").all()
+    assert over.staff_cost_product_manager.isna().all() and not over.constraints_met.any()
+    assert (trials[trials.head_count <= 9].status == "evaluated").all()
+    assert result.summary["winner"]["values"] == {LEVER: 4}
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ({"notes.txt": "mine"}, "holds files but no salesim manifest"),
+        ({"manifest.json": '{"status": "complete"}'}, "holds a salesim study, not an optimisation"),
+    ],
+    ids=["your-files", "a-run-study"],
+)
+def test_an_out_that_is_not_this_optimisation_is_refused(tmp_path, capsys, content, named):
+    config, out = write(tmp_path), tmp_path / "out"
+    out.mkdir()
+    for name, text in content.items():
+        (out / name).write_text(text)
+    line = error_line(capsys, ["optimise", str(config), "--out", str(out)])
+    assert named in line
+    left = sorted(p.name for p in out.iterdir() if p.name != ".salesim.lock")  # the lock's file
+    assert left == sorted(content)  # nothing else added, nothing of theirs touched
+
+
+def test_another_config_on_the_same_out_is_refused(tmp_path, capsys):
+    config, out = _continuous(tmp_path), tmp_path / "out"
+    search(load_config(config, ["optimise.n_trials=2"]), out, executor="sequential")
+    argv = ["optimise", str(config), "--out", str(out), "--executor", "sequential"]
+    line = error_line(capsys, [*argv, "--set", "optimise.replications=3"])
+    assert "holds an optimisation of another config" in line
+    assert cli.main([*argv, "--n-trials", "3"]) == 0  # more trials of the same one: continues

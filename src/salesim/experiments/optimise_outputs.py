@@ -238,6 +238,7 @@ def write_outputs(out: Path, cfg: SalesimConfig, study, base, verified) -> dict[
             for g in spec.goals
         ],
         "optimised": objective_names(spec),
+        "candidate_design": _candidate_design(cfg),
         "constraints": [c.label for c in spec.all_constraints()],
         "head_count_cap": spec.head_count_cap,
         "sampler": spec.sampler_name,
@@ -271,6 +272,16 @@ def write_outputs(out: Path, cfg: SalesimConfig, study, base, verified) -> dict[
         summary["best_note"] = note
     atomic_write_bytes(out / "optimise.json", json.dumps(summary, indent=2, default=str).encode())
     return summary
+
+
+def _candidate_design(cfg: SalesimConfig) -> str:
+    """Which design candidates take: the lever's choices, else ``model.design``."""
+    from salesim.experiments.optimise_spec import DESIGN
+
+    for lever in cfg.optimise.levers:
+        if lever.path == DESIGN:
+            return "the designs " + ", ".join(map(str, lever.choices)) + " (a lever)"
+    return f"the {cfg.model.design} design (model.design)"
 
 
 def _baseline_constraints(cfg: SalesimConfig, base) -> dict[str, Any]:

@@ -140,7 +140,9 @@ def _searched(summary: dict[str, Any]) -> str:
     return (
         "<h2>What was searched</h2>"
         + _table(["lever", "searched", "organisation in place"], rows)
-        + f"<p>Objective: {_e(goals)}. Constraints: {_e(cons)}{_e(cap_text)}. "
+        + f"<p>Candidates: {_e(summary.get('candidate_design', ''))}, each starting from the "
+        "world of the organisation in place. "
+        f"Objective: {_e(goals)}. Constraints: {_e(cons)}{_e(cap_text)}. "
         f"{summary['n_trials']} trials ({_e(summary['sampler'])} sampler), "
         f"{summary['candidates']} distinct candidates, {summary['evaluated']} run, each on "
         f"{summary['replications']} replications with the same seeds "
@@ -297,7 +299,8 @@ def _top(trials: pd.DataFrame, summary: dict[str, Any]) -> str:
         ev = ev.sort_values(["constraints_met", names[0]], ascending=[False, ascending])
     cols = [c for c in ev.columns if c not in ("status", "trials")]
     rows = [[_e(_fmt(r[c])) for c in cols] for _, r in ev.head(15).iterrows()]
-    return "<h2>Candidates (best 15; every one in trials.csv)</h2>" + _table(cols, rows)
+    head = [c.split(".")[-1] if c.startswith("model.") else c for c in cols]
+    return "<h2>Candidates (best 15; every one in trials.csv)</h2>" + _table(head, rows)
 
 
 def _fmt(x: Any) -> str:
