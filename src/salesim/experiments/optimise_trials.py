@@ -100,7 +100,10 @@ def count_trials(out: Path) -> int:
     try:
         summaries = optuna.get_all_study_summaries(f"sqlite:///{out / DB_FILE}")
     except Exception as exc:  # a damaged database: say so in one line
-        raise StoreError(f"--out {out}: {DB_FILE} cannot be read ({type(exc).__name__})") from None
+        raise StoreError(
+            f"--out {out}: {DB_FILE} cannot be read ({type(exc).__name__}); move it away to "
+            "start afresh, or choose another --out"
+        ) from None
     return sum(s.n_trials for s in summaries if s.study_name == STUDY_NAME)
 
 
