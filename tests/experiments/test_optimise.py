@@ -223,8 +223,28 @@ def error_line(capsys, argv: list[str]) -> str:
         ({"levers": [{"path": "model.staff.bosses", "low": 1, "high": 3}]}, "model.staff.bosses"),
         ({"levers": [{"path": LEVER, "low": 1, "high": 500}]}, "high 500 is outside"),
         ({"levers": [{"path": "model.design", "choices": ["matrix"]}]}, "matrix"),
+        ({"robust": {"samples": 3}}, "optimise.robust: no uncertainties"),
+        (
+            {
+                "robust": {
+                    "uncertainties": [
+                        {"path": "model.market.growth_per_year", "low": 0.0, "high": 9.0}
+                    ]
+                }
+            },
+            "outside the parameter's declared range",
+        ),
     ],
-    ids=["objective-kpi", "constraint-kpi", "pattern", "not-a-parameter", "bounds", "design"],
+    ids=[
+        "objective-kpi",
+        "constraint-kpi",
+        "pattern",
+        "not-a-parameter",
+        "bounds",
+        "design",
+        "robust-without-uncertainties",
+        "uncertainty-bounds",
+    ],
 )
 def test_bad_input_is_one_line_naming_it(tmp_path, capsys, changes, named):
     config, out = write(tmp_path, **changes), tmp_path / "out"
@@ -425,3 +445,31 @@ def test_another_config_on_the_same_out_is_refused(tmp_path, capsys):
     line = error_line(capsys, [*argv, "--set", "optimise.replications=3"])
     assert "holds an optimisation of another config" in line
     assert cli.main([*argv, "--n-trials", "3"]) == 0  # more trials of the same one: continues
+
+
+def test_robust_mode_takes_the_sweep_uncertainties_by_default(tmp_path):
+    from salesim.experiments.optimise_spec import uncertainties
+
+    config = write(tmp_path, robust={"samples": 2})
+    data = yaml.safe_load(config.read_text())
+    data["experiment"] = {
+        "designs": ["customer_manager"],
+        "replications": 1,
+        "sweep": {
+            "method": "lhs",
+            "samples": 2,
+            "parameters": [
+                {"path": LEVER, "role": "lever", "bounds": {"low": 1, "high": 3}},
+                {
+                    "path": "model.requests.needs_per_customer_year",
+                    "role": "uncertainty",
+                    "bounds": {"low": 15.0, "high": 20.0},
+                },
+            ],
+        },
+    }
+    config.write_text(yaml.safe_dump(data))
+    found = uncertainties(load_config(config))
+    assert [(u.path, u.low, u.high) for u in found] == [
+        ("model.requests.needs_per_customer_year", 15.0, 20.0)
+    ]
