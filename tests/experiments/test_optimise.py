@@ -296,6 +296,8 @@ def test_a_second_optimise_on_the_same_out_refuses_and_sigterm_keeps_trials(tmp_
     until(lambda: not any(_alive(p) for p in workers), 2, "the workers to stop")
     kept = pd.read_csv(out / "trials.csv")
     assert len(kept) >= 2
+    assert cli.main(["report", str(out)]) == 0
+    assert "stopped before it finished" in (out / "report.html").read_text()
     # Free again, and it continues from the kept trials (n_trials below them: verify only).
     assert cli.main(["optimise", str(config), "--out", str(out), "--n-trials", "1"]) == 0
     assert (out / "best.yaml").exists()

@@ -153,6 +153,7 @@ def search(
                 evaluated, runs = _search_loop(study, pool, cfg, base, n_workers, progress, notify)
             except KeyboardInterrupt:
                 write_outputs(store.out, cfg, study, base=None, verified=None)
+                _mark(store, "interrupted", study)
                 n = len(finished(study))
                 raise Interrupted(
                     f"interrupted: {n} trials kept in {store.out / DB_FILE}; run the same "
@@ -162,17 +163,26 @@ def search(
                 verified = verify(study, pool, cfg, base, n_workers)
             except KeyboardInterrupt:
                 write_outputs(store.out, cfg, study, base=base, verified=None)
+                _mark(store, "interrupted", study)
                 raise Interrupted(
                     f"interrupted during verification; the search is kept in {store.out}; run "
                     "the same command again to verify"
                 ) from None
         summary = write_outputs(store.out, cfg, study, base=base, verified=verified)
-        manifest = json.loads(store.manifest_path.read_text())
-        manifest.update(status="complete", ended=now(), trials=len(finished(study)))
-        atomic_write_bytes(store.manifest_path, json.dumps(manifest, indent=2).encode())
+        _mark(store, "complete", study)
     return SearchResult(
         store.out, len(finished(study)), evaluated, runs, summary.get("feasible", 0), summary
     )
+
+
+def _mark(store: Store, status: str, study) -> None:
+    """Record in the manifest how the session ended (the report says when it was stopped)."""
+    try:
+        manifest = json.loads(store.manifest_path.read_text())
+        manifest.update(status=status, ended=now(), trials=len(finished(study)))
+        atomic_write_bytes(store.manifest_path, json.dumps(manifest, indent=2).encode())
+    except (OSError, ValueError):
+        pass  # the study itself says what is done
 
 
 def _search_loop(study, pool, cfg: SalesimConfig, base, n_workers: int, progress, notify) -> tuple:

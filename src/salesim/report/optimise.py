@@ -309,6 +309,13 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _status(out: Path) -> str | None:
+    try:
+        return json.loads((out / "manifest.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 STYLE = (
     "body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}"
     "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
@@ -354,6 +361,12 @@ def build_optimise_report(out: str | Path) -> Path:
         attrs = (
             f'data-feasible="{summary["feasible"]}" '
             f'data-winner-trial="{w["trial"] if w else "none"}"'
+        )
+    if summary is not None and _status(out) == "interrupted":
+        body = (
+            "<p><strong>The last session was stopped before it finished</strong>; what follows "
+            "is from the last finished session (trials.csv holds every trial so far). Run the "
+            "same <code>salesim optimise</code> command again to continue.</p>" + body
         )
     name = summary["name"] if summary else out.name
     page = (
