@@ -352,6 +352,8 @@ def build(study: Study) -> dict[str, Any]:
         "tables": tables,
         "transitions": transitions,
         "targets_line": _targets_line(study),
+        # Set by the report from scenario discovery (salesim.report.discovery) for a sweep.
+        "recommendation": "",
     }
 
 
