@@ -102,6 +102,17 @@ def test_a_threshold_on_one_parameter_is_recovered_within_5_percent_of_its_range
     assert box.density == pytest.approx((inside & loses).sum() / inside.sum())
 
 
+def test_with_noise_the_box_keeps_to_the_parameter_that_matters():
+    """One point in 20 flips its sign at random; x2 still gets no condition."""
+    x = sample(seed=23)
+    flip = np.random.default_rng(29).uniform(size=N) < 0.05
+    gap = np.where((x[X1] < 0.3) != flip, -5.0, 5.0)
+    f = only(discover(runs_table(x, {"operating_profit": gap}), config()), "operating_profit")
+    (box,) = f.boxes
+    assert box.parameters == [X1]
+    assert abs(box.limits[0].upper - 0.3) <= 0.05
+
+
 def test_direction_comes_from_the_kpi_declaration():
     """Mean response is better low: a design whose response is higher above x2 = 0.6 loses there."""
     x = sample(seed=5)

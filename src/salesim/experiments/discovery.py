@@ -13,6 +13,8 @@ least one parameter, hold at least ``MIN_COVERAGE`` of the losing points and are
 losing points than the whole sample, the densest; of boxes within ``DENSITY_TOLERANCE`` of that
 density, the one restricting fewest parameters, then the one covering most. Coverage is the
 share of the losing points inside the box, density the share of the box's points that lose.
+Then any restriction that is not significant (quasi-p above ``MAX_QUASI_P``, Bryant & Lempert
+2010) is dropped, so that run-to-run noise does not add conditions.
 
 Nothing here draws or writes; ``records`` gives the flat table the report saves as
 ``scenario_discovery.csv``. ``find_box`` takes any boolean outcome over any points, so other
@@ -39,6 +41,10 @@ MIN_COVERAGE = 0.8
 #: Boxes this close to the densest eligible one count as equally dense (then fewer restricted
 #: parameters win): a point or two of density is not worth another condition in a sentence.
 DENSITY_TOLERANCE = 0.02
+#: After the choice, a restriction whose quasi-p value (Bryant & Lempert 2010: a one-sided
+#: binomial test of the box's density against the box without that restriction) exceeds this
+#: is dropped, so noise does not add conditions; the usual 5% level.
+MAX_QUASI_P = 0.05
 #: A sample with fewer points than this gets no box (PRIM peels 5% at a time).
 MIN_POINTS = 8
 #: PRIM's peeling step (share of the box's points removed per peel) and smallest box (share of
@@ -152,6 +158,23 @@ def choose(trajectory: pd.DataFrame, base_density: float, min_coverage: float) -
     return int(best.index[0])
 
 
+def _prune(found, step: int) -> int:
+    """Drop the least significant restriction while its quasi-p exceeds ``MAX_QUASI_P``.
+
+    Each drop appends the wider box to the trajectory and selects it; returns the step kept.
+    One restriction is always kept.
+    """
+    while True:
+        qp = found._calculate_quasi_p(step)
+        if len(qp) <= 1:
+            return step
+        name, worst = max(qp.items(), key=lambda kv: kv[1])
+        if not worst > MAX_QUASI_P:
+            return step
+        found.drop_restriction(name)
+        step = len(found.peeling_trajectory) - 1
+
+
 def find_boxes(
     x: pd.DataFrame,
     y: np.ndarray,
@@ -191,6 +214,9 @@ def find_boxes(
         if step is None:
             break
         found.select(step)  # the next box is sought outside this one
+        step = _prune(found, step)
+        trajectory = found.peeling_trajectory.rename(columns={"res dim": "restricted"})
+        trajectory = trajectory[["coverage", "density", "mass", "restricted"]].astype(float)
         limits = []
         for name, lo, hi, low, high in _restricted(found._box_lims[step], p._box_init, names):
             lo0, hi0 = (bounds or {}).get(name, (float(x[name].min()), float(x[name].max())))
