@@ -73,7 +73,7 @@ def box_sentence(study: Study, f: Finding, box: Box, number_: int = 1) -> str:
         f"{f.design} is worse than {f.baseline} on {lower_name(f.kpi)}{_where(study, f.scenario)}"
         f" when {conditions(box, f.roles)}{which}: {_pct(box.coverage)} of the losing points are "
         f"in this box, {_pct(box.density)} of the points in it lose (against "
-        f"{_pct(f.lose_share)} of all {f.n} points)."
+        f"{_pct(f.lose_share)} of all {f.n:,} points)."
     )
 
 
@@ -83,14 +83,15 @@ def finding_sentence(study: Study, f: Finding) -> list[str]:
     if f.status == "everywhere":
         return [
             f"{f.design} is worse than {f.baseline} on {lower_name(f.kpi)}{where} at every one "
-            f"of the {f.n} points: no region of the sweep spares it."
+            f"of the {f.n:,} points: no region of the sweep spares it."
         ]
     if f.status == "scattered":
         losing = int(f.points.loses.sum())
         return [
-            f"{f.design} is worse than {f.baseline} on {lower_name(f.kpi)}{where} at {losing} of "
-            f"{f.n} points, scattered: no box holds {_pct(MIN_COVERAGE)} of them and is denser "
-            "in them than the whole sweep (noise, or many parameters acting together)."
+            f"{f.design} is worse than {f.baseline} on {lower_name(f.kpi)}{where} at {losing:,} of "
+            f"{f.n:,} points, scattered: no box holds {_pct(MIN_COVERAGE)} of them and is denser "
+            "in them than the whole sweep (noise, separate regions, or many parameters acting "
+            "together)."
         ]
     return [box_sentence(study, f, box, i) for i, box in enumerate(f.boxes, start=1)]
 
@@ -152,7 +153,7 @@ def recommendation(study: Study, findings: list[Finding]) -> str:
     if p.win_share > 0.5:
         text = (
             f"Choose {best} over {study.baseline}: its {lower_name(profit)} is higher at "
-            f"{_pct(p.win_share)} of the {p.n} points of the sweep{where}"
+            f"{_pct(p.win_share)} of the {p.n:,} points of the sweep{where}"
         )
         unless, everywhere = [], []
         for metric in study.verdict_metrics:
@@ -182,7 +183,7 @@ def recommendation(study: Study, findings: list[Finding]) -> str:
         return text + "."
     text = (
         f"Keep {study.baseline}: no design has higher {lower_name(profit)} at most of the "
-        f"{p.n} points of the sweep{where} ({best} at {_pct(p.win_share)})"
+        f"{p.n:,} points of the sweep{where} ({best} at {_pct(p.win_share)})"
     )
     wins = p.points["diff"].to_numpy(dtype=float) * outcome(profit).direction > 0
     box = find_box(p.points[p.parameters], wins, bounds_of(study.cfg)) if np.any(wins) else None
