@@ -113,6 +113,15 @@ def test_with_noise_the_box_keeps_to_the_parameter_that_matters():
     assert abs(box.limits[0].upper - 0.3) <= 0.05
 
 
+def test_losses_that_are_pure_noise_get_no_box():
+    """Signs drawn independently of x: PRIM's first peels gain a little density by chance, and
+    no condition passes the quasi-p test."""
+    x = sample(seed=31)
+    gap = np.where(np.random.default_rng(37).uniform(size=N) < 0.4, -1.0, 1.0)
+    f = only(discover(runs_table(x, {"operating_profit": gap}), config()), "operating_profit")
+    assert f.status == "scattered" and f.boxes == []
+
+
 def test_direction_comes_from_the_kpi_declaration():
     """Mean response is better low: a design whose response is higher above x2 = 0.6 loses there."""
     x = sample(seed=5)

@@ -84,7 +84,7 @@ def test_the_csv_has_the_stable_columns_and_boxes_agree_with_the_runs(sobol_stud
         assert rows.density.iloc[0] == pytest.approx((inside & loses).sum() / inside.sum())
 
 
-def test_every_kpi_that_loses_somewhere_but_not_everywhere_gets_a_box(sobol_study):
+def test_every_kpi_that_loses_somewhere_but_not_everywhere_is_said_in_words(sobol_study):
     out, report = sobol_study
     boxes = pd.read_csv(out / "scenario_discovery.csv")
     points = losing_points(out)
@@ -99,14 +99,18 @@ def test_every_kpi_that_loses_somewhere_but_not_everywhere_gets_a_box(sobol_stud
         share = points[kpi].dropna().mean()
         if 0 < share < 1:
             mixed.append(kpi)
-            assert kpi in set(boxes.kpi), kpi
-            assert f"customer_manager is worse than product on {lower_name(kpi)} when " in text
-            assert f"fig-discovery-base-customer_manager-{kpi}" in names
-            png = out / "figures" / f"discovery-base-customer_manager-{kpi}.png"
-            assert png.stat().st_size > 5000
+            said = f"customer_manager is worse than product on {lower_name(kpi)}"
+            if kpi in set(boxes.kpi):
+                assert f"{said} when " in text
+                assert f"fig-discovery-base-customer_manager-{kpi}" in names
+                png = out / "figures" / f"discovery-base-customer_manager-{kpi}.png"
+                assert png.stat().st_size > 5000
+            else:  # 16 points: a box of two or three losing points may not be significant
+                assert f"{said} at {int(points[kpi].sum())} of 16 points, scattered" in text
         elif share == 1:
             assert f"on {lower_name(kpi)} at every one of the" in text
     assert mixed  # the study is one where customer managers lose somewhere
+    assert set(boxes.kpi) <= set(mixed) and len(boxes)  # and at least one box is clear
 
 
 def test_the_verdict_carries_one_recommendation_apart(sobol_study):

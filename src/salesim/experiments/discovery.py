@@ -14,7 +14,8 @@ losing points than the whole sample, the densest; of boxes within ``DENSITY_TOLE
 density, the one restricting fewest parameters, then the one covering most. Coverage is the
 share of the losing points inside the box, density the share of the box's points that lose.
 Then any restriction that is not significant (quasi-p above ``MAX_QUASI_P``, Bryant & Lempert
-2010) is dropped, so that run-to-run noise does not add conditions.
+2010) is dropped, so that run-to-run noise does not add conditions; a box whose last condition
+is not significant either is no box (the losses are scattered).
 
 Nothing here draws or writes; ``records`` gives the flat table the report saves as
 ``scenario_discovery.csv``. ``find_box`` takes any boolean outcome over any points, so other
@@ -215,6 +216,8 @@ def find_boxes(
             break
         found.select(step)  # the next box is sought outside this one
         step = _prune(found, step)
+        if min(found._calculate_quasi_p(step).values()) > MAX_QUASI_P:
+            break  # even its one condition is not significant: the losses are noise to PRIM
         trajectory = found.peeling_trajectory.rename(columns={"res dim": "restricted"})
         trajectory = trajectory[["coverage", "density", "mass", "restricted"]].astype(float)
         limits = []
