@@ -110,6 +110,11 @@ def test_every_kpi_that_loses_somewhere_but_not_everywhere_is_said_in_words(sobo
         elif share == 1:
             assert f"on {lower_name(kpi)} at every one of the" in text
     assert mixed  # the study is one where customer managers lose somewhere
+    # The section's table has a row per box, the same boxes as the CSV.
+    rows = section.findall(".//td[@class='conditions']")
+    assert sorted((r.get("data-kpi"), int(r.get("data-box"))) for r in rows) == sorted(
+        set(zip(boxes.kpi, boxes.box, strict=True))
+    )
     assert set(boxes.kpi) <= set(mixed) and len(boxes)  # and at least one box is clear
 
 

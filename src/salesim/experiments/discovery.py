@@ -187,9 +187,12 @@ def find_boxes(
 
     ``bounds`` (parameter -> declared low, high) gives the limits of a side the box does not
     restrict (else the sample's own minimum and maximum). A second box (``max_boxes`` > 1) is
-    sought among the points outside the first, PRIM's covering approach; coverage is always of
-    all the points where ``y`` is true. No box when ``y`` is everywhere or nowhere true, or the
-    sample is too small.
+    sought among the points outside the first, PRIM's covering approach: its coverage is of all
+    the points where ``y`` is true, its density among the points outside the first box. No box
+    when ``y`` is everywhere or nowhere true, or the sample is too small.
+
+    prim 1.0 has no public accessor for a trajectory step's limits or quasi-p values, so its
+    ``_box_lims``, ``_box_init`` and ``_calculate_quasi_p`` are read here (and only here).
     """
     import prim  # imports matplotlib and more: only when a box is wanted
 

@@ -305,6 +305,7 @@ def _discovery_section(study: Study, findings: list[discovery.Finding]) -> Secti
     atomic_write_bytes(study.out / "scenario_discovery.csv", table.to_csv(index=False).encode())
     sec = Section("Where each design fails", "discovery", open=True)
     sec.notes = discovery_words.notes(study, findings)
+    sec.tables = [discovery_words.boxes_table(study, findings)]
     for f in findings:
         for i, box in enumerate(f.boxes, start=1):
             fig = plots.discovery_box(f, box, i)

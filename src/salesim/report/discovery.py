@@ -23,7 +23,7 @@ from salesim.experiments.discovery import (
 )
 from salesim.model.inputs.outcomes import outcome
 from salesim.report.units import label
-from salesim.report.verdict import lower_name
+from salesim.report.verdict import cell, lower_name, table
 
 if TYPE_CHECKING:
     from salesim.report.study import Study
@@ -129,6 +129,37 @@ def notes(study: Study, findings: list[Finding]) -> list[str]:
             f"{design} is never worse than {study.baseline} on {names}{_where(study, scenario)}."
         )
     return out
+
+
+def boxes_table(study: Study, findings: list[Finding]) -> dict:
+    """One row per KPI and design that loses somewhere: how often, where, coverage, density."""
+    several = len(study.scenarios) > 1
+    head = [
+        [{"text": t, "span": 1} for t in ("KPI", "design", *(["scenario"] if several else []))]
+        + [{"text": t, "span": 1} for t in ("worse at", "where (PRIM box)", "coverage", "density")]
+    ]
+    rows = []
+    for f in findings:
+        if f.status == "never":
+            continue
+        first = [cell(label(f.kpi), kpi=f.kpi), cell(f.design)] + (
+            [cell(f.scenario)] if several else []
+        )
+        share = cell(f"{_pct(f.lose_share)} of {f.n:,}", "worse", lose_share=f.lose_share)
+        if not f.boxes:
+            where = "everywhere" if f.status == "everywhere" else "scattered: no box"
+            rows.append([*first, share, cell(where), cell("–"), cell("–")])
+        for i, box in enumerate(f.boxes, start=1):
+            rows.append(
+                [
+                    *first,
+                    share,
+                    cell(conditions(box, f.roles), "conditions", kpi=f.kpi, design=f.design, box=i),
+                    cell(_pct(box.coverage), coverage=box.coverage),
+                    cell(_pct(box.density), density=box.density),
+                ]
+            )
+    return table(f"Where each design is worse than {study.baseline}", head, rows)
 
 
 def recommendation(study: Study, findings: list[Finding]) -> str:
