@@ -109,8 +109,10 @@ def notes(study: Study, findings: list[Finding]) -> list[str]:
         f"1999, the prim package) peels the swept parameters ({params}) down to a box of losing "
         "points; the box reported is the densest on its peeling trajectory that still holds "
         f"{_pct(MIN_COVERAGE)} of the losing points (of boxes nearly as dense, the one with "
-        "fewest conditions). Coverage: the share of the losing points inside the box; density: "
-        "the share of the box's points that lose. The boxes are in scenario_discovery.csv."
+        "fewest conditions), less any condition that is not significant (quasi-p above 5%, "
+        "Bryant & Lempert 2010); losses with no significant condition are called scattered. "
+        "Coverage: the share of the losing points inside the box; density: the share of the "
+        "box's points that lose. The boxes are in scenario_discovery.csv."
     ]
     if single:
         out.append(
