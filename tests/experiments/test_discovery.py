@@ -271,3 +271,16 @@ def test_the_recommendation_keeps_the_baseline_unless_where_the_other_wins():
     )
     assert ", unless information: relationship effect > 0.8" in text
     assert "there customer_manager has higher operating profit" in text
+
+
+def test_conditions_read_as_inequalities_and_name_a_lever():
+    from salesim.experiments.discovery import Limit
+    from salesim.report.discovery import condition
+
+    upper = Limit("model.staff.cm_line_skill", 0.5, 0.7234, False, True, 0.4)
+    assert condition(upper) == "staff: cm line skill < 0.723"
+    both = Limit("model.staff.sales_staff", 20.0, 1250.0, True, True, 0.5)
+    roles = {"model.staff.sales_staff": "lever"}
+    assert condition(both, roles) == "20 < staff: sales staff (a lever) < 1,250"
+    lower = Limit("model.competition.pressure", 0.41, 0.8, True, False, 0.6)
+    assert condition(lower) == "competition: pressure > 0.41"
