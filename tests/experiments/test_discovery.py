@@ -284,3 +284,10 @@ def test_conditions_read_as_inequalities_and_name_a_lever():
     assert condition(both, roles) == "20 < staff: sales staff (a lever) < 1,250"
     lower = Limit("model.competition.pressure", 0.41, 0.8, True, False, 0.6)
     assert condition(lower) == "competition: pressure > 0.41"
+
+
+def test_a_few_points_in_thousands_are_not_written_as_none_or_all():
+    from salesim.report.discovery import _pct
+
+    assert _pct(9 / 2560) == "under 1%" and _pct(1 - 9 / 2560) == "over 99%"
+    assert (_pct(0.0), _pct(1.0), _pct(0.494)) == ("0%", "100%", "49%")

@@ -59,6 +59,11 @@ def conditions(box: Box, roles: dict[str, str] | None = None) -> str:
 
 
 def _pct(share: float) -> str:
+    """A share in whole per cent; a few points in thousands are not written as 0% or 100%."""
+    if 0 < share < 0.005:
+        return "under 1%"
+    if 0.995 <= share < 1:
+        return "over 99%"
     return f"{100 * share:.0f}%"
 
 
