@@ -60,7 +60,7 @@ def test_the_report_opens_with_the_verdict(study):
     first_section = next(el for el in body if el.tag in ("section", "details"))
     assert first_section.get("id") == "verdict"
     text = ET.tostring(first_section, encoding="unicode", method="text")
-    assert "Customer managers vs Product-line reps." in text
+    assert "Customer-manager organisation vs Product organisation." in text
     assert "simulation noise at fixed assumptions only" in text
     assert "Money in CNY" in text
     # Money figures say their period: 63 business days of 21 are 3 months.

@@ -206,7 +206,7 @@ class ProductDesign(OrganisationDesign):
     """
 
     name = "product"
-    label = "Product-line reps"
+    label = "Product organisation"
     pm_duty = "supervision"
     roster_roles = ("product_rep",)
 
@@ -305,7 +305,7 @@ class CustomerManagerDesign(OrganisationDesign):
     """One customer manager per customer, by region; PM-bound lines go to the line's PM."""
 
     name = "customer_manager"
-    label = "Customer managers"
+    label = "Customer-manager organisation"
     pm_duty = "planning"
     roster_roles = ("customer_manager",)
 
@@ -374,7 +374,7 @@ class ThreeInOneDesign(CustomerManagerDesign):
     """Customer managers plus a regional service outlet for settlement and logistics."""
 
     name = "three_in_one"
-    label = "Three-in-one"
+    label = "Three-in-one organisation"
     outlet_kinds = ("logistics",)
     roster_roles = ("service_outlet", "customer_manager")
 

@@ -26,9 +26,11 @@ import matplotlib.pyplot as plt
 import yaml
 from tqdm import tqdm
 
+from salesim.experiments import discovery
 from salesim.experiments.compare import first_measured_month, monthly_gap
 from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
 from salesim.model.kpis import HEADLINE
+from salesim.report import discovery as discovery_words
 from salesim.report import export, plots, uncertainty, units, verdict
 from salesim.report import switch as switch_part
 from salesim.report.study import Study, load, measured_period, title
@@ -319,6 +321,22 @@ def _wins_section(study: Study) -> Section | None:
     return sec
 
 
+def _discovery_section(study: Study, findings: list[discovery.Finding]) -> Section:
+    """Where each design loses: PRIM boxes in words and a figure each; the boxes as CSV."""
+    table = discovery.records(findings)
+    atomic_write_bytes(study.out / "scenario_discovery.csv", table.to_csv(index=False).encode())
+    sec = Section("Where each design fails", "discovery", open=True)
+    sec.notes = discovery_words.notes(study, findings)
+    sec.tables = [discovery_words.boxes_table(study, findings)]
+    for f in findings:
+        for i, box in enumerate(f.boxes, start=1):
+            fig = plots.discovery_box(f, box, i)
+            caption = discovery_words.box_sentence(study, f, box, i)
+            name = f"discovery-{f.scenario}-{f.design}-{f.kpi}" + (f"-{i}" if i > 1 else "")
+            sec.figures.append(_save(fig, study.out, name, caption))
+    return sec
+
+
 # --- the whole report ----------------------------------------------------------------------------
 
 
@@ -415,6 +433,14 @@ def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
     ver = verdict.build(study)
     ver["figures"] = _transition_figures(study, ver.pop("transitions"))
     decision = [s for s in (_robustness_section(study), _wins_section(study)) if s is not None]
+    if discovery.applies(study.cfg):
+        findings = discovery.discover(study.ok, study.cfg, study.verdict_metrics)
+        decision.append(_discovery_section(study, findings))
+        ver["recommendation"] = discovery_words.recommendation(study, findings)
+        if ver["recommendation"]:
+            ver["headline"].insert(0, f"Recommendation: {ver['recommendation']}")
+    if switch and switch.get("recommendation"):
+        ver["headline"].insert(0, f"Switch: {switch['recommendation']}")
     # Each section is a few figures; a sweep's can be dozens, so the build shows progress.
     tasks: list[tuple[str, int | None]] = []
     for scenario in study.scenarios:

@@ -632,3 +632,78 @@ def switch_curves(
     bottom.set_xlabel("month of the run")
     fig.tight_layout()
     return fig
+
+
+def discovery_box(finding, box, number: int = 1, title: str = "") -> Figure:
+    """A PRIM box of the points where a design loses (``salesim.experiments.discovery``).
+
+    Left: the sweep's points on the box's two most restricted parameters (with one, the next
+    swept parameter as the second axis), red where the design loses, grey elsewhere, the box
+    dashed. Right: the peeling trajectory (coverage against density), the reported box ringed.
+    """
+    points = finding.points
+    axes = box.parameters[:2]
+    if len(axes) < 2:
+        others = [p for p in finding.parameters if p not in axes]
+        axes = axes + others[:1]
+    fig, (ax, tr) = plt.subplots(1, 2, figsize=(9.5, 3.8), gridspec_kw={"width_ratios": [1.35, 1]})
+    loses = points.loses.to_numpy()
+    xs = points[axes[0]].to_numpy(dtype=float)
+    ys = points[axes[1]].to_numpy(dtype=float) if len(axes) > 1 else np.zeros(len(points))
+    size = 14 if len(points) <= 500 else 5
+    ax.scatter(xs[~loses], ys[~loses], s=size, color=TIE_COLOUR, edgecolor="0.55", lw=0.3,
+               label="not worse", zorder=2)  # fmt: skip
+    ax.scatter(xs[loses], ys[loses], s=size, color=WORSE_COLOUR, lw=0, label="worse", zorder=3)
+    limits = {lim.parameter: lim for lim in box.limits}
+
+    def span(name: str, values: np.ndarray) -> tuple[float, float]:
+        lim = limits.get(name)
+        return (lim.lower, lim.upper) if lim else (float(values.min()), float(values.max()))
+
+    x0, x1 = span(axes[0], xs)
+    y0, y1 = span(axes[1], ys) if len(axes) > 1 else (-0.5, 0.5)
+    ax.add_patch(
+        plt.Rectangle(
+            (x0, y0),
+            x1 - x0,
+            y1 - y0,
+            fill=False,
+            ls="--",
+            lw=1.4,
+            color="black",
+            zorder=4,
+            label=f"box {number}",
+        )  # fmt: skip
+    )
+    ax.set_xlabel(units.label(axes[0]), fontsize=8)
+    ax.set_ylabel(units.label(axes[1]) if len(axes) > 1 else "", fontsize=8)
+    if len(axes) < 2:
+        ax.set_yticks([])
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    t = box.trajectory
+    for k, (count, part) in enumerate(t.groupby("restricted", sort=True)):
+        tr.scatter(part.coverage, part.density, s=14, color=DESIGN_COLOURS[k % 6], zorder=2,
+                   label=f"{count:.0f} restricted")  # fmt: skip
+    tr.scatter([box.coverage], [box.density], s=110, facecolor="none", edgecolor=WORSE_COLOUR,
+               lw=1.6, zorder=3, label="reported")  # fmt: skip
+    tr.set_xlim(0, 1.04)
+    tr.set_ylim(0, 1.04)
+    tr.set_xlabel("coverage: share of the worse points inside", fontsize=8)
+    tr.set_ylabel("density: share of the box's points worse", fontsize=8)
+    tr.xaxis.set_major_formatter(PercentFormatter(1.0))
+    tr.yaxis.set_major_formatter(PercentFormatter(1.0))
+    tr.tick_params(labelsize=7)
+    tr.grid(alpha=0.3)
+    tr.legend(fontsize=7, loc="lower left", frameon=False)
+    fig.suptitle(
+        title
+        or f"Where {finding.design} is worse than {finding.baseline} on "
+        f"{units.label(finding.kpi)} (box {number}; peeling trajectory right)",
+        fontsize=9,
+        x=0.01,
+        ha="left",
+    )
+    fig.tight_layout()
+    return fig
