@@ -252,7 +252,8 @@ def test_the_recommendation_names_the_design_and_its_conditions():
     cfg = config()
     text = recommendation(fake_study(cfg), discover(runs_table(x, gaps), cfg))
     assert text.startswith(
-        "Choose Customer-manager organisation over Product organisation: its operating profit is higher at 100% of the "
+        "Choose Customer-manager organisation over Product organisation: its operating profit is "
+        "higher at 100% of the "
         f"{N} points of the sweep, unless information: whole customer weight < 0."
     )
     assert "(there it is worse on mean response at" in text
@@ -267,7 +268,8 @@ def test_the_recommendation_keeps_the_baseline_unless_where_the_other_wins():
     cfg = config()
     text = recommendation(fake_study(cfg), discover(runs_table(x, gaps), cfg))
     assert text.startswith(
-        f"Keep Product organisation: no design has higher operating profit at most of the {N} points"
+        f"Keep Product organisation: no design has higher operating profit at most of the {N} "
+        f"points"
     )
     assert ", unless information: relationship effect > 0.8" in text
     assert "there Customer-manager organisation has higher operating profit" in text

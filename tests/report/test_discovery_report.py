@@ -99,7 +99,10 @@ def test_every_kpi_that_loses_somewhere_but_not_everywhere_is_said_in_words(sobo
         share = points[kpi].dropna().mean()
         if 0 < share < 1:
             mixed.append(kpi)
-            said = f"Customer-manager organisation is worse than Product organisation on {lower_name(kpi)}"
+            said = (
+                f"Customer-manager organisation is worse than Product organisation on "
+                f"{lower_name(kpi)}"
+            )
             if kpi in set(boxes.kpi):
                 assert f"{said} when " in text
                 assert f"fig-discovery-base-customer_manager-{kpi}" in names

@@ -36,7 +36,7 @@ def label(metric: str) -> str:
 
 
 def design(name: str) -> str:
-    """A design's label for readers ("Customer-manager organisation"); its code name is for configs."""
+    """A design's label for readers ("Customer-manager organisation"); code names: configs."""
     return registry.design_label(name)
 
 
