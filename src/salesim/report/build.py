@@ -411,9 +411,10 @@ def _build(store: Store, progress: bool | None) -> Path:
             "none": plots.TIE_COLOUR,
         },
     }
+    pending = None
     if study is not None:
         context.update(_decide(study, progress))
-        export.write_xlsx(study)
+        pending = context.pop("xlsx")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("salesim.report", "templates"),
         autoescape=True,
@@ -424,6 +425,8 @@ def _build(store: Store, progress: bool | None) -> Path:
     # The verdict's first lines, for `salesim run` to print (and for anyone scripting around it).
     atomic_write_bytes(out / HEADLINE_FILE, "".join(f"{line}\n" for line in headline).encode())
     atomic_write_bytes(out / "report.html", text.encode())
+    if pending is not None:
+        pending.result()  # a large summary.xlsx, written beside the figures by another process
     return out / "report.html"
 
 
@@ -441,6 +444,8 @@ def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
             ver["headline"].insert(0, f"Recommendation: {ver['recommendation']}")
     if switch and switch.get("recommendation"):
         ver["headline"].insert(0, f"Switch: {switch['recommendation']}")
+    # Every table the workbook holds is written by now (scenario_discovery.csv just above).
+    xlsx = export.start(study)
     # Each section is a few figures; a sweep's can be dozens, so the build shows progress.
     tasks: list[tuple[str, int | None]] = []
     for scenario in study.scenarios:
@@ -469,4 +474,5 @@ def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
         "targets": verdict.targets(study),
         "decision": decision,
         "detail": detail,
+        "xlsx": xlsx,
     }
