@@ -3,8 +3,8 @@
 Sheets: ``levels`` (each KPI's mean per scenario, point and design, a column per KPI headed
 with its unit, formatted by the KPI's kind), ``differences`` (paired difference to the
 baseline design and its 95% CI half-width), ``summary`` (summary.csv as it is, with a unit
-column) and any other table the study wrote (robustness, sensitivity, scenario discovery), one
-sheet each.
+column; for a study past ``LONG_LIMIT`` cells a note that it is in summary.csv) and any other
+table the study wrote (robustness, sensitivity, scenario discovery), one sheet each.
 
 A large sweep's summary is millions of cells (a 5,120-run Sobol study: about 5 million, some
 40 s to write), so the workbook is written only when what it holds changed (a digest in its
@@ -47,6 +47,9 @@ KEYS = ["scenario", "point", "design"]
 _FORMATS = {"rate": "0.0%", "hours": "0.00", "money": "#,##0", "count": "#,##0.0"}
 #: Above this many summary cells the workbook is written in a process of its own.
 BIG = 500_000
+#: Above this many cells the long summary sheet is left to summary.csv (a 5,120-run Sobol
+#: study's is about 5 million: 40 s to write, and too long to read in a spreadsheet).
+LONG_LIMIT = 1_000_000
 
 
 @dataclass
@@ -153,7 +156,14 @@ def write(t: Tables) -> Path:
     wb.properties.title = "salesim summary"
     _sheet(wb, "levels", levels, formats)
     _sheet(wb, "differences", differences, formats)
-    _sheet(wb, "summary", long, {})
+    if long.size <= LONG_LIMIT:
+        _sheet(wb, "summary", long, {})
+    else:  # millions of rows nobody reads in a spreadsheet; the wide sheets hold the numbers
+        note = pd.DataFrame({"note": [
+            f"The long table has {len(long):,} rows: it is in summary.csv. The levels and "
+            "differences sheets hold every mean, paired difference and CI half-width."
+        ]})  # fmt: skip
+        _sheet(wb, "summary", note, {})
     for name, data in t.extras.items():
         _sheet(wb, name.removesuffix(".csv"), pd.read_csv(io.BytesIO(data)), {})
     buf = io.BytesIO()
