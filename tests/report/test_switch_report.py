@@ -57,15 +57,18 @@ def test_the_recommendation_is_the_best_npv_above_zero_and_says_if_it_beats_the_
     cm = result("customer_manager", "base", [10e6, 11e6, 12e6], 9)
     tio = result("three_in_one", "base", [9e6, 10.2e6, 11.1e6], 10)
     text = switch._recommendation([cm, tio], "product", "CU")
-    assert text.startswith("Switch to customer_manager")
-    assert "Against three_in_one, the next best" in text and "detectably ahead." in text
+    assert text.startswith("Switch to Customer-manager organisation")
+    assert (
+        "Against Three-in-one organisation, the next best" in text and "detectably ahead." in text
+    )
     close = result("three_in_one", "base", [12e6, 9e6, 12.5e6], 10)
     assert "not detectably ahead" in switch._recommendation([cm, close], "product", "CU")
 
 
 def test_no_candidate_above_zero_means_stay_or_not_shown_to_pay():
     losing = [result(c, "base", [-3e6, -2e6, -4e6], None) for c in Switch().candidates]
-    assert switch._recommendation(losing, "product", "CU").startswith("Stay with product")
+    stay = switch._recommendation(losing, "product", "CU")
+    assert stay.startswith("Stay with Product organisation")
     unsure = [result(c, "base", [-3e6, 2e6, 1e6], None) for c in Switch().candidates]
     assert "not shown to pay" in switch._recommendation(unsure, "product", "CU")
 
@@ -78,11 +81,15 @@ def test_the_robustness_sentence_names_the_setting_where_the_decision_changes():
         result("three_in_one", "slow", [-3e6, -2e6, -4e6], None),
     ]
     table, sentence = switch._robustness(STUDY, results, "product")
-    assert "switch to customer_manager under the reference assumptions" in sentence
-    assert "slow: stay with product" in sentence
-    assert "customer_manager pays back from month 9 (base) to beyond the horizon (slow)" in sentence
+    assert "switch to Customer-manager organisation under the reference assumptions" in sentence
+    assert "slow: stay with Product organisation" in sentence
+    span = "Customer-manager organisation pays back from month 9 (base) to beyond the horizon"
+    assert f"{span} (slow)" in sentence
     decisions = [row[-1]["text"] for row in table["rows"]]
-    assert decisions == ["switch to customer_manager", "stay with product"]
+    assert decisions == [
+        "switch to Customer-manager organisation",
+        "stay with Product organisation",
+    ]
     paybacks = [c["attrs"]["payback"] for row in table["rows"] for c in row
                 if "payback" in c["attrs"]]  # fmt: skip
     assert paybacks == ["9", "12", "none", "none"]

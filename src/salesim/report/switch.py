@@ -39,6 +39,9 @@ ASSUMPTIONS = (
     "model.costs.reorganisation_cost_per_person",
 )
 
+#: Designs by their labels (code names stay in the data-* hooks).
+_label = units.design
+
 
 def _field(path: str) -> Any:
     """The pydantic field a dotted path names (model.* or experiment.switch.*)."""
@@ -110,7 +113,7 @@ def _paragraph(
 ) -> dict[str, Any]:
     paid = round(r.paid_back_share * r.replications)
     sentences = [
-        f"Switching from {in_place} at the start of month {r.switch_month + 1} "
+        f"Switching from {_label(in_place)} at the start of month {r.switch_month + 1} "
         f"{payback_text(r)}; {paid} of {r.replications} replications pay back on their own.",
         f"Net present value of the operating-profit difference over the {r.horizon_months}-month "
         f"horizon at {100 * rate:g}% a year: {_npv_text(r, currency)} "
@@ -159,8 +162,9 @@ def _recommendation(results: list[SwitchResult], in_place: str, currency: str) -
     choice = best(results)
     if choice is not None:
         text = (
-            f"Switch to {choice.candidate}: the highest net present value against staying with "
-            f"{in_place} ({_npv_text(choice, currency)}), its 95% CI above zero; it "
+            f"Switch to {_label(choice.candidate)}: the highest net present value against "
+            f"staying with {_label(in_place)} ({_npv_text(choice, currency)}), its 95% CI above "
+            f"zero; it "
             f"{payback_text(choice)}."
         )
         others = sorted((r for r in results if r is not choice), key=lambda r: -r.npv)
@@ -169,14 +173,16 @@ def _recommendation(results: list[SwitchResult], in_place: str, currency: str) -
             shown = units.with_ci(PROFIT, gap, hw, signed=True, currency=currency)
             ahead = ci_verdict(gap, hw, +1) == "better"
             text += (
-                f" Against {others[0].candidate}, the next best, its NPV is {shown} (paired): "
+                f" Against {_label(others[0].candidate)}, the next best, its NPV is {shown} "
+                f"(paired): "
                 + ("detectably ahead." if ahead else "not detectably ahead; either would pay.")
             )
         return text
     if all(_npv_verdict(r) == "worse" for r in results):
-        return f"Stay with {in_place}: every candidate's net present value is below zero."
+        return f"Stay with {_label(in_place)}: every candidate's net present value is below zero."
     return (
-        f"No candidate's net present value is detectably above staying with {in_place} within "
+        f"No candidate's net present value is detectably above staying with {_label(in_place)} "
+        f"within "
         "the horizon: the switch is not shown to pay."
     )
 
@@ -193,7 +199,7 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
     keys = list(dict.fromkeys((r.scenario, r.point) for r in results))
     head = [
         [{"text": "scenario", "span": 1}]
-        + [{"text": c, "span": 2} for c in sw.candidates]
+        + [{"text": _label(c), "span": 2} for c in sw.candidates]
         + [{"text": "decision", "span": 1}],
         [{"text": "", "span": 1}]
         + [{"text": t, "span": 1} for _ in sw.candidates for t in ("payback month", "NPV")]
@@ -214,7 +220,9 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
             row.append(cell(_npv_text(r, cur), _npv_verdict(r), design=c, value=repr(r.npv)))
         choice = best(group)
         choices[key] = choice.candidate if choice else "stay"
-        row.append(cell(f"switch to {choices[key]}" if choice else f"stay with {in_place}"))
+        row.append(
+            cell(f"switch to {_label(choices[key])}" if choice else f"stay with {_label(in_place)}")
+        )
         rows.append(row)
     caption = (
         "What the verdict hangs on: payback month and NPV (95% CI) of each candidate against "
@@ -230,12 +238,14 @@ def _robustness(study: Study, results: list[SwitchResult], in_place: str) -> tup
             early = min(paid, key=lambda r: r.payback)
             late = max(mine, key=lambda r: math.inf if r.payback is None else r.payback)
             spans.append(
-                f"{c} pays back from month {early.payback} ({_where(study, early)}) to "
+                f"{_label(c)} pays back from month {early.payback} ({_where(study, early)}) to "
                 + (f"month {late.payback}" if late.payback else "beyond the horizon")
                 + f" ({_where(study, late)})"
             )
-    words = {k: "stay with " + in_place if v == "stay" else "switch to " + v
-             for k, v in choices.items()}  # fmt: skip
+    words = {
+        k: f"stay with {_label(in_place)}" if v == "stay" else f"switch to {_label(v)}"
+        for k, v in choices.items()
+    }
     main = words.get((study.reference, 0), next(iter(words.values())))
     if len(keys) == 1:
         sentence = (
@@ -320,7 +330,7 @@ def section(study: Study, save: Callable[[Figure, str, str], Any]) -> dict[str, 
             {r.candidate: r.payback for r in group},
             list(study.exp.designs),
             currency=cur,
-            title=f"Operating profit, switching − staying with {sw.in_place} "
+            title=f"Operating profit, switching − staying with {_label(sw.in_place)} "
             f"({_where(study, group[0])}): paired, 95% CI",
         )
         caption = (
@@ -331,8 +341,9 @@ def section(study: Study, save: Callable[[Figure, str, str], Any]) -> dict[str, 
         figures.append(save(fig, f"switch-{key[0]}-p{key[1]}", caption))
     robust, robust_sentence = _robustness(study, results, sw.in_place)
     notes = [
-        f"Each candidate's runs start from the world of {sw.in_place} (its steady state) and "
-        f"switch at the start of month {sw.month + 1}; the stay runs keep {sw.in_place}. "
+        f"Each candidate's runs start from the world of {_label(sw.in_place)} (its steady "
+        "state) and "
+        f"switch at the start of month {sw.month + 1}; the stay runs keep {_label(sw.in_place)}. "
         "Replication i of every side has the same seed, so the differences are paired "
         "(exactly zero before the switch).",
         "Payback month: the first month from which the cumulative mean paired difference of "
@@ -347,7 +358,7 @@ def section(study: Study, save: Callable[[Figure, str, str], Any]) -> dict[str, 
     ]
     return {
         "in_place": sw.in_place,
-        "title": f"Should we switch from {sw.in_place}, and when does it pay back?",
+        "title": f"Should we switch from {_label(sw.in_place)}, and when does it pay back?",
         "recommendation": _recommendation(main, sw.in_place, cur),
         "candidates": [
             _paragraph(r, sw.in_place, sw.discount_rate, cur, other_kpis(study, r)) for r in main
