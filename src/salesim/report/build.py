@@ -443,7 +443,7 @@ def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
         if ver["recommendation"]:
             ver["headline"].insert(0, f"Recommendation: {ver['recommendation']}")
     if switch and switch.get("recommendation"):
-        ver["headline"].insert(0, f"Switch: {switch['recommendation']}")
+        ver["headline"].insert(0, switch["recommendation"])
     # Every table the workbook holds is written by now (scenario_discovery.csv just above).
     xlsx = export.start(study)
     # Each section is a few figures; a sweep's can be dozens, so the build shows progress.
