@@ -343,6 +343,7 @@ class Samples:
 
     @property
     def accepted(self) -> list[dict[str, Any]]:
+        """The draws whose fit met every target within tolerance and every band."""
         return [row for row in self.draws if row["accepted"]]
 
 
