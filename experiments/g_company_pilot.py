@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from salesim import load_config
-from salesim.experiments.calibration import load_targets, read_samples, run_once
+from salesim.experiments.calibration import load_targets, read_samples, run_with_overrides
 from salesim.experiments.driver import run_experiment
 from salesim.experiments.runner import process_pool
 from salesim.experiments.spec import ExperimentSpec
@@ -226,15 +226,6 @@ def utilisation_after_switch(folder: Path) -> pd.Series:
     return ts.groupby("scenario")["utilisation_sales"].mean()
 
 
-def _job(args: tuple[dict, dict, int, tuple]) -> tuple[tuple, dict[str, float]]:
-    data, overrides, seed, key = args
-    from salesim.experiments.config import validate_config
-    from salesim.model.inputs.config_files import apply_overrides
-
-    cfg = validate_config(apply_overrides(data, overrides), "pilot").model
-    return key, run_once((cfg, seed))
-
-
 def over_samples(
     sets: list[dict], extra: list[dict], replications: int, cfg06, workers: int | None
 ) -> pd.DataFrame:
@@ -244,7 +235,7 @@ def over_samples(
     nothing); a draw's value of a parameter the fit drew is left to the fit (fitted together).
     """
     data = {"model": cfg06.model.model_dump()}
-    jobs = []
+    jobs, keys = [], []
     for j, more in enumerate(extra):
         fit = sets[j % len(sets)]
         point = {**{k: v for k, v in more.items() if k not in fit}, **fit}
@@ -256,12 +247,13 @@ def over_samples(
                 if scenario == "stay_product":
                     o["model.reorganisation.month"] = None
                 for r in range(replications):
-                    jobs.append((data, o, cfg06.experiment.seed + r, (j, period, scenario, r)))
+                    keys.append((j, period, scenario, r))
+                    jobs.append((data, o, cfg06.experiment.seed + r))
     with process_pool(workers) as pool:
-        done = list(pool.map(_job, jobs))
+        done = list(pool.map(run_with_overrides, jobs))
     rows = [
         {"point": j, "period": p, "scenario": sc, "replication": r, **kpis}
-        for (j, p, sc, r), kpis in done
+        for (j, p, sc, r), kpis in zip(keys, done, strict=True)
     ]
     return pd.DataFrame(rows)
 

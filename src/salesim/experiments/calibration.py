@@ -192,6 +192,13 @@ def run_once(cfg_and_seed: tuple[Any, int]) -> dict[str, float]:
 _run = run_once
 
 
+def run_with_overrides(job: tuple[dict[str, Any], dict[str, Any], int]) -> dict[str, float]:
+    """KPIs of one replication of (config data, overrides, seed); picklable for a pool."""
+    data, overrides, seed = job
+    cfg = validate_config(apply_overrides(data, overrides), "calibration").model
+    return run_once((cfg, seed))
+
+
 def scaled(parameters: list[FitParameter], unit: np.ndarray) -> dict[str, Any]:
     """Parameter values for a point of the unit cube (integers rounded)."""
     out = {}
@@ -448,9 +455,7 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read a samples file ({exc})") from None
     if frame.columns[:1].tolist() != ["salesim_draw"]:
-        raise ConfigError(
-            f"{path}: not a samples file (written by salesim calibrate --samples)"
-        )
+        raise ConfigError(f"{path}: not a samples file (written by salesim calibrate --samples)")
     columns = [c for c in frame.columns if c.startswith("model.")]
     if frame.empty or not columns:
         raise ConfigError(f"{path}: no accepted parameter sets in it")
