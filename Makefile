@@ -3,8 +3,8 @@
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-CONFIG ?= configs/compare_designs.yaml
-OUT ?= results/compare_designs
+CONFIG ?= configs/switch.yaml
+OUT ?= results/switch
 ARGS ?=
 
 .PHONY: setup browser compare test lint bench

@@ -29,7 +29,9 @@ def test_the_documented_example_runs(tmp_path):
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.startswith("Customer managers vs Product-line reps: operating profit")
+    assert done.stdout.startswith(
+        "Customer-manager organisation vs Product organisation: operating profit"
+    )
     assert (tmp_path / "out" / "report.html").is_file()
     assert (tmp_path / "out" / "summary.xlsx").is_file()
 

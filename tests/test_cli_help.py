@@ -11,7 +11,8 @@ from salesim.model.parameter_table import all_rows
 from salesim.viz.serve import VIZ_QUIET
 
 COMMANDS = (
-    "simulate", "run", "validate", "schema", "params", "viz", "report", "calibrate", "template",
+    "simulate", "run", "validate", "schema", "params", "viz", "report", "calibrate", "optimise",
+    "template",
 )  # fmt: skip
 
 

@@ -230,8 +230,12 @@ def test_run_ends_with_the_verdicts_headline(tmp_path, capsys):
     lines = stdout.splitlines()
     assert lines[0].startswith(f"9 runs in {out}; report ")
     # One line per candidate: its label, profit with the period and its verdict, what is worse.
-    assert lines[1].startswith("Customer managers vs Product-line reps: operating profit over 2 ")
-    assert lines[2].startswith("Three-in-one vs Product-line reps: operating profit over 2 ")
+    assert lines[1].startswith(
+        "Customer-manager organisation vs Product organisation: operating profit over 2 "
+    )
+    assert lines[2].startswith(
+        "Three-in-one organisation vs Product organisation: operating profit over 2 "
+    )
     for line in lines[1:3]:
         assert " CU ± " in line and ("; worse on " in line or "; no other KPI is worse." in line)
     # The same lines as the report's, and then its warnings.

@@ -23,9 +23,9 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_main_command_writes_a_report(tmp_path):
-    """`make compare` on the default comparison, shrunk by overrides."""
+    """`make compare` on the default study (the switch), shrunk by overrides."""
     out = tmp_path / "out"
-    small = "--set model.horizon_days=42 --set model.population.customers=150 --replications 2"
+    small = "--set model.horizon_days=126 --set model.population.customers=150 --replications 2"
     cmd = [*readme_commands()[0].split(), f"OUT={out}", f"ARGS={small}"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -33,8 +33,11 @@ def test_main_command_writes_a_report(tmp_path):
     for design in ("product", "customer_manager", "three_in_one"):
         assert design in report
     assert "Retention" in report and "paired 95% CI" in report
-    assert len(pd.read_parquet(out / "runs.parquet")) == 3 * 2
+    assert report.index('<section id="switch">') < report.index('<section id="verdict">')
+    assert 'data-candidate="customer_manager"' in report
+    runs = len(pd.read_parquet(out / "runs.parquet"))
+    assert runs == 3 * 4 * 2  # stay and two candidates, four transition scenarios
     # Again: the finished study is recognised, not re-run, and its report rebuilt.
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert len(pd.read_parquet(out / "runs.parquet")) == 3 * 2
+    assert len(pd.read_parquet(out / "runs.parquet")) == runs

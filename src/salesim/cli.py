@@ -1,4 +1,4 @@
-"""Command line: ``salesim simulate | run | validate | schema | params | viz | report | calibrate``.
+"""Command line: ``salesim simulate | run | validate | ... | calibrate | optimise | template``.
 
 Every user error (config, argument, output directory) is one line ``salesim: error: ...`` on
 stderr and exit status 2, without a traceback; Ctrl-C is one line and exit status 130, SIGTERM
@@ -109,6 +109,16 @@ COMMANDS = {
         (
             "salesim template customers --config configs/baseline.yaml > customers.csv",
             "salesim template roster --config configs/baseline.yaml --out roster.xlsx",
+        ),
+    ),
+    "optimise": Command(
+        "search the levers of a config's optimise: section for the best organisation, then "
+        "verify the best few on fresh seeds",
+        (
+            "salesim optimise configs/optimise_staffing.yaml --out results/optimise_staffing",
+            "salesim optimise configs/optimise_staffing.yaml --n-trials 200   # continue to 200",
+            "salesim optimise configs/optimise_staffing.yaml --executor dask "
+            "--scheduler tcp://HOST:8786",
         ),
     ),
     "calibrate": Command(
@@ -511,6 +521,10 @@ def _headline(out: Path) -> str:
 
 
 def _report(out: Path) -> Path | None:
+    if (out / "optimise.json").is_file() or (out / "optuna.db").is_file():
+        from salesim.report.optimise import build_optimise_report
+
+        return build_optimise_report(out)
     from salesim.report.build import build_report
 
     return build_report(out)
@@ -606,6 +620,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from salesim.experiments.plan import count_runs
 
         what += f"; {count_runs(cfg)[0]} runs at most"
+    if cfg.optimise is not None:
+        opt = cfg.optimise
+        what += (
+            f"; optimise: {len(opt.levers)} levers, {opt.n_trials} trials x "
+            f"{opt.replications} replications (salesim optimise)"
+        )
     print(f"{args.config}: valid ({what})")
     if cfg.model.population.customers_file or cfg.model.staff.roster_file:
         from salesim.model.data_files import describe_data_files
@@ -739,6 +759,94 @@ def add_viz(sub: Any) -> None:
         "--port", type=int, default=DEFAULT_PORT, help="port to serve on (default: %(default)s)"
     )
     p.set_defaults(func=cmd_viz)
+
+
+# --- optimise --------------------------------------------------------------------------------
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    """Search the levers, verify the best, write trials.csv, best.yaml and report.html."""
+    from salesim.experiments.config import load_config
+    from salesim.experiments.optimise import Interrupted, search
+    from salesim.experiments.store import check_out_name
+    from salesim.model.inputs.params import ConfigError
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
+    if args.scheduler and executor(args) != "dask":
+        raise ConfigError("--scheduler: only with --executor dask")
+    if args.scheduler:
+        check_scheduler(args.scheduler)
+    sets = list(args.set or [])
+    if args.n_trials is not None:
+        sets.append(f"optimise.n_trials={args.n_trials}")
+    cfg = load_config(args.config, sets)
+    if cfg.optimise is None:
+        raise ConfigError(
+            f"{args.config}: no 'optimise:' section; see configs/optimise_staffing.yaml"
+        )
+    out = Path(args.out or Path("results") / cfg.name)
+    check_out_name(out)
+    refuse_inputs_as_output("--out", out, inputs_of(args.config, cfg), folder=True)
+    terminated: list[int] = []
+    previous = _on_sigterm(terminated)
+    try:
+        result = search(
+            cfg, out, executor=executor(args), workers=args.workers, scheduler=args.scheduler
+        )
+    except Interrupted as exc:
+        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    from salesim.report.optimise import build_optimise_report
+
+    report = build_optimise_report(out)
+    summary = result.summary
+    print(
+        f"{result.trials} trials ({result.evaluated} this session, {result.runs} runs), "
+        f"{summary.get('candidates', 0)} candidates, {result.feasible} meet every constraint"
+    )
+    winner = summary.get("winner")
+    if winner:
+        shown = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in winner["values"].items()
+        )
+        print(f"best: {shown} ({summary.get('best_note')}); {out / 'best.yaml'}")
+    print(f"report {report}")
+    return 0
+
+
+def add_optimise(sub: Any) -> None:
+    """``salesim optimise CONFIG [--out DIR] [--n-trials N] [--set K=V ...] [--workers N] ...``."""
+    from salesim.experiments import EXECUTORS
+
+    p = add_command(sub, "optimise")
+    add_config(p)
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="results directory (default: results/NAME); running again continues its study",
+    )
+    p.add_argument(
+        "--n-trials",
+        type=positive_int,
+        metavar="N",
+        help="candidates in all, earlier sessions included (default: optimise.n_trials)",
+    )
+    add_set(p)
+    p.add_argument("--workers", type=int, metavar="N", help=ARG_HELP["workers"])
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help=f"where runs execute (default: {DEFAULT_EXECUTOR}, on this machine's cores)",
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
+    p.set_defaults(func=cmd_optimise)
 
 
 # --- calibrate -------------------------------------------------------------------------------
@@ -963,6 +1071,7 @@ SUBCOMMANDS = (
     add_viz,
     add_report,
     add_calibrate,
+    add_optimise,
     add_template,
 )
 

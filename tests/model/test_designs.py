@@ -47,6 +47,30 @@ def test_single_line_customers_and_a_slow_pm_favour_the_product_design():
     assert abs(prod["contacts_per_need"] - cm["contacts_per_need"]) < 0.02
 
 
+def test_reps_per_line_per_region_trade_travel_for_smaller_queues():
+    """The either-way world with product reps per line per region (territory one_region).
+
+    A rep now travels to one region, as a customer manager does: more visits per field hour,
+    so better-known customers (plan, budget) and more prospecting (direct sales). But each
+    (line, region) is its own, smaller pool of reps, and smaller pools wait longer (Erlang C):
+    response worsens. The customer managers' lead on budget fulfilment, which rested on travel,
+    shrinks.
+    """
+    world = {"model.population.multi_line_share": 0.0, "model.staff.pm_hours_per_day": 2.0}
+    wide = compare(world)
+    local = compare({**world, "model.staff.product.territory": "one_region"})
+    before, after = wide["product"], local["product"]
+    for kpi in ("plan_completion_rate", "budget_fulfilment_rate", "direct_sales_rate"):
+        assert after[kpi] > before[kpi], kpi
+    assert after["mean_response_hours"] > before["mean_response_hours"]
+    cm = local["customer_manager"]
+    same = wide["customer_manager"]  # the product design's own lever leaves CMs alone
+    assert all(cm[k] == same[k] or (cm[k] != cm[k] and same[k] != same[k]) for k in cm)
+    gap_before = cm["budget_fulfilment_rate"] - before["budget_fulfilment_rate"]
+    gap_after = cm["budget_fulfilment_rate"] - after["budget_fulfilment_rate"]
+    assert 0 <= gap_after < 0.5 * gap_before
+
+
 def test_assignment_is_the_same_in_plain_python_and_in_numpy(monkeypatch):
     """A few customers (a month's newcomers) are placed in plain Python, many with numpy; both
     give every (customer, line) the same owner and every person the same load."""

@@ -60,7 +60,7 @@ def test_the_report_opens_with_the_verdict(study):
     first_section = next(el for el in body if el.tag in ("section", "details"))
     assert first_section.get("id") == "verdict"
     text = ET.tostring(first_section, encoding="unicode", method="text")
-    assert "Customer managers vs Product-line reps." in text
+    assert "Customer-manager organisation vs Product organisation." in text
     assert "simulation noise at fixed assumptions only" in text
     assert "Money in CNY" in text
     # Money figures say their period: 63 business days of 21 are 3 months.
@@ -390,3 +390,26 @@ def test_every_figure_is_saved_as_png_and_svg(study):
     svgs = sorted(p.stem for p in (out / "figures").glob("*.svg"))
     assert pngs and pngs == svgs
     assert (out / "figures" / f"{svgs[0]}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_summary_xlsx_is_rewritten_only_when_its_tables_change(study, monkeypatch):
+    import openpyxl
+
+    from salesim.report import export
+
+    out, _ = study
+    path = out / "summary.xlsx"
+    before = path.stat().st_mtime_ns, path.read_bytes()
+    digest = export.stored_digest(path)
+    assert digest is not None
+    build_report(out)
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == before  # same tables: left alone
+    path.write_bytes(b"not a workbook")
+    # A large summary goes to a process of its own while the report draws; the same workbook.
+    monkeypatch.setattr(export, "BIG", 0)
+    build_report(out)
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames[:3] == ["levels", "differences", "summary"]
+    assert export.stored_digest(path) == digest
+    rows = list(book["summary"].values)
+    assert len(rows) - 1 == len(pd.read_csv(out / "summary.csv"))

@@ -51,5 +51,5 @@ def test_the_report_fits_a_1366_px_screen(report):
         assert page.evaluate("document.documentElement.scrollWidth") <= 1366
         # Designs by their labels, the code names on hover.
         head = page.locator("#verdict p.comparison b").first
-        assert head.text_content() == "Customer managers vs Product-line reps."
+        assert head.text_content() == "Customer-manager organisation vs Product organisation."
         assert head.get_attribute("title") == "customer_manager vs product"

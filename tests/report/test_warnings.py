@@ -86,7 +86,7 @@ def test_a_ci_wider_than_the_difference_in_most_columns_is_warned_about():
 
     comp = SimpleNamespace(
         kind="diff",
-        title="Customer managers vs Product-line reps",
+        title="Customer-manager organisation vs Product organisation",
         columns=[{"design": "customer_manager", "scenario": s} for s in ("base", "surge")],
     )
     noisy = warnings.build(_fake_study([row("base", 1.0, 3.0), row("surge", -1.0, 2.0)]), [comp])

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from salesim.experiments.optimise_spec import OptimiseSpec, check_optimise
 from salesim.experiments.plan import DEFAULT_MAX_RUNS, check_experiment
 from salesim.experiments.spec import ExperimentSpec
 from salesim.model.inputs.config_files import apply_overrides, parse_override, read_config_data
@@ -37,6 +38,7 @@ class SalesimConfig(Section):
     name: str = F("salesim", "a name for this configuration")
     model: ModelConfig = Field(default_factory=ModelConfig)
     experiment: ExperimentSpec | None = F(None, "what to compare and vary (salesim run)")
+    optimise: OptimiseSpec | None = F(None, "levers to search and what for (salesim optimise)")
 
     @field_validator("name")
     @classmethod
@@ -47,6 +49,8 @@ class SalesimConfig(Section):
     def _runs_are_valid(self, info: ValidationInfo) -> SalesimConfig:
         if self.experiment is not None:
             check_experiment(self, (info.context or {}).get("max_runs", DEFAULT_MAX_RUNS))
+        if self.optimise is not None:
+            check_optimise(self)
         return self
 
 

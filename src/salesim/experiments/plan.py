@@ -22,7 +22,7 @@ from salesim.model.inputs.params import ModelConfig, error_line
 
 if TYPE_CHECKING:
     from salesim.experiments.config import SalesimConfig
-    from salesim.experiments.spec import Sweep
+    from salesim.experiments.spec import Sweep, Switch
 
 
 @dataclass(frozen=True)
@@ -220,8 +220,31 @@ def model_config(cfg: SalesimConfig, run: Run) -> ModelConfig:
     overrides.update(run.values)
     overrides["model.design"] = run.design
     overrides["model.seed"] = run.seed
+    if exp.switch is not None:
+        overrides.update(switch_overrides(exp.switch, run.design))
     data = apply_overrides({"model": cfg.model.model_dump()}, overrides)
     return ModelConfig.model_validate(data["model"])
+
+
+def switch_overrides(switch: Switch, design: str) -> dict[str, Any]:
+    """A switch study's run of ``design``: the organisation in place, switching at the month.
+
+    The run of the organisation in place itself is the "stay" run: no reorganisation.
+    """
+    stays = design == switch.in_place
+    return {
+        "model.design": switch.in_place,
+        "model.start.design": switch.in_place,
+        "model.reorganisation.month": None if stays else switch.month,
+        "model.reorganisation.design": switch.in_place if stays else design,
+    }
+
+
+def horizon_months(cfg: SalesimConfig) -> int:
+    """Whole months a run of the experiment simulates."""
+    exp = cfg.experiment
+    days = exp.horizon_days if exp.horizon_days is not None else cfg.model.horizon_days
+    return days // cfg.model.calendar.days_per_month
 
 
 def check_experiment(cfg: SalesimConfig, max_runs: int | None = DEFAULT_MAX_RUNS) -> None:
@@ -238,6 +261,16 @@ def check_experiment(cfg: SalesimConfig, max_runs: int | None = DEFAULT_MAX_RUNS
             f"experiment.seed: the last replication's seed ({last_seed}) exceeds {MAX_SEED}; "
             "use a smaller seed"
         )
+    if exp.switch is not None:
+        # A switch during the warm-up would not be counted; one at the horizon never happens.
+        warmup = exp.warmup_days if exp.warmup_days is not None else cfg.model.warmup_days
+        first = max(1, math.ceil(warmup / cfg.model.calendar.days_per_month))
+        last = horizon_months(cfg) - 1
+        if not first <= exp.switch.month <= last:
+            raise ValueError(
+                f"experiment.switch.month: {exp.switch.month} is not within the measured "
+                f"horizon of {horizon_months(cfg)} months; allowed: {first} to {last}"
+            )
     # Each distinct value once: a list of 10,000 equal values is one probe, not 10,000.
     probes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     if exp.sweep is not None:

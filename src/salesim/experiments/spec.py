@@ -12,7 +12,7 @@ import types
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from salesim.model.inputs import registry
 from salesim.model.inputs.outcomes import OUTCOMES
@@ -230,6 +230,99 @@ class ReportOptions(Section):
     )
 
 
+class Switch(Section):
+    """A switch study: from the organisation in place to each candidate at a month, or stay.
+
+    Each candidate's runs start from the world of ``in_place`` (its steady state) and switch at
+    ``month`` (``model.reorganisation``: the new front line's learning, the relationships carried
+    over, the one-off cost); the "stay" runs keep ``in_place`` throughout. Replication i of
+    every side has the same seed, so the monthly differences are paired.
+    """
+
+    in_place: str = F("product", "the organisation in place (customers know it at day 0)")
+    candidates: list[str] = F(
+        ["customer_manager", "three_in_one"],
+        "the designs that could replace it (registered names)",
+        min_length=1,
+        max_length=20,
+    )
+    month: int = F(
+        3,
+        "month (0 = first) a candidate takes over; the months before are the same world under "
+        "the organisation in place (assumption: a quarter to prepare)",
+        "month",
+        ge=1,
+        le=5000,
+    )
+    discount_rate: float = F(
+        0.08,
+        "annual rate the monthly profit differences are discounted at for the net present value "
+        "(assumption: a typical corporate cost of capital)",
+        "share/year",
+        ge=0,
+        le=1,
+    )
+    bootstrap: int = F(
+        1000,
+        "bootstrap resamples of the replications for the payback month's CI",
+        "",
+        ge=100,
+        le=100_000,
+    )
+
+    @field_validator("in_place")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        problem = registry.unknown_design(name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
+    @field_validator("candidates")
+    @classmethod
+    def _all_registered(cls, names: list[str]) -> list[str]:
+        for name in names:
+            problem = registry.unknown_design(name)
+            if problem:
+                raise ValueError(problem)
+        return names
+
+    @model_validator(mode="after")
+    def _designs(self) -> Switch:
+        if self.in_place in self.candidates:
+            raise ValueError(
+                f"candidates: {self.in_place!r} is the organisation in place (staying is always "
+                "compared); list only designs to switch to"
+            )
+        if len(set(self.candidates)) != len(self.candidates):
+            raise ValueError("candidates: a design is listed twice")
+        return self
+
+
+#: What a switch study sets itself in every run; a scenario or sweep may not set them.
+SWITCH_SETS = (
+    "model.design",
+    "model.start.design",
+    "model.reorganisation.month",
+    "model.reorganisation.design",
+)
+
+
+def _switch_defaults(data: Any) -> Any:
+    """A switch study's designs are the organisation in place then the candidates."""
+    if not isinstance(data, dict) or not isinstance(data.get("switch"), dict):
+        return data
+    given = data["switch"]
+    fields = Switch.model_fields
+    in_place = given.get("in_place", fields["in_place"].default)
+    candidates = given.get("candidates", fields["candidates"].default)
+    if isinstance(in_place, str) and isinstance(candidates, list):
+        data = dict(data)
+        data.setdefault("designs", [in_place, *candidates])
+        data.setdefault("baseline", in_place)
+    return data
+
+
 class ExperimentSpec(Section):
     """What to compare, under which scenarios and sweep points, how many times."""
 
@@ -258,6 +351,11 @@ class ExperimentSpec(Section):
         None, "scenario the others are compared with (default: the first, base if included)"
     )
     sweep: Sweep | None = F(None, "parameters to vary")
+    switch: Switch | None = F(
+        None,
+        "a switch study: from the organisation in place to each candidate at a month, against "
+        "staying (sets designs and baseline)",
+    )
     targets: list[Target] = Field(
         default_factory=list, description="observed KPI values the report checks the model against"
     )
@@ -266,8 +364,14 @@ class ExperimentSpec(Section):
         default_factory=lambda: list(KPI_NAMES), description="KPIs to summarise"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _switch_designs(cls, data: Any) -> Any:
+        return _switch_defaults(data)
+
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
+        self._check_switch()
         for d in self.designs:
             problem = registry.unknown_design(d)
             if problem:
@@ -321,6 +425,32 @@ class ExperimentSpec(Section):
                     f"report.map_axes: {path!r} is not swept; allowed: {', '.join(swept) or 'none'}"
                 )
         return self
+
+    def _check_switch(self) -> None:
+        sw = self.switch
+        if sw is None:
+            return
+        wanted = [sw.in_place, *sw.candidates]
+        if self.designs != wanted:
+            raise ValueError(
+                f"designs: a switch study compares switch.in_place then switch.candidates "
+                f"({', '.join(wanted)}); leave designs out"
+            )
+        if self.baseline_design != sw.in_place:
+            raise ValueError(
+                f"baseline: a switch study's baseline is switch.in_place ({sw.in_place!r}); "
+                "leave baseline out"
+            )
+        swept = [("sweep", p.path) for p in self.sweep.parameters] if self.sweep else []
+        for name, overrides in self.scenarios.items():
+            swept += [(f"scenarios.{name}", path) for path in overrides]
+        for where, path in swept:
+            if path in SWITCH_SETS:
+                raise ValueError(
+                    f"{where}: {path} is set by the switch study (switch.in_place, "
+                    "switch.candidates, switch.month); vary the transition instead, e.g. "
+                    "model.reorganisation.learning_months"
+                )
 
     @property
     def baseline_design(self) -> str:

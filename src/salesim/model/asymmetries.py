@@ -209,6 +209,20 @@ ASYMMETRIES = (
         },
     ),
     Asymmetry(
+        name="allocation rule after the reform",
+        parameter="reorganisation.allocation_by_accuracy",
+        source="Lee, Padmanabhan & Whang 1997 (shortage gaming); POMS 2019, doi "
+        "10.1111/poms.13066 (allocation by forecast accuracy curbs inflation); that the reform "
+        "brought it: assumption",
+        works_through="from the switch on, that share of scarce supply follows forecast "
+        "accuracy, so customers inflate their budgets less; the organisation in place keeps "
+        "declarations.allocation_by_accuracy",
+        off={"model.reorganisation.allocation_by_accuracy": None},
+        kpi="budget_fulfilment_rate",
+        gap_moves=-1,
+        setting={"model.reorganisation.allocation_by_accuracy": 0.8},
+    ),
+    Asymmetry(
         name="reorganisation cost",
         parameter="costs.reorganisation_cost_per_person",
         source="assumption",
@@ -286,6 +300,18 @@ DESIGN_PARAMETERS = (
         2,
     ),
     DesignParameter("staff.outlet_hours_per_day", ("three_in_one",), "assumption", 5.0),
+    DesignParameter(
+        "staff.pm_supervision_hours_per_day",
+        ("product",),
+        "the case: reps reported to their line's product manager; hours: assumption",
+        1.0,
+    ),
+    DesignParameter(
+        "staff.pm_planning_hours_per_day",
+        ("customer_manager", "three_in_one"),
+        "the case: PMs guided customer managers on planning and allocation; hours: assumption",
+        1.0,
+    ),
     DesignParameter(
         "staff.rm_hours_per_day",
         ("customer_manager", "three_in_one"),

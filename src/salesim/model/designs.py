@@ -54,6 +54,8 @@ class OrganisationDesign:
     name: ClassVar[str] = ""
     #: What a reader sees (reports, the page); the code name stays in configs and on hover.
     label: ClassVar[str] = ""
+    #: What a product manager does besides requests under this design (staff.pm_*_hours).
+    pm_duty: ClassVar[str] = ""
     #: Request kinds a regional service outlet takes directly (none unless the design has outlets).
     outlet_kinds: ClassVar[tuple[str, ...]] = ()
     #: Roster roles of this design's front line, in order of preference (a person listed under
@@ -204,7 +206,8 @@ class ProductDesign(OrganisationDesign):
     """
 
     name = "product"
-    label = "Product-line reps"
+    label = "Product organisation"
+    pm_duty = "supervision"
     roster_roles = ("product_rep",)
 
     @override
@@ -302,7 +305,8 @@ class CustomerManagerDesign(OrganisationDesign):
     """One customer manager per customer, by region; PM-bound lines go to the line's PM."""
 
     name = "customer_manager"
-    label = "Customer managers"
+    label = "Customer-manager organisation"
+    pm_duty = "planning"
     roster_roles = ("customer_manager",)
 
     @override
@@ -370,7 +374,7 @@ class ThreeInOneDesign(CustomerManagerDesign):
     """Customer managers plus a regional service outlet for settlement and logistics."""
 
     name = "three_in_one"
-    label = "Three-in-one"
+    label = "Three-in-one organisation"
     outlet_kinds = ("logistics",)
     roster_roles = ("service_outlet", "customer_manager")
 

@@ -43,6 +43,7 @@ MONTHLY = (
     "relationship",
     "knowledge",
     "operating_profit",
+    "reorganisation_cost",
     "utilisation_sales",
 )
 
@@ -213,6 +214,7 @@ def monthly(model: SalesModel) -> dict[str, float]:
         else float("nan"),
         "knowledge": _mean_knowledge(model),
         "operating_profit": volumes["operating_profit"],
+        "reorganisation_cost": volumes["reorganisation_cost"],
         "utilisation_sales": _month_utilisation(model, "sales"),
     }
 

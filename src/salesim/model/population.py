@@ -51,7 +51,18 @@ class CustomerBook:
         years = cfg.horizon_days / (cfg.calendar.days_per_month * cfg.calendar.months_per_year)
         n0 = pop.customers
         n_new = int(rng.poisson(pop.new_customers_per_year * n0 * years))
-        n = n0 + n_new
+        market = cfg.market
+        dpm = cfg.calendar.days_per_month
+        days_per_year = dpm * cfg.calendar.months_per_year
+        surge_from = market.surge_start_month * dpm
+        surge_to = min(cfg.horizon_days, surge_from + market.surge_months * dpm)
+        n_surge = (
+            int(rng.poisson(market.surge_new_customers_per_year * n0 * (surge_to - surge_from)
+                            / days_per_year))
+            if market.surge and market.surge_new_customers_per_year > 0 and surge_to > surge_from
+            else 0
+        )  # fmt: skip
+        n = n0 + n_new + n_surge
         self.n_initial = n0
         self.size = n
 
@@ -84,7 +95,9 @@ class CustomerBook:
         direct = rng.random(n) < p_direct
         self.channel = np.where(direct, DIRECT, DISTRIBUTOR).astype(np.int8)
         self.appear_day = np.zeros(n, dtype=np.int64)
-        self.appear_day[n0:] = rng.integers(1, max(cfg.horizon_days, 2), n_new)
+        self.appear_day[n0 : n0 + n_new] = rng.integers(1, max(cfg.horizon_days, 2), n_new)
+        if n_surge:  # the surge's entrants appear while it lasts
+            self.appear_day[n0 + n_new :] = rng.integers(max(surge_from, 1), surge_to, n_surge)
         self.channel[n0:] = FUTURE
         self.open_until_month = np.full(n, -1, dtype=np.int64)
 

@@ -92,6 +92,9 @@ class SalesModel(Model):
             else RandomStreams(seed)
         )
         self.design = make_design(design or cfg.design)
+        #: Share of scarce supply allocated by forecast accuracy (declarations; a reform may
+        #: change it: reorganisation.allocation_by_accuracy).
+        self.allocation_by_accuracy = cfg.declarations.allocation_by_accuracy
         cal = cfg.calendar
         self.hours_per_day = cal.hours_per_day
         self.days_per_month = cal.days_per_month
@@ -125,7 +128,9 @@ class SalesModel(Model):
         self.pm_station = np.array(
             [
                 self._add_station(
-                    staff.product_managers_per_line, staff.pm_hours_per_day, "product_manager"
+                    staff.product_managers_per_line,
+                    staff.pm_request_hours(self.design.pm_duty),
+                    "product_manager",
                 )
                 for _ in range(n_lines)
             ]
@@ -350,6 +355,19 @@ class SalesModel(Model):
         self.take_over(old_owner, self.config.reorganisation.relationship_kept)
         cycle.update_overload(self)
         self.charge_reorganisation()
+        self.adopt_new_rules()
+
+    def adopt_new_rules(self) -> None:
+        """What changes with the organisation besides its people.
+
+        The PMs' other duty (so their request hours) and, if the reform brings it, the rule
+        that allocates scarce supply.
+        """
+        hours = self.config.staff.pm_request_hours(self.design.pm_duty)
+        self.stations.speed[self.pm_station] = hours / self.hours_per_day
+        after = self.config.reorganisation.allocation_by_accuracy
+        if after is not None:
+            self.allocation_by_accuracy = after
 
     def front_line_people(self) -> int:
         """People on the front line now: reps or customer managers, field staff, outlet staff."""

@@ -75,6 +75,7 @@ def settle(model: SalesModel, design: str, drawn: CustomerBook | None = None) ->
         model.take_over(state.owner, model.config.reorganisation.relationship_kept)
         model.charge_reorganisation()
         model.apply_learning()
+        model.adopt_new_rules()
     elif not np.array_equal(state.owner, model.owner):
         model.take_over(state.owner, 1.0)
 
@@ -92,9 +93,12 @@ def settled_state(
     needs no import of it). ``drawn``: the customers that config and seed draw, if already
     drawn; that world takes them over (and changes them) instead of drawing its own.
     """
+    # The settling world never reorganises (``_settle``), so runs that differ only in their
+    # reorganisation (a switch study's candidates and its stay runs) share one settled state.
+    quiet = cfg.model_copy(update={"design": design, "reorganisation": type(cfg.reorganisation)()})
     key = (
         world_class.__qualname__,
-        cfg.model_copy(update={"design": design}).model_dump_json(),
+        quiet.model_dump_json(),
         int(seed),
     )
     found = _CACHE.get(key)
@@ -120,7 +124,8 @@ def _settle(
     quiet = cfg.model_copy(
         update={
             "warmup_days": 0,
-            "reorganisation": cfg.reorganisation.model_copy(update={"month": None}),
+            # No reorganisation, and none of its settings (the cache key leaves them out).
+            "reorganisation": type(cfg.reorganisation)(),
             "start": cfg.start.model_copy(update={"settle_months": 0}),
         }
     )

@@ -26,10 +26,13 @@ import matplotlib.pyplot as plt
 import yaml
 from tqdm import tqdm
 
+from salesim.experiments import discovery
 from salesim.experiments.compare import first_measured_month, monthly_gap
 from salesim.experiments.store import Store, StoreError, atomic_write_bytes, io_error
 from salesim.model.kpis import HEADLINE
+from salesim.report import discovery as discovery_words
 from salesim.report import export, plots, uncertainty, units, verdict
+from salesim.report import switch as switch_part
 from salesim.report.study import Study, load, measured_period, title
 
 
@@ -318,6 +321,22 @@ def _wins_section(study: Study) -> Section | None:
     return sec
 
 
+def _discovery_section(study: Study, findings: list[discovery.Finding]) -> Section:
+    """Where each design loses: PRIM boxes in words and a figure each; the boxes as CSV."""
+    table = discovery.records(findings)
+    atomic_write_bytes(study.out / "scenario_discovery.csv", table.to_csv(index=False).encode())
+    sec = Section("Where each design fails", "discovery", open=True)
+    sec.notes = discovery_words.notes(study, findings)
+    sec.tables = [discovery_words.boxes_table(study, findings)]
+    for f in findings:
+        for i, box in enumerate(f.boxes, start=1):
+            fig = plots.discovery_box(f, box, i)
+            caption = discovery_words.box_sentence(study, f, box, i)
+            name = f"discovery-{f.scenario}-{f.design}-{f.kpi}" + (f"-{i}" if i > 1 else "")
+            sec.figures.append(_save(fig, study.out, name, caption))
+    return sec
+
+
 # --- the whole report ----------------------------------------------------------------------------
 
 
@@ -379,6 +398,7 @@ def _build(store: Store, progress: bool | None) -> Path:
         "currency": exp.report.currency or cfg.model.costs.currency,
         "config_yaml": yaml.safe_dump(manifest["config"], sort_keys=False),
         "verdict": {},
+        "switch": None,
         "targets": None,
         "decision": [],
         "detail": [],
@@ -391,9 +411,10 @@ def _build(store: Store, progress: bool | None) -> Path:
             "none": plots.TIE_COLOUR,
         },
     }
+    pending = None
     if study is not None:
         context.update(_decide(study, progress))
-        export.write_xlsx(study)
+        pending = context.pop("xlsx")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("salesim.report", "templates"),
         autoescape=True,
@@ -404,14 +425,27 @@ def _build(store: Store, progress: bool | None) -> Path:
     # The verdict's first lines, for `salesim run` to print (and for anyone scripting around it).
     atomic_write_bytes(out / HEADLINE_FILE, "".join(f"{line}\n" for line in headline).encode())
     atomic_write_bytes(out / "report.html", text.encode())
+    if pending is not None:
+        pending.result()  # a large summary.xlsx, written beside the figures by another process
     return out / "report.html"
 
 
 def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
     """The verdict, the decision sections and the detail of a study with results."""
+    switch = switch_part.section(study, lambda fig, name, cap: _save(fig, study.out, name, cap))
     ver = verdict.build(study)
     ver["figures"] = _transition_figures(study, ver.pop("transitions"))
     decision = [s for s in (_robustness_section(study), _wins_section(study)) if s is not None]
+    if discovery.applies(study.cfg):
+        findings = discovery.discover(study.ok, study.cfg, study.verdict_metrics)
+        decision.append(_discovery_section(study, findings))
+        ver["recommendation"] = discovery_words.recommendation(study, findings)
+        if ver["recommendation"]:
+            ver["headline"].insert(0, f"Recommendation: {ver['recommendation']}")
+    if switch and switch.get("recommendation"):
+        ver["headline"].insert(0, f"Switch: {switch['recommendation']}")
+    # Every table the workbook holds is written by now (scenario_discovery.csv just above).
+    xlsx = export.start(study)
     # Each section is a few figures; a sweep's can be dozens, so the build shows progress.
     tasks: list[tuple[str, int | None]] = []
     for scenario in study.scenarios:
@@ -436,7 +470,9 @@ def _decide(study: Study, progress: bool | None) -> dict[str, Any]:
         "scenarios": study.scenarios,
         "replications": study.replications,
         "verdict": ver,
+        "switch": switch,
         "targets": verdict.targets(study),
         "decision": decision,
         "detail": detail,
+        "xlsx": xlsx,
     }

@@ -578,3 +578,132 @@ def monthly_gap(
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def switch_curves(
+    curves: dict[str, pd.DataFrame],
+    switch_month: int,
+    paybacks: dict[str, int | None],
+    designs: list[str],
+    currency: str = units.DEFAULT_CURRENCY,
+    title: str = "",
+) -> Figure:
+    """The J-curve of each candidate against staying: monthly and cumulative paired difference.
+
+    ``curves``: candidate -> month (1-based) x mean, ci95_half_width, cum_mean,
+    cum_ci95_half_width of the operating-profit difference; ``paybacks`` marks each payback
+    month on the cumulative panel; a dotted line marks the switch. Colours follow ``designs``.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 5.2), sharex=True)
+    colours = _colours(designs)
+    scale, prefix = units.money_scale(
+        max((float(c["cum_mean"].abs().max()) for c in curves.values()), default=1.0)
+    )
+    for name, c in curves.items():
+        x = c.index.to_numpy()
+        for ax, mean, hw in (
+            (top, "mean", "ci95_half_width"),
+            (bottom, "cum_mean", "cum_ci95_half_width"),
+        ):
+            m = c[mean].to_numpy() / scale
+            h = np.nan_to_num(c[hw].to_numpy() / scale)
+            ax.plot(x, m, color=colours[name], label=name if ax is top else None)
+            ax.fill_between(x, m - h, m + h, color=colours[name], alpha=0.2, lw=0)
+        month = paybacks.get(name)
+        said = f"{name}: pays back in month {month}" if month else f"{name}: no payback"
+        at = month if month is not None else x[-1]
+        y = c.loc[at, "cum_mean"] / scale if month is not None else np.nan
+        bottom.plot([at], [y], "o", color=colours[name], label=said)
+    for ax, what in ((top, "monthly"), (bottom, "cumulative")):
+        ax.axhline(0, color="0.3", lw=1)
+        ax.axvline(switch_month + 0.5, color="0.4", ls=":", lw=1)
+        lo, hi = ax.get_ylim()
+        ax.axhspan(0, max(hi, 0), color=BETTER_COLOUR, alpha=0.07, lw=0)
+        ax.axhspan(min(lo, 0), 0, color=WORSE_COLOUR, alpha=0.07, lw=0)
+        ax.set_ylim(lo, hi)
+        ax.set_ylabel(f"{what}, {prefix}{currency}", fontsize=8)
+        ax.grid(alpha=0.3)
+    top.set_title(
+        title or "Operating profit: switching − staying, paired, 95% CI (dotted: the switch)",
+        fontsize=9,
+    )
+    top.legend(fontsize=7)
+    bottom.legend(fontsize=7, loc="upper left")
+    bottom.set_xlabel("month of the run")
+    fig.tight_layout()
+    return fig
+
+
+def discovery_box(finding, box, number: int = 1, title: str = "") -> Figure:
+    """A PRIM box of the points where a design loses (``salesim.experiments.discovery``).
+
+    Left: the sweep's points on the box's two most restricted parameters (with one, the next
+    swept parameter as the second axis), red where the design loses, grey elsewhere, the box
+    dashed. Right: the peeling trajectory (coverage against density), the reported box ringed.
+    """
+    points = finding.points
+    axes = box.parameters[:2]
+    if len(axes) < 2:
+        others = [p for p in finding.parameters if p not in axes]
+        axes = axes + others[:1]
+    fig, (ax, tr) = plt.subplots(1, 2, figsize=(9.5, 3.8), gridspec_kw={"width_ratios": [1.35, 1]})
+    loses = points.loses.to_numpy()
+    xs = points[axes[0]].to_numpy(dtype=float)
+    ys = points[axes[1]].to_numpy(dtype=float) if len(axes) > 1 else np.zeros(len(points))
+    size = 14 if len(points) <= 500 else 5
+    ax.scatter(xs[~loses], ys[~loses], s=size, color=TIE_COLOUR, edgecolor="0.55", lw=0.3,
+               label="not worse", zorder=2)  # fmt: skip
+    ax.scatter(xs[loses], ys[loses], s=size, color=WORSE_COLOUR, lw=0, label="worse", zorder=3)
+    limits = {lim.parameter: lim for lim in box.limits}
+
+    def span(name: str, values: np.ndarray) -> tuple[float, float]:
+        lim = limits.get(name)
+        return (lim.lower, lim.upper) if lim else (float(values.min()), float(values.max()))
+
+    x0, x1 = span(axes[0], xs)
+    y0, y1 = span(axes[1], ys) if len(axes) > 1 else (-0.5, 0.5)
+    ax.add_patch(
+        plt.Rectangle(
+            (x0, y0),
+            x1 - x0,
+            y1 - y0,
+            fill=False,
+            ls="--",
+            lw=1.4,
+            color="black",
+            zorder=4,
+            label=f"box {number}",
+        )  # fmt: skip
+    )
+    ax.set_xlabel(units.label(axes[0]), fontsize=8)
+    ax.set_ylabel(units.label(axes[1]) if len(axes) > 1 else "", fontsize=8)
+    if len(axes) < 2:
+        ax.set_yticks([])
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    t = box.trajectory
+    for k, (count, part) in enumerate(t.groupby("restricted", sort=True)):
+        tr.scatter(part.coverage, part.density, s=14, color=DESIGN_COLOURS[k % 6], zorder=2,
+                   label=f"{count:.0f} restricted")  # fmt: skip
+    tr.scatter([box.coverage], [box.density], s=110, facecolor="none", edgecolor=WORSE_COLOUR,
+               lw=1.6, zorder=3, label="reported")  # fmt: skip
+    tr.set_xlim(0, 1.04)
+    tr.set_ylim(0, 1.04)
+    tr.set_xlabel("coverage: share of the worse points inside", fontsize=8)
+    tr.set_ylabel("density: share of the box's points worse", fontsize=8)
+    tr.xaxis.set_major_formatter(PercentFormatter(1.0))
+    tr.yaxis.set_major_formatter(PercentFormatter(1.0))
+    tr.tick_params(labelsize=7)
+    tr.grid(alpha=0.3)
+    tr.legend(fontsize=7, loc="lower left", frameon=False)
+    fig.suptitle(
+        title
+        or f"Where {finding.design} is worse than {finding.baseline} on "
+        f"{units.label(finding.kpi)} (box {number}; peeling trajectory right)",
+        fontsize=9,
+        x=0.01,
+        ha="left",
+    )
+    fig.tight_layout()
+    return fig

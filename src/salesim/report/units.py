@@ -36,7 +36,7 @@ def label(metric: str) -> str:
 
 
 def design(name: str) -> str:
-    """A design's label for readers ("Customer managers"); its code name is for configs."""
+    """A design's label for readers ("Customer-manager organisation"); code names: configs."""
     return registry.design_label(name)
 
 
@@ -69,6 +69,12 @@ def _money_scale(reference: float) -> tuple[float, str]:
         if abs(reference) >= scale:
             return scale, suffix
     return 1.0, ""
+
+
+def money_scale(reference: float) -> tuple[float, str]:
+    """(divisor, prefix such as "M ") for money of about ``reference``, as the tables write it."""
+    scale, suffix = _money_scale(reference)
+    return scale, f"{suffix} " if suffix else ""
 
 
 def value(metric: str, x: float | None, currency: str = DEFAULT_CURRENCY) -> str:

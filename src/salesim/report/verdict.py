@@ -464,6 +464,8 @@ def build(study: Study) -> dict[str, Any]:
         "transitions": transitions,
         "targets_line": _targets_line(study),
         "warnings": found,
+        # Set by the report from scenario discovery (salesim.report.discovery) for a sweep.
+        "recommendation": "",
     }
 
 

@@ -400,6 +400,24 @@ class Staff(Section):
         1, "product managers per line (pooled)", "people", ge=1, le=100
     )
     pm_hours_per_day: float = F(6.0, "hours a day a PM gives to requests", "hours", ge=0.1, le=24)
+    pm_supervision_hours_per_day: float = F(
+        0.0,
+        "under the product design: hours of pm_hours_per_day a PM spends supervising its line's "
+        "reps instead of requests (the case: reps reported to their line's product manager; "
+        "size: assumption; 0 keeps the PM's hours for requests)",
+        "hours",
+        ge=0,
+        le=24,
+    )
+    pm_planning_hours_per_day: float = F(
+        0.0,
+        "under the customer-manager designs: hours of pm_hours_per_day a PM spends on market "
+        "planning and allocation instead of requests (the case: PMs guided customer managers "
+        "on matching production with sales, planning and allocation; size: assumption)",
+        "hours",
+        ge=0,
+        le=24,
+    )
     regional_managers_per_region: int = F(1, "regional managers per region", "people", ge=1, le=100)
     rm_hours_per_day: float = F(
         3.0, "hours a day a regional manager gives to escalations", "hours", ge=0.1, le=24
@@ -462,6 +480,24 @@ class Staff(Section):
     def common_headcount(self) -> int:
         """The front-line head-count of a design that sets none of its own."""
         return DEFAULT_SALES_STAFF if self.sales_staff is None else self.sales_staff
+
+    def pm_request_hours(self, duty: str) -> float:
+        """Hours a day a PM gives to requests, after its design's other duty."""
+        other = {
+            "supervision": self.pm_supervision_hours_per_day,
+            "planning": self.pm_planning_hours_per_day,
+        }.get(duty, 0.0)
+        return self.pm_hours_per_day - other
+
+    @model_validator(mode="after")
+    def _pm_duties(self) -> Staff:
+        for name in ("pm_supervision_hours_per_day", "pm_planning_hours_per_day"):
+            if getattr(self, name) > self.pm_hours_per_day - 0.1:
+                raise ValueError(
+                    f"{name}: must leave at least 0.1 of pm_hours_per_day "
+                    f"({self.pm_hours_per_day:g} h) for requests, got {getattr(self, name):g}"
+                )
+        return self
 
     def conflict(self, lines: int, regions: int) -> str | None:
         """A design's own head-count that disagrees with ``sales_staff`` (both set), if any."""
@@ -725,6 +761,16 @@ class Prospecting(Section):
     new_direct_prob: float = F(
         0.35, "probability a prospecting visit wins a new customer direct", "share", ge=0, le=1
     )
+    volume_targeting: float = F(
+        0.0,
+        "how far prospecting aims at large customers: a candidate's chance of a visit is "
+        "proportional to (its volume / the mean volume) to this power (0: uniform over "
+        "candidates; 1: proportional to volume). The case: customer managers moved to the "
+        "front line of the target markets; size: assumption",
+        "",
+        ge=0,
+        le=2,
+    )
 
 
 class Market(Section):
@@ -737,6 +783,15 @@ class Market(Section):
     surge_start_month: int = F(6, "first month of the surge", "month", ge=0, le=5000)
     surge_months: int = F(12, "length of the surge", "months", ge=1, le=5000)
     surge_factor: float = F(1.4, "demand multiplier during the surge", "ratio", gt=0, le=10)
+    surge_new_customers_per_year: float = F(
+        0.0,
+        "new customers entering the market during the surge, per year, as a share of the "
+        "customers at start, on top of population.new_customers_per_year (the case: the market "
+        "volume surged in 2006-2007; entrants as well as higher demand: assumption)",
+        "share/year",
+        ge=0,
+        le=5,
+    )
     demand_noise: float = F(
         0.15, "month-to-month noise in a customer's demand (lognormal sigma)", "", ge=0, le=2
     )
@@ -835,6 +890,17 @@ class Declarations(Section):
         0.3, "lognormal sigma of a declaration's error at zero knowledge (assumption)", "",
         ge=0, le=3,
     )  # fmt: skip
+    allocation_by_accuracy: float = F(
+        0.0,
+        "share of scarce supply allocated by a customer's past forecast accuracy rather than by "
+        "what it declares: inflating a declaration pays only on the rest, so overstatement "
+        "scales by 1 - this (Lee, Padmanabhan & Whang 1997 on shortage gaming; allocation by "
+        "forecast accuracy curbs it in the lab, POMS 2019, doi 10.1111/poms.13066; the linear "
+        "form: assumption). 0: allocation by declaration, as in 2005",
+        "share",
+        ge=0,
+        le=1,
+    )
 
 
 class Planning(Section):
@@ -1010,7 +1076,8 @@ class Reorganisation(Section):
     design: str = F("customer_manager", "the design switched to (a registered name)")
     learning_months: float = F(
         0.0,
-        "months for the new front line to reach full skill (0: at once)",
+        "months for the new front line to reach full skill (0: at once; assumption, optimistic: "
+        "Lee et al. 2015 find customer-centric structures pay off only after a dip)",
         "months",
         ge=0,
         le=120,
@@ -1018,14 +1085,26 @@ class Reorganisation(Section):
     relationship_kept: float = F(
         0.8,
         "share of a customer-line's relationship its new owner inherits at a reorganisation "
-        "(assumption; the case: customer managers contacted their customers quickly)",
+        "(assumption, optimistic: the case's customer managers contacted their customers "
+        "quickly; Bendapudi and Leone 2002: part of a customer's loyalty leaves with its "
+        "account manager)",
+        "share",
+        ge=0,
+        le=1,
+    )
+    allocation_by_accuracy: float | None = F(
+        None,
+        "declarations.allocation_by_accuracy from the switch on: the reform may bring forecast "
+        "accountability with it (customer managers answer for their customers' budgets); none: "
+        "unchanged (assumption)",
         "share",
         ge=0,
         le=1,
     )
     initial_skill: float = F(
         0.6,
-        "share of full skill at the switch when learning_months > 0 (Lee et al. 2015)",
+        "share of full skill at the switch when learning_months > 0 (assumption; Lee et al. "
+        "2015: a dip before customer-centric structures pay off)",
         "share",
         ge=0.01,
         le=1,

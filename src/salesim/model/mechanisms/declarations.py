@@ -50,7 +50,9 @@ class KnowledgeOverstatement(Mechanism):
         sigma = d.noise * unknown
         scale = model.market.demand_index(month) / cfg.calendar.months_per_year
         expected = book.volume.take(flat) * scale * book.wallet[rows]
-        inflate = (1 + d.overstatement * unknown) * np.exp(
+        # Inflating pays only on the supply allocated by declaration (Lee et al. 1997).
+        gaming = d.overstatement * (1 - model.allocation_by_accuracy)
+        inflate = (1 + gaming * unknown) * np.exp(
             sigma * book.declaration_error.take(flat) - sigma**2 / 2
         )
         book.calloff = np.zeros(book.volume.shape)

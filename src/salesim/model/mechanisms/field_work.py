@@ -152,9 +152,18 @@ class ReservedProspecting(Mechanism):
         expected number of candidates); attempts spread evenly over a group's candidates.
         """
         member = model.prospect_member
-        candidates = eligible @ member
+        w = self.target_weight(model)
+        candidates = (eligible * w) @ member
         per_candidate = self.attempts_per_group / np.maximum(candidates, 1e-12)
-        return np.minimum(1.0, member @ per_candidate)
+        return np.minimum(1.0, w * (member @ per_candidate))
+
+    def target_weight(self, model: SalesModel) -> np.ndarray | float:
+        """Per customer: its weight as a prospecting target (1: uniform; by volume to a power)."""
+        t = model.config.prospecting.volume_targeting
+        if t == 0:
+            return 1.0
+        volume = model.customers.volume.sum(axis=1)
+        return (volume / max(float(volume.mean()), 1e-12)) ** t
 
     def _prospect(self, model: SalesModel) -> None:
         book = model.customers
@@ -162,6 +171,8 @@ class ReservedProspecting(Mechanism):
         rng = model.streams["prospecting"]
         eligible = (book.channel == DISTRIBUTOR) | (book.channel == OPEN)
         p_convert = self.conversion_probability(model)
+        w = self.target_weight(model)
+        weight = None if np.isscalar(w) else w
         won_new: list[np.ndarray] = []
         total = 0
         for g, attempts in enumerate(self.attempts_per_group):
@@ -172,7 +183,11 @@ class ReservedProspecting(Mechanism):
             total += k
             # The candidates hit at least once, in order (cand is sorted): np.unique, cheaper.
             reached = np.zeros(len(cand), dtype=bool)
-            reached[rng.integers(0, len(cand), k)] = True
+            if weight is None:
+                reached[rng.integers(0, len(cand), k)] = True
+            else:  # visits aimed at the large candidates (prospecting.volume_targeting)
+                p = weight[cand] / weight[cand].sum()
+                reached[rng.choice(len(cand), k, p=p)] = True
             hit = cand[reached]
             win = hit[rng.random(len(hit)) < p_convert[hit]]
             is_new = book.channel[win] == OPEN
