@@ -359,3 +359,12 @@ def test_shipped_2005_samples_each_reproduce_the_case():
     rerun = Calibration(base, spec.model_copy(update={"replications": 2})).kpis(values)
     for name in [*spec.targets, *spec.bands]:
         assert rerun[name] == pytest.approx(row[name], rel=1e-9), name
+
+
+def test_calibrate_samples_never_replaces_a_file_it_did_not_write(tmp_path):
+    base, targets, _ = _tiny_targets(tmp_path)
+    theirs = tmp_path / "base_samples_draws.csv"
+    theirs.write_text("a,b\n1,2\n")
+    done = _calibrate(str(base), "--targets", str(targets), "--samples", "1", cwd=tmp_path)
+    assert done.returncode == 2 and "salesim did not write it" in done.stderr
+    assert theirs.read_text() == "a,b\n1,2\n" and not (tmp_path / "base_samples.csv").exists()
