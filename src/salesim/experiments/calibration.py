@@ -189,9 +189,6 @@ def run_once(cfg_and_seed: tuple[Any, int]) -> dict[str, float]:
     return SalesModel(cfg, rng=seed).run().kpis()
 
 
-_run = run_once
-
-
 def run_with_overrides(job: tuple[dict[str, Any], dict[str, Any], int]) -> dict[str, float]:
     """KPIs of one replication of (config data, overrides, seed); picklable for a pool."""
     data, overrides, seed = job
@@ -228,7 +225,10 @@ class Calibration:
         data = apply_overrides({"model": self.base.model.model_dump()}, values)
         cfg = validate_config(data, "calibration").model
         jobs = [(cfg, self.spec.seed + i) for i in range(self.spec.replications)]
-        runs = list(self.executor.map(_run, jobs)) if self.executor else [_run(j) for j in jobs]
+        if self.executor:
+            runs = list(self.executor.map(run_once, jobs))
+        else:
+            runs = [run_once(j) for j in jobs]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # KPIs of roles a design lacks: NaN
             return {k: float(np.nanmean([r[k] for r in runs])) for k in runs[0]}
