@@ -126,6 +126,8 @@ COMMANDS = {
         (
             "salesim calibrate configs/g_company_base.yaml --targets configs/targets_2005.yaml "
             "--out configs/g_company_2005.yaml",
+            "salesim calibrate configs/g_company_base.yaml --targets configs/targets_2005.yaml "
+            "--samples 8 --out results/samples_2005.csv   # sets that all reproduce 2005",
         ),
     ),
 }
@@ -865,9 +867,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
+    for option, value, most in (
+        ("--samples", args.samples, 1000),
+        ("--replications", args.replications, 1000),
+        ("--max-evaluations", args.max_evaluations, 100_000),
+    ):
+        if value is not None and not 1 <= value <= most:
+            raise ConfigError(f"{option}: must be a whole number 1 to {most:,}, got {value}")
     base = load_config(args.config, args.set)
     spec = load_targets(args.targets)
+    changes = {"replications": args.replications, "max_evaluations": args.max_evaluations}
+    spec = spec.model_copy(update={k: v for k, v in changes.items() if v is not None})
     check_spec(base, spec, args.targets)
+    if args.samples is not None:
+        return _calibrate_samples(args, base, spec)
     out = Path(args.out or Path(args.config).with_name(Path(args.config).stem + "_fitted.yaml"))
     refuse_inputs_as_output("--out", out, inputs_of(args.config, base, args.targets), folder=False)
     check_new_file("--out", out, header=FITTED_HEADER)
@@ -897,8 +910,63 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0 if all(ok.values()) else 1
 
 
+def _calibrate_samples(args: argparse.Namespace, base: Any, spec: Any) -> int:
+    """``calibrate --samples N``: accepted parameter sets to a CSV, every draw beside it."""
+    from salesim.experiments.calibration import (
+        SAMPLES_HEADER,
+        calibrate_samples,
+        samples_paths,
+        write_samples,
+    )
+    from salesim.experiments.runner import kill_workers, process_pool
+    from salesim.model.inputs.params import ConfigError
+
+    if not spec.assumptions:
+        raise ConfigError(
+            f"{args.targets}: assumptions: --samples needs unstated parameters to draw (a list "
+            "of {path, low, high}); without them every fit is the same"
+        )
+    out = Path(args.out or Path(args.config).with_name(Path(args.config).stem + "_samples.csv"))
+    if out.suffix.lower() != ".csv":
+        raise ConfigError(f"--out {out}: with --samples, a .csv file (the accepted sets)")
+    for path in samples_paths(out):
+        refuse_inputs_as_output(
+            "--out", path, inputs_of(args.config, base, args.targets), folder=False
+        )
+        check_new_file("--out", path, header=SAMPLES_HEADER)
+    terminated: list[int] = []
+    previous = _on_sigterm(terminated)
+    try:
+        with process_pool(args.workers) as pool:
+            try:
+                result = calibrate_samples(base, spec, args.samples, pool, stderr_is_tty())
+            except BaseException:
+                kill_workers(pool)
+                raise
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing written to {out}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    accepted, draws = write_samples(result, out)
+    n_ok, n = len(result.accepted), len(result.draws)
+    evaluations = sum(row["evaluations"] for row in result.draws)
+    print(
+        f"{n_ok} of {n} draws accepted (wanted {args.samples}); {evaluations} evaluations x "
+        f"{spec.replications} replications, {result.seconds:.0f} s"
+    )
+    names = [p.path for p in [*spec.assumptions, *spec.parameters]]
+    for name in [*names, *spec.targets, *spec.bands]:
+        values = [row[name] for row in result.accepted]
+        if values:
+            print(f"  {name}: {min(values):.4g} to {max(values):.4g}")
+    print(f"wrote {accepted} (accepted sets) and {draws} (every draw)")
+    return 0 if n_ok >= args.samples else 1
+
+
 def add_calibrate(sub: Any) -> None:
-    """``salesim calibrate CONFIG --targets TARGETS.yaml [--out FILE]``."""
+    """``salesim calibrate CONFIG --targets TARGETS.yaml [--out FILE] [--samples N]``."""
     p = add_command(sub, "calibrate")
     add_config(p)
     p.add_argument(
@@ -908,7 +976,26 @@ def add_calibrate(sub: Any) -> None:
         help="YAML file: KPIs to hit, bands to keep, parameters to fit with their bounds",
     )
     p.add_argument(
-        "--out", metavar="FILE", help="fitted config to write (default: CONFIG_fitted.yaml)"
+        "--out",
+        metavar="FILE",
+        help="fitted config to write (default: CONFIG_fitted.yaml); with --samples, the CSV of "
+        "accepted sets (default: CONFIG_samples.csv; every draw goes beside it, _draws.csv)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        metavar="N",
+        help="not one fit but N parameter sets that all meet the targets: the targets file's "
+        "assumptions drawn by Latin hypercube, the parameters refitted at each draw",
+    )
+    p.add_argument(
+        "--replications", type=int, metavar="N", help="override the targets file's replications"
+    )
+    p.add_argument(
+        "--max-evaluations",
+        type=int,
+        metavar="N",
+        help="override the targets file's max_evaluations (per fit)",
     )
     p.add_argument("--workers", type=int, metavar="N", help=ARG_HELP["workers"])
     add_set(p)

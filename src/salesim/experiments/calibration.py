@@ -5,6 +5,15 @@ and the parameters to fit with their bounds. The objective is the sum of squared
 in units of its tolerance, averaged over replications on fixed seeds (common random numbers,
 so the objective is a deterministic function of the parameters). It is minimised with
 scipy.optimize (Nelder-Mead with bounds by default) on parameters scaled to [0, 1].
+
+The targets do not identify one point: two 2005 figures fix two of the fitted parameters only
+given the unstated assumptions (docs/case.md). ``calibrate_samples`` therefore draws the
+assumptions the targets file names (``assumptions:``) by Latin hypercube, refits the fitted
+parameters at each draw (a multi-start fit over structurally different worlds) and keeps the
+draws whose fit meets every target within tolerance and every band: a sample of parameter sets
+that all reproduce the targets. No maintained approximate-Bayesian-computation library is
+installed; this is the multi-start fallback the issue allows, and it gives no posterior weights
+(every accepted set counts once).
 """
 
 from __future__ import annotations
@@ -93,6 +102,18 @@ class CalibrationSpec(Section):
     targets: dict[str, Target] = F(..., "KPIs to reproduce", min_length=1)
     bands: dict[str, Band] = Field(default_factory=dict, description="KPIs to keep in a range")
     parameters: list[FitParameter] = F(..., "parameters to fit", min_length=1)
+    assumptions: list[FitParameter] = Field(
+        default_factory=list,
+        description="unstated parameters that `calibrate --samples` draws by Latin hypercube "
+        "between low and high, refitting the parameters at each draw",
+    )
+    draws_per_sample: int = F(
+        3,
+        "calibrate --samples N tries at most N x this many draws before it gives up",
+        "",
+        ge=1,
+        le=100,
+    )
     replications: int = F(
         4, "replications per evaluation (seeds seed .. seed + n - 1)", "", ge=1, le=1000
     )
@@ -102,6 +123,12 @@ class CalibrationSpec(Section):
 
     @model_validator(mode="after")
     def _kpis(self) -> CalibrationSpec:
+        fitted = {p.path for p in self.parameters}
+        for a in self.assumptions:
+            if a.path in fitted:
+                raise ValueError(
+                    f"assumptions: {a.path} is also a fitted parameter; name it in one list only"
+                )
         for name in [*self.targets, *self.bands]:
             if name not in KPI_NAMES:
                 raise ValueError(f"unknown KPI {name!r}; allowed: {', '.join(KPI_NAMES)}")
@@ -126,7 +153,7 @@ class CalibrationSpec(Section):
 
 def check_spec(base: SalesimConfig, spec: CalibrationSpec, where: str) -> None:
     """Every bound of every fitted parameter inside the parameter's own range (before fitting)."""
-    for p in spec.parameters:
+    for p in [*spec.parameters, *spec.assumptions]:
         for end in ("low", "high"):
             value = getattr(p, end)
             value = int(round(value)) if is_integer(parameter_type(p.path)) else value
@@ -154,11 +181,28 @@ def load_targets(path: str | Path) -> CalibrationSpec:
         raise ConfigError(f"{path}: {error_line(err, CalibrationSpec)}") from None
 
 
-def _run(cfg_and_seed: tuple[Any, int]) -> dict[str, float]:
+def run_once(cfg_and_seed: tuple[Any, int]) -> dict[str, float]:
+    """KPIs of one replication: (model config, seed); picklable for a process pool."""
     from salesim.model.sales_model import SalesModel
 
     cfg, seed = cfg_and_seed
     return SalesModel(cfg, rng=seed).run().kpis()
+
+
+def run_with_overrides(job: tuple[dict[str, Any], dict[str, Any], int]) -> dict[str, float]:
+    """KPIs of one replication of (config data, overrides, seed); picklable for a pool."""
+    data, overrides, seed = job
+    cfg = validate_config(apply_overrides(data, overrides), "calibration").model
+    return run_once((cfg, seed))
+
+
+def scaled(parameters: list[FitParameter], unit: np.ndarray) -> dict[str, Any]:
+    """Parameter values for a point of the unit cube (integers rounded)."""
+    out = {}
+    for p, u in zip(parameters, np.clip(unit, 0, 1), strict=True):
+        v = p.low + float(u) * (p.high - p.low)
+        out[p.path] = int(round(v)) if is_integer(parameter_type(p.path)) else v
+    return out
 
 
 @dataclass
@@ -174,18 +218,17 @@ class Calibration:
 
     def values(self, unit: np.ndarray) -> dict[str, Any]:
         """Parameter values for a point of the unit cube."""
-        out = {}
-        for p, u in zip(self.spec.parameters, np.clip(unit, 0, 1), strict=True):
-            v = p.low + float(u) * (p.high - p.low)
-            out[p.path] = int(round(v)) if is_integer(parameter_type(p.path)) else v
-        return out
+        return scaled(self.spec.parameters, unit)
 
     def kpis(self, values: dict[str, Any]) -> dict[str, float]:
         """Mean KPIs over the replications at these parameter values."""
         data = apply_overrides({"model": self.base.model.model_dump()}, values)
         cfg = validate_config(data, "calibration").model
         jobs = [(cfg, self.spec.seed + i) for i in range(self.spec.replications)]
-        runs = list(self.executor.map(_run, jobs)) if self.executor else [_run(j) for j in jobs]
+        if self.executor:
+            runs = list(self.executor.map(run_once, jobs))
+        else:
+            runs = [run_once(j) for j in jobs]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # KPIs of roles a design lacks: NaN
             return {k: float(np.nanmean([r[k] for r in runs])) for k in runs[0]}
@@ -296,6 +339,130 @@ def calibrate(
     return Fit(
         values, kpis, cal.loss(kpis), len(cal.trace), time.perf_counter() - started, cal.trace
     )
+
+
+@dataclass
+class Samples:
+    """``calibrate_samples``'s result: one row per draw tried, and which were accepted."""
+
+    draws: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def accepted(self) -> list[dict[str, Any]]:
+        """The draws whose fit met every target within tolerance and every band."""
+        return [row for row in self.draws if row["accepted"]]
+
+
+def calibrate_samples(
+    base: SalesimConfig,
+    spec: CalibrationSpec,
+    samples: int,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> Samples:
+    """Up to ``samples`` parameter sets that reproduce the targets, one fit per assumption draw.
+
+    The draws are a Latin hypercube over ``spec.assumptions`` (seeded by ``spec.seed``, so a
+    rerun draws the same worlds) of ``samples x spec.draws_per_sample`` points, fitted in order
+    until ``samples`` are accepted. Each fit starts from the same point and uses the same seeds
+    (common random numbers), so two draws differ only by their assumptions.
+    """
+    from scipy.stats import qmc
+
+    if not spec.assumptions:
+        raise ConfigError(
+            "targets: assumptions: --samples needs unstated parameters to draw (a list of "
+            "{path, low, high}); without them every fit is the same"
+        )
+    tries = samples * spec.draws_per_sample
+    unit = qmc.LatinHypercube(d=len(spec.assumptions), seed=spec.seed).random(tries)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(
+        total=tries,
+        desc="sampling",
+        unit="fit",
+        file=sys.stderr,
+        disable=not show,
+        dynamic_ncols=True,
+        leave=False,
+        mininterval=0,
+    )
+    started = time.perf_counter()
+    draws: list[dict[str, Any]] = []
+    with bar:
+        for k, u in enumerate(unit):
+            drawn = scaled(spec.assumptions, u)
+            world = validate_config(
+                apply_overrides({"model": base.model.model_dump()}, drawn), "calibration"
+            )
+            fit = calibrate(world, spec, executor, progress=False)
+            ok = fit.within_tolerance(spec)
+            draws.append(
+                {
+                    "salesim_draw": k,
+                    **drawn,
+                    **fit.values,
+                    **{name: fit.kpis[name] for name in [*spec.targets, *spec.bands]},
+                    "loss": fit.loss,
+                    "evaluations": fit.evaluations,
+                    "accepted": all(ok.values()),
+                }
+            )
+            done = sum(row["accepted"] for row in draws)
+            bar.set_postfix(accepted=f"{done}/{k + 1}", refresh=False)
+            bar.update(1)
+            if done >= samples:
+                break
+    return Samples(draws, time.perf_counter() - started)
+
+
+#: The first cell of a samples file: ``calibrate --samples`` overwrites only a file that has it.
+SAMPLES_HEADER = "salesim_draw,"
+
+
+def samples_paths(out: str | Path) -> tuple[Path, Path]:
+    """The accepted sets (``out``, CSV) and every draw tried (beside it, ``_draws.csv``)."""
+    out = Path(out)
+    return out, out.with_name(out.stem + "_draws.csv")
+
+
+def write_samples(result: Samples, out: str | Path) -> tuple[Path, Path]:
+    """The accepted sets to ``out`` and every draw beside it, each replaced only when whole."""
+    import pandas as pd
+
+    paths = samples_paths(out)
+    frames = (pd.DataFrame(result.accepted), pd.DataFrame(result.draws))
+    for path, frame in zip(paths, frames, strict=True):
+        if frame.empty:
+            frame = pd.DataFrame(columns=list(pd.DataFrame(result.draws).columns))
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            frame.to_csv(tmp, index=False)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return paths
+
+
+def read_samples(path: str | Path) -> list[dict[str, Any]]:
+    """The accepted parameter sets of a samples file: each a {model path: value} mapping."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read a samples file ({exc})") from None
+    if frame.columns[:1].tolist() != ["salesim_draw"]:
+        raise ConfigError(f"{path}: not a samples file (written by salesim calibrate --samples)")
+    columns = [c for c in frame.columns if c.startswith("model.")]
+    if frame.empty or not columns:
+        raise ConfigError(f"{path}: no accepted parameter sets in it")
+    return [
+        {c: (v.item() if hasattr(v, "item") else v) for c, v in row.items()}
+        for row in frame[columns].to_dict("records")
+    ]
 
 
 def _nest(values: dict[str, Any]) -> dict[str, Any]:

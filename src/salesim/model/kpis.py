@@ -44,6 +44,7 @@ MONTHLY = (
     "knowledge",
     "operating_profit",
     "reorganisation_cost",
+    "utilisation_sales",
 )
 
 
@@ -123,7 +124,7 @@ def run_kpis(model: SalesModel) -> dict[str, float]:
         "handoffs_per_request": float(handoffs.mean()) if len(handoffs) else float("nan"),
         "customers_at_start": float(start.sum()),
         "front_line_staff": float(model.front_line_people()),
-        "customer_lifetime_value": customer_lifetime_value(model),
+        **customer_value(model, float(start.sum())),
         "satisfaction": float(book.satisfaction[book.active].mean())
         if book.active.any()
         else float("nan"),
@@ -148,22 +149,36 @@ def _measured_mean(model: SalesModel, series: str) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def customer_lifetime_value(model: SalesModel) -> float:
-    """Mean CLV per customer ever ours (Gupta, Lehmann & Stuart 2004).
+def customer_value(model: SalesModel, at_start: float) -> dict[str, float]:
+    """The customers' lifetime value: mean per customer ever ours, total, per customer at start.
 
-    Discounted margins realised over the horizon plus, for customers still active, the
-    retention-adjusted perpetuity of their recent monthly margin: m r / (1 + i - r).
+    Each customer's value is the discounted margin realised over the horizon plus, if still
+    active, the retention-adjusted perpetuity of its recent monthly margin: m r / (1 + i - r)
+    (Gupta, Lehmann & Stuart 2004). The mean over customers ever ours falls when a design wins
+    many small customers even if the total rises, so a comparison reads the total, or the total
+    per customer at the start (the same denominator in both arms of a paired comparison).
     """
     acc = model.acc
     book = model.customers
     if not acc.ever_ours.any():
-        return float("nan")
+        nan = float("nan")
+        return {
+            "customer_lifetime_value": nan,
+            "customer_value_total": 0.0,
+            "customer_value_per_start_customer": nan,
+        }
     mpy = model.config.calendar.months_per_year
     i = (1 + model.config.value.discount_rate_per_year) ** (1 / mpy) - 1
     r = 1 - acc.hazard
     disc = (1 + i) ** (-(model.month - acc.measure_from_month))
     future = np.where(book.active, acc.margin_recent * r / (1 + i - r) * disc, 0.0)
-    return float((acc.clv + future)[acc.ever_ours].mean())
+    value = (acc.clv + future)[acc.ever_ours]
+    total = float(value.sum())
+    return {
+        "customer_lifetime_value": float(value.mean()),
+        "customer_value_total": total,
+        "customer_value_per_start_customer": _ratio(total, at_start),
+    }
 
 
 def monthly(model: SalesModel) -> dict[str, float]:
@@ -200,7 +215,25 @@ def monthly(model: SalesModel) -> dict[str, float]:
         "knowledge": _mean_knowledge(model),
         "operating_profit": volumes["operating_profit"],
         "reorganisation_cost": volumes["reorganisation_cost"],
+        "utilisation_sales": _month_utilisation(model, "sales"),
     }
+
+
+def _month_utilisation(model: SalesModel, role: str) -> float:
+    """Work the role's current stations did this month / their request hours available in it.
+
+    The run's ``utilisation_<role>`` counts each station from its creation, so after a
+    reorganisation it covers only the months since the switch; this series lets the same
+    months be compared in both arms of a paired comparison.
+    """
+    work = model.stations.work_done
+    before = np.zeros(len(work))
+    before[: len(model.work_at_month_start)] = model.work_at_month_start
+    model.work_at_month_start = work
+    mask = _role_mask(model, role)
+    days = np.clip(model.time - model.station_created, 0, model.days_per_month)
+    available = model.stations.speed * model.stations.servers * model.hours_per_day * days
+    return _ratio((work - before)[mask].sum(), available[mask].sum())
 
 
 def quantile(values: np.ndarray, q: float) -> float:

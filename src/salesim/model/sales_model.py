@@ -187,6 +187,8 @@ class SalesModel(Model):
         self.monthly: dict[str, float] = {}
         self.measure_from_day = 0
         self._work_at_measure_start = np.zeros(len(self.stations))
+        #: Work done at each station at the last month end (``kpis.monthly``'s utilisation).
+        self.work_at_month_start = self.stations.work_done
         if cfg.warmup_days:
             self.schedule_event(self._end_warmup, at=cfg.warmup_days, priority=Priority.LOW)
         self.datacollector = DataCollector(

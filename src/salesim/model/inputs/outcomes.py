@@ -97,7 +97,14 @@ _TABLE = (
     _o("price_index", "Price index", "ratio to list", "index", +1, True,
        "revenue / list value of what we sold"),
     _o("customer_lifetime_value", "Customer lifetime value", "currency", "money", +1, True,
-       "mean discounted margin per customer ever ours (Gupta, Lehmann & Stuart 2004)"),
+       "mean discounted margin per customer ever ours (Gupta, Lehmann & Stuart 2004): winning "
+       "many small customers lowers it even when the total rises; compare the total"),
+    _o("customer_value_total", "Customers' lifetime value, total", "currency", "money", +1,
+       False, "sum over customers ever ours of their lifetime value (the mean times their "
+       "number)"),
+    _o("customer_value_per_start_customer", "Lifetime value per customer at start", "currency",
+       "money", +1, False, "total customers' lifetime value / customers ours at the start of the "
+       "measured horizon (one denominator for both arms of a comparison)"),
     _o("satisfaction", "Satisfaction", "0-1", "index", +1, False,
        "mean satisfaction of active customers at the end"),
     _o("requests", "Requests", "requests", "count", 0, False, "requests raised"),
