@@ -110,10 +110,12 @@ def forest(
     ax.axvline(0, color="0.3", lw=1)
     ax.set_yticks(np.arange(len(rows)), [units.label(m) for m in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel(f"difference to {base_design}, % of its mean (95% paired CI)")
-    ax.set_title(title or f"Paired differences to {base_design}", loc="left", fontsize=10)
+    ax.set_xlabel(f"difference to {units.design(base_design)}, % of its mean (95% paired CI)")
+    ax.set_title(
+        title or f"Paired differences to {units.design(base_design)}", loc="left", fontsize=10
+    )
     handles = [
-        Line2D([], [], ls="", marker=MARKERS[j % len(MARKERS)], color="0.2", label=d)
+        Line2D([], [], ls="", marker=MARKERS[j % len(MARKERS)], color="0.2", label=units.design(d))
         for j, d in enumerate(others)
     ] + [
         Patch(color=BETTER_COLOUR, label="better"),
@@ -150,7 +152,7 @@ def time_series(
             g = data[data.design == design].groupby("month")[metric]
             mean, sd, n = g.mean(), g.std(ddof=1), g.count()
             hw = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-            ax.plot(mean.index + 1, mean, color=colours[design], label=design)
+            ax.plot(mean.index + 1, mean, color=colours[design], label=units.design(design))
             ax.fill_between(
                 mean.index + 1, mean - hw, mean + hw, color=colours[design], alpha=0.2, lw=0
             )
@@ -245,7 +247,7 @@ def utilisation(summary: pd.DataFrame, title: str = "") -> Figure:
             width,
             yerr=np.nan_to_num(err),
             color=colours[design],
-            label=design,
+            label=units.design(design),
             capsize=2,
         )
     ax.axhline(1.0, color="0.2", lw=1, ls="--", label="capacity")
@@ -293,7 +295,9 @@ def sweep_lines(
                     mean=("mean", "mean"), hw=("ci95_half_width", "mean")
                 )
             x = g.index.to_numpy(dtype=float)
-            ax.plot(x, g["mean"], marker="o", ms=3, color=colours[design], label=design)
+            ax.plot(
+                x, g["mean"], marker="o", ms=3, color=colours[design], label=units.design(design)
+            )
             ax.fill_between(
                 x, g["mean"] - g["hw"], g["mean"] + g["hw"], color=colours[design], alpha=0.2, lw=0
             )
@@ -607,10 +611,11 @@ def switch_curves(
         ):
             m = c[mean].to_numpy() / scale
             h = np.nan_to_num(c[hw].to_numpy() / scale)
-            ax.plot(x, m, color=colours[name], label=name if ax is top else None)
+            ax.plot(x, m, color=colours[name], label=units.design(name) if ax is top else None)
             ax.fill_between(x, m - h, m + h, color=colours[name], alpha=0.2, lw=0)
         month = paybacks.get(name)
-        said = f"{name}: pays back in month {month}" if month else f"{name}: no payback"
+        shown = units.design(name)
+        said = f"{shown}: pays back in month {month}" if month else f"{shown}: no payback"
         at = month if month is not None else x[-1]
         y = c.loc[at, "cum_mean"] / scale if month is not None else np.nan
         bottom.plot([at], [y], "o", color=colours[name], label=said)
