@@ -28,7 +28,7 @@ def test_defaults_leave_the_model_as_it_was():
         "declarations__allocation_by_accuracy": 0.0,
         "prospecting__volume_targeting": 0.0,
         "market__surge_new_customers_per_year": 0.0,
-        "staff__pm_planning_hours_per_day": 0.0,
+        "staff__pm_planning_share": 0.0,
     }.items():
         again = run(**{key: value}).kpis()
         assert all(base[k] == again[k] or (base[k] != base[k]) for k in base), key
@@ -38,12 +38,12 @@ def test_a_pms_other_duty_takes_hours_from_requests_under_its_design_only():
     """Planning hours load the PM queue under customer managers; supervision hours under
     product reps; neither touches the other design."""
     for design, duty, other in (
-        ("customer_manager", "pm_planning_hours_per_day", "pm_supervision_hours_per_day"),
-        ("product", "pm_supervision_hours_per_day", "pm_planning_hours_per_day"),
+        ("customer_manager", "pm_planning_share", "pm_supervision_share"),
+        ("product", "pm_supervision_share", "pm_planning_share"),
     ):
         base = run(design).kpis()
-        busy = run(design, **{f"staff__{duty}": 3.0}).kpis()
-        idle = run(design, **{f"staff__{other}": 3.0}).kpis()
+        busy = run(design, **{f"staff__{duty}": 0.5}).kpis()
+        idle = run(design, **{f"staff__{other}": 0.5}).kpis()
         assert busy["utilisation_product_manager"] > base["utilisation_product_manager"]
         assert busy["mean_response_hours"] > base["mean_response_hours"]
         assert all(idle[k] == base[k] or base[k] != base[k] for k in base)

@@ -301,16 +301,16 @@ DESIGN_PARAMETERS = (
     ),
     DesignParameter("staff.outlet_hours_per_day", ("three_in_one",), "assumption", 5.0),
     DesignParameter(
-        "staff.pm_supervision_hours_per_day",
+        "staff.pm_supervision_share",
         ("product",),
-        "the case: reps reported to their line's product manager; hours: assumption",
-        1.0,
+        "the case: reps reported to their line's product manager; size: assumption",
+        0.2,
     ),
     DesignParameter(
-        "staff.pm_planning_hours_per_day",
+        "staff.pm_planning_share",
         ("customer_manager", "three_in_one"),
-        "the case: PMs guided customer managers on planning and allocation; hours: assumption",
-        1.0,
+        "the case: PMs guided customer managers on planning and allocation; size: assumption",
+        0.2,
     ),
     DesignParameter(
         "staff.rm_hours_per_day",

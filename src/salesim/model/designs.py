@@ -54,7 +54,7 @@ class OrganisationDesign:
     name: ClassVar[str] = ""
     #: What a reader sees (reports, the page); the code name stays in configs and on hover.
     label: ClassVar[str] = ""
-    #: What a product manager does besides requests under this design (staff.pm_*_hours).
+    #: What a product manager does besides requests under this design (staff.pm_*_share).
     pm_duty: ClassVar[str] = ""
     #: Request kinds a regional service outlet takes directly (none unless the design has outlets).
     outlet_kinds: ClassVar[tuple[str, ...]] = ()

@@ -400,23 +400,23 @@ class Staff(Section):
         1, "product managers per line (pooled)", "people", ge=1, le=100
     )
     pm_hours_per_day: float = F(6.0, "hours a day a PM gives to requests", "hours", ge=0.1, le=24)
-    pm_supervision_hours_per_day: float = F(
+    pm_supervision_share: float = F(
         0.0,
-        "under the product design: hours of pm_hours_per_day a PM spends supervising its line's "
-        "reps instead of requests (the case: reps reported to their line's product manager; "
-        "size: assumption; 0 keeps the PM's hours for requests)",
-        "hours",
+        "under the product design: share of pm_hours_per_day a PM spends supervising its "
+        "line's reps instead of requests (the case: reps reported to their line's product "
+        "manager; size: assumption; 0 keeps the PM's hours for requests)",
+        "share",
         ge=0,
-        le=24,
+        le=0.95,
     )
-    pm_planning_hours_per_day: float = F(
+    pm_planning_share: float = F(
         0.0,
-        "under the customer-manager designs: hours of pm_hours_per_day a PM spends on market "
+        "under the customer-manager designs: share of pm_hours_per_day a PM spends on market "
         "planning and allocation instead of requests (the case: PMs guided customer managers "
         "on matching production with sales, planning and allocation; size: assumption)",
-        "hours",
+        "share",
         ge=0,
-        le=24,
+        le=0.95,
     )
     regional_managers_per_region: int = F(1, "regional managers per region", "people", ge=1, le=100)
     rm_hours_per_day: float = F(
@@ -483,21 +483,8 @@ class Staff(Section):
 
     def pm_request_hours(self, duty: str) -> float:
         """Hours a day a PM gives to requests, after its design's other duty."""
-        other = {
-            "supervision": self.pm_supervision_hours_per_day,
-            "planning": self.pm_planning_hours_per_day,
-        }.get(duty, 0.0)
-        return self.pm_hours_per_day - other
-
-    @model_validator(mode="after")
-    def _pm_duties(self) -> Staff:
-        for name in ("pm_supervision_hours_per_day", "pm_planning_hours_per_day"):
-            if getattr(self, name) > self.pm_hours_per_day - 0.1:
-                raise ValueError(
-                    f"{name}: must leave at least 0.1 of pm_hours_per_day "
-                    f"({self.pm_hours_per_day:g} h) for requests, got {getattr(self, name):g}"
-                )
-        return self
+        other = {"supervision": self.pm_supervision_share, "planning": self.pm_planning_share}
+        return self.pm_hours_per_day * (1 - other.get(duty, 0.0))
 
     def conflict(self, lines: int, regions: int) -> str | None:
         """A design's own head-count that disagrees with ``sales_staff`` (both set), if any."""
