@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -368,3 +371,35 @@ def test_calibrate_samples_never_replaces_a_file_it_did_not_write(tmp_path):
     done = _calibrate(str(base), "--targets", str(targets), "--samples", "1", cwd=tmp_path)
     assert done.returncode == 2 and "salesim did not write it" in done.stderr
     assert theirs.read_text() == "a,b\n1,2\n" and not (tmp_path / "base_samples.csv").exists()
+
+
+def test_what_would_have_to_be_true_finds_the_region_that_reproduces_a_missed_figure():
+    """A band where plan completion reaches the case's 95% only where information.base > 0.2:
+    the pilot names that region (PRIM, within 5% of the range), and says so when no point
+    of the band reproduces a figure."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        import g_company_pilot as pilot
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(3)
+    n = 200
+    points = pd.DataFrame(
+        {p: rng.uniform(lo, hi, n) for p, (lo, hi) in pilot.ASSUMPTIONS.items()}
+    ).assign(point=range(n))
+    base = points["model.information.base"]
+    band = points.assign(
+        scenario="base",
+        plan_completion_rate=np.where(base > 0.2, 0.97, 0.6),
+        budget_fulfilment_rate=0.4,
+    )
+    later = pd.DataFrame(
+        {"scenario": ["base"], "plan_completion_rate": [0.55], "budget_fulfilment_rate": [0.4]}
+    )
+    lines = pilot.must_be_true("2007", later, band)
+    plan = next(x for x in lines if "plan_completion_rate" in x)
+    found = float(re.search(r"information: base > ([\d.]+)", plan).group(1))
+    lo, hi = pilot.ASSUMPTIONS["model.information.base"]
+    assert abs(found - 0.2) <= 0.05 * (hi - lo)
+    budget = next(x for x in lines if "budget_fulfilment_rate" in x)
+    assert "at none of the 200 band points" in budget
