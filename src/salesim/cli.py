@@ -530,6 +530,21 @@ def _report(out: Path) -> Path | None:
     return build_report(out)
 
 
+def add_execution(p: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--executor``, ``--scheduler``: where a study's runs execute."""
+    from salesim.experiments import EXECUTORS
+
+    p.add_argument("--workers", type=int, metavar="N", help=ARG_HELP["workers"])
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help=f"where runs execute (default: {DEFAULT_EXECUTOR}, on this machine's cores)",
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
+
+
 def add_run(sub: Any) -> None:
     """``salesim run CONFIG [--out DIR] [--scenario NAME K=V ...] [--replications N] ...``."""
     p = add_command(sub, "run")
@@ -540,8 +555,6 @@ def add_run(sub: Any) -> None:
 
 def add_study_options(p: Parser) -> None:
     """The options of a study: ``run`` takes them, and ``validate`` takes every one of them."""
-    from salesim.experiments import EXECUTORS
-
     p.add_argument(
         "--out", metavar="DIR", help="results directory (default: results/NAME, NAME the config's)"
     )
@@ -563,15 +576,7 @@ def add_study_options(p: Parser) -> None:
         help="replications per design x scenario x sweep point, seeds seed .. seed+N-1 "
         "(default: the config's experiment.replications)",
     )
-    p.add_argument("--workers", type=int, metavar="N", help=ARG_HELP["workers"])
-    p.add_argument(
-        "--executor",
-        choices=EXECUTORS,
-        help=f"where runs execute (default: {DEFAULT_EXECUTOR}, on this machine's cores)",
-    )
-    p.add_argument(
-        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
-    )
+    add_execution(p)
     p.add_argument(
         "--resume", action="store_true", help="finish an interrupted experiment in --out"
     )
@@ -821,8 +826,6 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
 def add_optimise(sub: Any) -> None:
     """``salesim optimise CONFIG [--out DIR] [--n-trials N] [--set K=V ...] [--workers N] ...``."""
-    from salesim.experiments import EXECUTORS
-
     p = add_command(sub, "optimise")
     add_config(p)
     p.add_argument(
@@ -837,15 +840,7 @@ def add_optimise(sub: Any) -> None:
         help="candidates in all, earlier sessions included (default: optimise.n_trials)",
     )
     add_set(p)
-    p.add_argument("--workers", type=int, metavar="N", help=ARG_HELP["workers"])
-    p.add_argument(
-        "--executor",
-        choices=EXECUTORS,
-        help=f"where runs execute (default: {DEFAULT_EXECUTOR}, on this machine's cores)",
-    )
-    p.add_argument(
-        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786"
-    )
+    add_execution(p)
     p.set_defaults(func=cmd_optimise)
 
 

@@ -273,18 +273,13 @@ class Switch(Section):
     @field_validator("in_place")
     @classmethod
     def _registered(cls, name: str) -> str:
-        problem = registry.unknown_design(name)
-        if problem:
-            raise ValueError(problem)
-        return name
+        return registry.check_design(name)
 
     @field_validator("candidates")
     @classmethod
     def _all_registered(cls, names: list[str]) -> list[str]:
         for name in names:
-            problem = registry.unknown_design(name)
-            if problem:
-                raise ValueError(problem)
+            registry.check_design(name)
         return names
 
     @model_validator(mode="after")

@@ -1100,10 +1100,7 @@ class Reorganisation(Section):
     @field_validator("design")
     @classmethod
     def _registered(cls, name: str) -> str:
-        problem = registry.unknown_design(name)
-        if problem:
-            raise ValueError(problem)
-        return name
+        return registry.check_design(name)
 
 
 class ModelConfig(Section):
@@ -1158,10 +1155,7 @@ class ModelConfig(Section):
     @field_validator("design")
     @classmethod
     def _registered(cls, name: str) -> str:
-        problem = registry.unknown_design(name)
-        if problem:
-            raise ValueError(problem)
-        return name
+        return registry.check_design(name)
 
 
 #: Error types after which the allowed range of the field is worth stating.

@@ -45,6 +45,14 @@ def unknown_design(name: object) -> str | None:
     return f"unknown design {name!r}; allowed: {', '.join(registered_designs())}"
 
 
+def check_design(name: str) -> str:
+    """``name`` if it is a registered design, else a ValueError naming the allowed ones."""
+    problem = unknown_design(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
 def design_class(name: str) -> Any:
     """The class registered as design ``name`` (``unknown_design`` first: a KeyError here)."""
     return _DESIGNS[name]
