@@ -214,37 +214,46 @@ def verdicts(period: str, later: pd.DataFrame, band: pd.DataFrame) -> list[str]:
     return lines
 
 
-def must_be_true(period: str, later: pd.DataFrame, band: pd.DataFrame) -> list[str]:
+def must_be_true(
+    period: str,
+    later: pd.DataFrame | None,
+    band: pd.DataFrame,
+    points: pd.DataFrame | None = None,
+    where: str = "band points",
+) -> list[str]:
     """Where in the assumption ranges the model reproduces each case figure it misses.
 
     For each figure the model misses at the shipped settings, PRIM (as the report's scenario
-    discovery) finds the region of the band where the reorganised arm reaches it.
+    discovery) finds the region of the band where the reorganised arm reaches it. ``points``
+    (point -> parameter values) defaults to the band's own swept columns; with ``later`` None
+    every figure is looked at.
     """
     lines = []
     reorganised = band[band.scenario == "base"]
-    swept = [p for p in ASSUMPTIONS if p in reorganised.columns]
-    points = reorganised.groupby("point")[swept].first()
+    if points is None:
+        swept = [p for p in ASSUMPTIONS if p in reorganised.columns]
+        points = reorganised.groupby("point")[swept].first()
     for metric, _, figure in ROWS:
-        if figure is None or later[later.scenario == "base"][metric].mean() >= figure:
+        if figure is None:
+            continue
+        if later is not None and later[later.scenario == "base"][metric].mean() >= figure:
             continue
         level = reorganised.groupby("point")[metric].mean().reindex(points.index)
         hits = (level >= figure).to_numpy()
         what = f"{metric} at or over {100 * figure:.0f}% ({period})"
         if not hits.any():
             lines.append(
-                f"  {what}: at none of the {len(points)} band points; within their ranges the "
-                "unsourced parameters alone cannot reproduce it"
+                f"  {what}: at none of the {len(points)} {where}; within their ranges these "
+                "parameters alone cannot reproduce it"
             )
             continue
         box = find_box(points, hits, bounds=ASSUMPTIONS)
         if box is None:
-            lines.append(
-                f"  {what}: at {hits.sum()} of {len(points)} band points, scattered (no region)"
-            )
+            lines.append(f"  {what}: at {hits.sum()} of {len(points)} {where}, scattered")
             continue
         lines.append(
             f"  {what}: would need {conditions(box)} ({100 * box.coverage:.0f}% of the "
-            f"{hits.sum()} band points that reproduce it lie in this region, "
+            f"{hits.sum()} {where} that reproduce it lie in this region, "
             f"{100 * box.density:.0f}% of the points in it reproduce it)"
         )
     return lines
@@ -427,6 +436,18 @@ def samples_section(sets: list[dict], args, cfg06, band_spec: ExperimentSpec) ->
     ).points
     both = over_samples(sets, draws, args.band_replications, cfg06, args.workers)
     head = f"{'KPI':26s} {'period':8s} {'level (reorganised)':>26s} {'effect vs no reorg.':>30s}"
+    # Each point's fit and assumption draw together, for what would have to be true over both.
+    values = pd.DataFrame(
+        [
+            {**{k: v for k, v in d.items() if k not in sets[j % len(sets)]}, **sets[j % len(sets)]}
+            for j, d in enumerate(draws)
+        ]  # fmt: skip
+    )
+    values = values.select_dtypes("number")
+    truths = []
+    for period in PERIODS:
+        runs = both[both.period == period]
+        truths += must_be_true(period, None, runs, values, "fit x assumption points")
     return [
         "",
         f"Over the {len(sets)} accepted 2005 fits ({args.samples}; each refitted at its own "
@@ -436,6 +457,9 @@ def samples_section(sets: list[dict], args, cfg06, band_spec: ExperimentSpec) ->
         head,
         *sample_table(fits, "over fits", (0.0, 1.0)),
         *sample_table(both, "fits x assumptions", (0.05, 0.95)),
+        "",
+        "What would have to be true over the fits and the assumptions together (PRIM):",
+        *truths,
     ]
 
 
