@@ -408,13 +408,8 @@ def add_simulate(sub: Any) -> None:
 # --- run -------------------------------------------------------------------------------------
 
 
-def study_options(args: argparse.Namespace) -> SalesimConfig:
-    """Check a study's options as ``run`` does before it looks at ``--out``; return its config.
-
-    The config is the file with ``--set``, ``--replications`` and ``--scenario`` applied;
-    ``validate`` calls this too, so it refuses exactly what ``run`` refuses.
-    """
-    from salesim.experiments.config import study_config
+def check_execution(args: argparse.Namespace) -> None:
+    """``--workers``, ``--executor`` and ``--scheduler`` that fit together (ConfigError)."""
     from salesim.model.inputs.params import ConfigError
 
     if args.workers is not None and args.workers < 1:
@@ -423,6 +418,27 @@ def study_options(args: argparse.Namespace) -> SalesimConfig:
         raise ConfigError("--scheduler: only with --executor dask")
     if args.scheduler:
         check_scheduler(args.scheduler)
+
+
+def study_out(args: argparse.Namespace, cfg: Any) -> Path:
+    """A study's ``--out`` (default results/NAME), refused if it is unsafe or one of its inputs."""
+    from salesim.experiments.store import check_out_name
+
+    out = Path(args.out or Path("results") / cfg.name)
+    check_out_name(out)
+    refuse_inputs_as_output("--out", out, inputs_of(args.config, cfg), folder=True)
+    return out
+
+
+def study_options(args: argparse.Namespace) -> SalesimConfig:
+    """Check a study's options as ``run`` does before it looks at ``--out``; return its config.
+
+    The config is the file with ``--set``, ``--replications`` and ``--scenario`` applied;
+    ``validate`` calls this too, so it refuses exactly what ``run`` refuses.
+    """
+    from salesim.experiments.config import study_config
+
+    check_execution(args)
     return study_config(
         args.config, args.set, args.replications, args.scenario or [], args.max_runs
     )
@@ -438,11 +454,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from salesim.experiments.driver import Interrupted, run_experiment
 
     cfg = study_options(args)
-    out = Path(args.out or Path("results") / cfg.name)
-    from salesim.experiments.store import check_out_name
-
-    check_out_name(out)
-    refuse_inputs_as_output("--out", out, inputs_of(args.config, cfg), folder=True)
+    out = study_out(args, cfg)
     terminated: list[int] = []
     previous = _on_sigterm(terminated)
     try:
@@ -773,15 +785,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     """Search the levers, verify the best, write trials.csv, best.yaml and report.html."""
     from salesim.experiments.config import load_config
     from salesim.experiments.optimise import Interrupted, search
-    from salesim.experiments.store import check_out_name
     from salesim.model.inputs.params import ConfigError
 
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
-    if args.scheduler and executor(args) != "dask":
-        raise ConfigError("--scheduler: only with --executor dask")
-    if args.scheduler:
-        check_scheduler(args.scheduler)
+    check_execution(args)
     sets = list(args.set or [])
     if args.n_trials is not None:
         sets.append(f"optimise.n_trials={args.n_trials}")
@@ -790,9 +796,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"{args.config}: no 'optimise:' section; see configs/optimise_staffing.yaml"
         )
-    out = Path(args.out or Path("results") / cfg.name)
-    check_out_name(out)
-    refuse_inputs_as_output("--out", out, inputs_of(args.config, cfg), folder=True)
+    out = study_out(args, cfg)
     terminated: list[int] = []
     previous = _on_sigterm(terminated)
     try:
