@@ -297,6 +297,24 @@ class Fit:
         return ok
 
 
+def _bar(total: int, desc: str, unit: str, progress: bool | None) -> tqdm:
+    """A progress bar on stderr, by default only on a terminal.
+
+    Redrawn at every step: a step is a whole model run or fit, however quick.
+    """
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        disable=not show,
+        dynamic_ncols=True,
+        leave=False,
+        mininterval=0,
+    )
+
+
 def calibrate(
     base: SalesimConfig,
     spec: CalibrationSpec,
@@ -309,17 +327,8 @@ def calibrate(
     by default only when stderr is a terminal. The optimiser may stop early, so the ETA is
     an upper bound.
     """
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(
-        total=spec.max_evaluations + 1,  # + the final evaluation at the best point
-        desc="calibrating",
-        unit="eval",
-        file=sys.stderr,
-        disable=not show,
-        dynamic_ncols=True,
-        leave=False,
-        mininterval=0,  # an evaluation is a whole model run: draw each one, however quick
-    )
+    # + the final evaluation at the best point
+    bar = _bar(spec.max_evaluations + 1, "calibrating", "eval", progress)
     cal = Calibration(base, spec, executor, on_evaluation=bar)
     started = time.perf_counter()
     x0 = cal.start()
@@ -377,17 +386,7 @@ def calibrate_samples(
         )
     tries = samples * spec.draws_per_sample
     unit = qmc.LatinHypercube(d=len(spec.assumptions), seed=spec.seed).random(tries)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(
-        total=tries,
-        desc="sampling",
-        unit="fit",
-        file=sys.stderr,
-        disable=not show,
-        dynamic_ncols=True,
-        leave=False,
-        mininterval=0,
-    )
+    bar = _bar(tries, "sampling", "fit", progress)
     started = time.perf_counter()
     draws: list[dict[str, Any]] = []
     with bar:

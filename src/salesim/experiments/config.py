@@ -181,13 +181,11 @@ def _nothing_varies_what_the_file_sets(cfg: SalesimConfig) -> None:
     if cfg.model.population.customers_file is None or exp is None:
         return
     fixed = ("model.population.customers", "model.population.regions")
-    swept = [("experiment.sweep", p.path) for p in (exp.sweep.parameters if exp.sweep else [])]
-    for name, overrides in exp.scenarios.items():
-        swept += [(f"experiment.scenarios.{name}", key) for key in overrides]
-    for where, path in swept:
+    for where, path in exp.varied():
         if path in fixed:
             raise ConfigError(
-                f"{where}: {path} follows model.population.customers_file and cannot be varied"
+                f"experiment.{where}: {path} follows model.population.customers_file and cannot "
+                "be varied"
             )
 
 

@@ -436,10 +436,7 @@ class ExperimentSpec(Section):
                 f"baseline: a switch study's baseline is switch.in_place ({sw.in_place!r}); "
                 "leave baseline out"
             )
-        swept = [("sweep", p.path) for p in self.sweep.parameters] if self.sweep else []
-        for name, overrides in self.scenarios.items():
-            swept += [(f"scenarios.{name}", path) for path in overrides]
-        for where, path in swept:
+        for where, path in self.varied():
             if path in SWITCH_SETS:
                 raise ValueError(
                     f"{where}: {path} is set by the switch study (switch.in_place, "
@@ -465,6 +462,13 @@ class ExperimentSpec(Section):
             return list(self.report.map_axes)
         params = sorted(self.sweep.parameters, key=lambda p: p.role != "uncertainty")
         return [p.path for p in params[:2]]
+
+    def varied(self) -> list[tuple[str, str]]:
+        """(where, parameter path) of everything the sweep and the scenarios set."""
+        out = [("sweep", p.path) for p in self.sweep.parameters] if self.sweep else []
+        for name, overrides in self.scenarios.items():
+            out += [(f"scenarios.{name}", path) for path in overrides]
+        return out
 
     def scenario_overrides(self) -> dict[str, dict[str, Any]]:
         """Scenario name -> overrides, base first."""
