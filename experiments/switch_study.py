@@ -13,13 +13,9 @@ from __future__ import annotations
 import argparse
 import math
 
-import pandas as pd
-
-from salesim import load_config
+import salesim
 from salesim.experiments.compare import with_keys
-from salesim.experiments.driver import run_experiment
 from salesim.experiments.switch import analyse
-from salesim.report.build import build_report
 
 
 def main() -> None:
@@ -27,13 +23,12 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=None)
     parser.add_argument("--out", default="results/switch_api")
     args = parser.parse_args()
-    overrides = [f"experiment.replications={args.replications}"] if args.replications else []
-    cfg = load_config("configs/switch.yaml", overrides)
-    result = run_experiment(cfg, args.out, resume=True)
-    print(f"{result.done} runs, report {build_report(args.out)}")
-    runs = pd.read_parquet(f"{args.out}/runs.parquet")
-    monthly = with_keys(pd.read_parquet(f"{args.out}/timeseries.parquet"), runs)
-    for r in analyse(cfg, monthly, runs):
+    study = salesim.run_study(
+        "configs/switch.yaml", args.out, replications=args.replications, resume=True
+    )
+    print(f"{len(study.runs)} runs, report {study.out / 'report.html'}")
+    monthly = with_keys(study.timeseries, study.runs)
+    for r in analyse(study.config, monthly, study.runs):
         high = "beyond" if math.isinf(r.payback_high) else f"{r.payback_high:.0f}"
         low = "beyond" if math.isinf(r.payback_low) else f"{r.payback_low:.0f}"
         print(
