@@ -404,26 +404,26 @@ def _headline(study: Study, comp: Comparison, cells: dict[str, list[dict]]) -> s
         c = cells[profit][0]
         line += f": {lower_name(profit)} over {study.period} {c['text']} ({c['word']})"
     elif profit in cells:
-        words = [w for col in comp.columns for w in _verdicts(study, comp, col, profit)]
+        words = _words(cells[profit])
         what = "scenarios" if study.small and len(study.scenarios) > 1 else "points"
         line += (
             f": {lower_name(profit)} over {study.period} better in {words.count('better')} "
             f"of {len(words)} {what}"
         )
-    worse = [
-        lower_name(m)
-        for m in cells
-        if m != profit and any("worse" in _verdicts(study, comp, col, m) for col in comp.columns)
-    ]
+    worse = [lower_name(m) for m, row in cells.items() if m != profit and "worse" in _words(row)]
     return line + (f"; worse on {_names(worse)}." if worse else "; no other KPI is worse.")
 
 
-def _verdicts(study: Study, comp: Comparison, col: dict, metric: str) -> list[str]:
-    """The verdict words of one column (one point, or every point of a sweep)."""
-    if study.small:
-        r = study.row(col["scenario"], col["point"], col["design"], metric)
-        return [r[f"{comp.kind}_verdict"]] if r is not None else []
-    return [w for w, n in _sweep_counts(study, col, metric).items() for _ in range(n)]
+def _words(row: list[dict]) -> list[str]:
+    """The verdict words of a row of cells: one per point cell, a sweep cell's counts."""
+    out = []
+    for c in row:
+        a = c["attrs"]
+        if "verdict" in a:
+            out.append(a["verdict"])
+        elif "better" in a:
+            out += [w for w in ("better", "none", "worse") for _ in range(int(a[w]))]
+    return out
 
 
 def build(study: Study) -> dict[str, Any]:
