@@ -237,7 +237,11 @@ import json, os, sys, time
 os.chdir(sys.argv[1])
 sys.path.insert(0, os.path.join(sys.argv[1], "src"))
 import salesim
-from salesim import SalesModel, load_config, start
+from salesim import SalesModel, load_config
+try:  # the layered tree (issue 23) and before it
+    from salesim.model import start
+except ImportError:
+    from salesim import start
 tree = os.path.realpath(sys.argv[1])
 if not os.path.realpath(salesim.__file__).startswith(tree + os.sep):
     sys.exit(f"salesim came from {salesim.__file__}, not from {tree}")
