@@ -413,3 +413,14 @@ def test_summary_xlsx_is_rewritten_only_when_its_tables_change(study, monkeypatc
     assert export.stored_digest(path) == digest
     rows = list(book["summary"].values)
     assert len(rows) - 1 == len(pd.read_csv(out / "summary.csv"))
+
+
+def test_periods_are_dated_from_the_calendar_start_after_the_warm_up():
+    from salesim.report.study import measured_period
+
+    # January 2005 is day 0; g_company_2006 measures after a year's warm-up.
+    assert measured_period(load_config("configs/g_company_2006.yaml").model) == (
+        24.0,
+        "24 months (Jan 2006 to Dec 2007)",
+    )
+    assert measured_period(load_config(None, SMALL).model) == (3.0, "3 months")

@@ -86,9 +86,9 @@ def measured_period(model: ModelConfig) -> tuple[float, str]:
     text = f"{months:g} months" if months != 1 else "1 month"
     if cal.start and months >= 1:
         year, month = map(int, cal.start.split("-"))
-        last = (year * 12 + month - 1) + math.ceil(months) - 1
-        first = _MONTHS[month - 1] + f" {year}"
-        text += f" ({first} to {_MONTHS[last % 12]} {last // 12})"
+        first = (year * 12 + month - 1) + model.warmup_days // cal.days_per_month
+        last = first + math.ceil(months) - 1
+        text += f" ({_MONTHS[first % 12]} {first // 12} to {_MONTHS[last % 12]} {last // 12})"
     return months, text
 
 

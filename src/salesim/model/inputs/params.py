@@ -102,8 +102,9 @@ class Calendar(Section):
     months_per_year: int = F(12, "months in a business year", "months", ge=1, le=12)
     start: str | None = F(
         None,
-        "first measured month as YYYY-MM, e.g. 2005-01 (none: periods are given in months only); "
-        "it only labels periods in reports",
+        "first simulated month (day 0) as YYYY-MM, e.g. 2005-01; the measured period starts "
+        "warmup_days later (none: periods are given in months only); it only labels periods "
+        "in reports",
         pattern=r"^(19|20|21)\d\d-(0[1-9]|1[0-2])$",
     )
 
