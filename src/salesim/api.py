@@ -21,11 +21,11 @@ import pandas as pd
 from salesim.experiments.compare import verdict_metrics
 from salesim.experiments.config import SalesimConfig, check_data_files, validate_config
 from salesim.experiments.driver import run_experiment
-from salesim.experiments.stats import summarise
-from salesim.experiments.store import Store, read_parquet
+from salesim.experiments.store import Store
 from salesim.model.inputs.config_files import apply_overrides, read_config_data
 from salesim.model.inputs.params import ConfigError
 from salesim.report.build import HEADLINE_FILE, build_report
+from salesim.report.study import load
 
 VERDICT_COLUMNS = [
     "scenario", "point", "design", "baseline", "kpi", "baseline_level", "level",
@@ -47,21 +47,23 @@ class Study:
 
     @classmethod
     def open(cls, out: str | Path) -> Study:
-        """The study stored in ``out`` (as ``salesim run`` or ``run_study`` left it)."""
+        """The study stored in ``out`` (as ``salesim run`` or ``run_study`` left it).
+
+        Read as the report reads it (``salesim.report.study.load``): checked against the
+        manifest, and from the verified parts if the study is unfinished.
+        """
         out = Path(out)
-        manifest = Store(out).manifest()
-        cfg = SalesimConfig.model_validate(manifest["config"], context={"max_runs": None})
-        runs = read_parquet(out / "runs.parquet")
-        ts = out / "timeseries.parquet"
-        summary = summarise(runs, cfg)
+        study, stored = load(Store(out))
+        if study is None:
+            raise ConfigError(f"{out}: every run failed; nothing to summarise (see runs.parquet)")
         headline = out / HEADLINE_FILE
         return cls(
             out=out,
-            config=cfg,
-            runs=runs,
-            timeseries=read_parquet(ts) if ts.is_file() else pd.DataFrame(),
-            summary=summary,
-            verdict=verdict_table(summary, cfg),
+            config=study.cfg,
+            runs=study.runs,
+            timeseries=study.monthly,
+            summary=study.summary,
+            verdict=verdict_table(study.summary, study.cfg),
             headline=headline.read_text(encoding="utf-8").splitlines()
             if headline.is_file()
             else [],
