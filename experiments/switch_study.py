@@ -14,7 +14,7 @@ import argparse
 import math
 
 import salesim
-from salesim.experiments.compare import with_keys
+from salesim.experiments.compare import SIDE
 from salesim.experiments.switch import analyse
 
 
@@ -27,7 +27,7 @@ def main() -> None:
         "configs/switch.yaml", args.out, replications=args.replications, resume=True
     )
     print(f"{len(study.runs)} runs, report {study.out / 'report.html'}")
-    monthly = with_keys(study.timeseries, study.runs)
+    monthly = study.timeseries.set_index(SIDE).sort_index()  # as the report reads it
     for r in analyse(study.config, monthly, study.runs):
         high = "beyond" if math.isinf(r.payback_high) else f"{r.payback_high:.0f}"
         low = "beyond" if math.isinf(r.payback_low) else f"{r.payback_low:.0f}"

@@ -61,7 +61,7 @@ class Study:
             out=out,
             config=study.cfg,
             runs=study.runs,
-            timeseries=study.monthly,
+            timeseries=study.monthly.reset_index(),  # flat: a row per run and month
             summary=study.summary,
             verdict=verdict_table(study.summary, study.cfg),
             headline=headline.read_text(encoding="utf-8").splitlines()
